@@ -1,0 +1,54 @@
+//! `[[line]]`: a private line between two nodes, usable in both directions.
+
+use serde::Deserialize;
+
+use crate::error::ScenarioError;
+use crate::scenario::spec::Resolver;
+
+/// A line `from → to`. Flow in each direction is at most `capacity_kw`; the receiving end
+/// gets `(1 − loss_fraction)` of what is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Unique id.
+    pub id: String,
+    /// Index of node a(l).
+    pub from: usize,
+    /// Index of node b(l).
+    pub to: usize,
+    /// Largest flow in each direction, kW.
+    pub capacity_kw: f64,
+    /// Share of the sent power lost, in [0, 1).
+    pub loss_fraction: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLine {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub capacity_kw: f64,
+    #[serde(default)]
+    pub loss_fraction: Option<f64>,
+}
+
+impl RawLine {
+    pub(crate) fn resolve(self, r: &Resolver<'_>) -> Result<Line, ScenarioError> {
+        let from = r.node("from", &self.from)?;
+        let to = r.node("to", &self.to)?;
+        if from == to {
+            return Err(r.ctx.err("to", format!("the line joins node '{}' to itself", self.to)));
+        }
+        let loss = r.finite("loss_fraction", self.loss_fraction.unwrap_or(0.0))?;
+        if !(0.0..1.0).contains(&loss) {
+            return Err(r.ctx.err("loss_fraction", format!("{loss} outside [0, 1)")));
+        }
+        Ok(Line {
+            from,
+            to,
+            capacity_kw: r.nonneg("capacity_kw", self.capacity_kw)?,
+            loss_fraction: loss,
+            id: self.id,
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! The district's equipment, one module per kind, each as the scenario format describes it
+//! (`[[node]]`, `[[grid]]`, `[[pv]]`, `[[battery]]`, `[[hvac]]`, `[[generator]]`, `[[line]]`).
+//!
+//! Each module holds the validated type the model uses (series resolved to one value per
+//! horizon step, node references resolved to indices) and the TOML form it is read from.
+
+pub mod battery;
+pub mod generator;
+pub mod grid;
+pub mod hvac;
+pub mod line;
+pub mod node;
+pub mod pv;
+
+pub use battery::Battery;
+pub use generator::Generator;
+pub use grid::GridConnection;
+pub use hvac::{Hvac, HvacMode};
+pub use line::Line;
+pub use node::Node;
+pub use pv::PvArray;

@@ -1,0 +1,17 @@
+//! # AEMS dispatch engine
+//!
+//! The district dispatch optimiser of `spec/dispatch-model.md`: a scenario
+//! ([`scenario::Scenario`], loaded from the TOML + CSV format of `spec/scenario-format.md`)
+//! becomes a mixed-integer linear program built with `good_lp` ([`model`]), solved with
+//! HiGHS ([`solve`]), turned into a [`schedule::Schedule`] that is checked against the
+//! physics ([`check`]) and summarised in the reported figures ([`report::Figures`]).
+//!
+//! The engine knows nothing of devices or protocols: it reads a scenario and returns a
+//! schedule.
+
+pub mod asset;
+pub mod error;
+pub mod scenario;
+
+pub use error::ScenarioError;
+pub use scenario::{Scenario, ScenarioFile};

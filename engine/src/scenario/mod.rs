@@ -1,0 +1,434 @@
+//! Loading and validating a scenario: one TOML file plus one CSV of time series beside it
+//! (`spec/scenario-format.md`, version 1).
+//!
+//! [`ScenarioFile::read`] parses both files and checks their structure;
+//! [`ScenarioFile::scenario`] resolves the horizon the file declares (or
+//! [`ScenarioFile::window`] any other) into a validated [`Scenario`] that the model reads.
+//! Every refusal is a [`ScenarioError`] naming the file, the table and id, and the field.
+
+pub mod series;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, Timelike};
+use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::asset::battery::RawBattery;
+use crate::asset::generator::RawGenerator;
+use crate::asset::grid::RawGrid;
+use crate::asset::hvac::RawHvac;
+use crate::asset::line::RawLine;
+use crate::asset::node::RawNode;
+use crate::asset::pv::RawPv;
+use crate::asset::{Battery, Generator, GridConnection, Hvac, Line, Node, PvArray};
+use crate::error::{Ctx, ScenarioError};
+use series::SeriesTable;
+use spec::Resolver;
+
+/// A validated scenario over one horizon: every series holds exactly `steps` values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Free-text name.
+    pub name: String,
+    /// IANA time zone, for calendars and reports.
+    pub timezone: Tz,
+    /// Start of the horizon (on a 30-minute boundary).
+    pub start: DateTime<FixedOffset>,
+    /// Step length, minutes (60 or a divisor of 30).
+    pub step_minutes: u32,
+    /// Number of steps T.
+    pub steps: usize,
+    /// Start time of every step.
+    pub times: Vec<DateTime<FixedOffset>>,
+    /// Price of emitted CO2, yen/kg.
+    pub carbon_price_yen_per_kg: f64,
+    /// Nodes, in file order.
+    pub nodes: Vec<Node>,
+    /// Grid connections, in file order.
+    pub grids: Vec<GridConnection>,
+    /// PV arrays, in file order.
+    pub pvs: Vec<PvArray>,
+    /// Batteries, in file order.
+    pub batteries: Vec<Battery>,
+    /// HVAC units, in file order.
+    pub hvacs: Vec<Hvac>,
+    /// Generators, in file order.
+    pub generators: Vec<Generator>,
+    /// Lines, in file order.
+    pub lines: Vec<Line>,
+    /// The scenario TOML it came from.
+    pub path: PathBuf,
+}
+
+impl Scenario {
+    /// Reads and validates the scenario at `path` over the horizon it declares.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ScenarioError> {
+        ScenarioFile::read(path.as_ref())?.scenario()
+    }
+
+    /// Step length Δ in hours.
+    pub fn step_hours(&self) -> f64 {
+        f64::from(self.step_minutes) / 60.0
+    }
+
+    /// The 30-minute demand intervals of the horizon, as ranges of steps
+    /// (each step its own interval when `step_minutes = 60`; the last one may be partial).
+    pub fn demand_intervals(&self) -> Vec<std::ops::Range<usize>> {
+        let per = if self.step_minutes >= 30 {
+            1
+        } else {
+            (30 / self.step_minutes) as usize
+        };
+        (0..self.steps)
+            .step_by(per)
+            .map(|s| s..(s + per).min(self.steps))
+            .collect()
+    }
+}
+
+/// The `[scenario]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    timezone: String,
+    start: toml::Value,
+    step_minutes: i64,
+    steps: i64,
+    series: String,
+}
+
+/// The `[objective]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObjective {
+    #[serde(default)]
+    carbon_price_yen_per_kg: Option<f64>,
+}
+
+/// One table entry with the context its errors are reported in.
+#[derive(Debug, Clone)]
+struct Entry<T> {
+    index: usize,
+    id: String,
+    raw: T,
+}
+
+/// A scenario file as read from disk: TOML parsed, header checked, CSV read; series not yet
+/// resolved to a horizon.
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    path: PathBuf,
+    name: String,
+    timezone: Tz,
+    start: DateTime<FixedOffset>,
+    step_minutes: u32,
+    steps: usize,
+    carbon_price_yen_per_kg: f64,
+    nodes: Vec<Entry<RawNode>>,
+    grids: Vec<Entry<RawGrid>>,
+    pvs: Vec<Entry<RawPv>>,
+    batteries: Vec<Entry<RawBattery>>,
+    hvacs: Vec<Entry<RawHvac>>,
+    generators: Vec<Entry<RawGenerator>>,
+    lines: Vec<Entry<RawLine>>,
+    table: SeriesTable,
+}
+
+const KINDS: [&str; 7] = ["node", "grid", "pv", "battery", "hvac", "generator", "line"];
+
+impl ScenarioFile {
+    /// Reads the scenario TOML at `path` and the series CSV it names.
+    pub fn read(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::file(path, format!("cannot read scenario file: {e}")))?;
+        let dir = path.parent().unwrap_or_else(|| Path::new("."));
+        Self::parse(path, &text, |series| {
+            let csv = dir.join(series);
+            let bytes = std::fs::read(&csv).map_err(|e| {
+                ScenarioError::file(path, format!("cannot read series file {}: {e}", csv.display()))
+            })?;
+            Ok((csv, bytes))
+        })
+    }
+
+    /// Parses scenario TOML text; `load_series` returns the CSV's path and bytes for the
+    /// `series` key. `path` is used in messages and as the scenario's path.
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        load_series: impl FnOnce(&str) -> Result<(PathBuf, Vec<u8>), ScenarioError>,
+    ) -> Result<Self, ScenarioError> {
+        let root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e
+                .span()
+                .map(|s| format!("line {}: ", text[..s.start.min(text.len())].lines().count().max(1)))
+                .unwrap_or_default();
+            ScenarioError::file(path, format!("{line}invalid TOML: {}", e.message()))
+        })?;
+        for key in root.keys() {
+            if key != "scenario" && key != "objective" && !KINDS.contains(&key.as_str()) {
+                return Err(ScenarioError::file(
+                    path,
+                    format!(
+                        "unknown section '{key}' (expected scenario, objective, {})",
+                        KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        let head_ctx = Ctx::section(path, "scenario");
+        let header: RawHeader = match root.get("scenario") {
+            Some(v) => decode(v.clone(), &head_ctx)?,
+            None => return Err(ScenarioError::file(path, "missing section [scenario]")),
+        };
+        let obj_ctx = Ctx::section(path, "objective");
+        let objective: RawObjective = match root.get("objective") {
+            Some(v) => decode(v.clone(), &obj_ctx)?,
+            None => RawObjective::default(),
+        };
+        let carbon_price_yen_per_kg = objective.carbon_price_yen_per_kg.unwrap_or(0.0);
+        if !carbon_price_yen_per_kg.is_finite() || carbon_price_yen_per_kg < 0.0 {
+            return Err(obj_ctx.err(
+                "carbon_price_yen_per_kg",
+                format!("{carbon_price_yen_per_kg}: must be a finite number ≥ 0"),
+            ));
+        }
+
+        let timezone: Tz = header.timezone.parse().map_err(|_| {
+            head_ctx.err(
+                "timezone",
+                format!("'{}' is not an IANA time zone name", header.timezone),
+            )
+        })?;
+        let start_text = match &header.start {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Datetime(d) => d.to_string(),
+            other => {
+                return Err(head_ctx.err(
+                    "start",
+                    format!("expected an RFC 3339 time, found {}", other.type_str()),
+                ))
+            }
+        };
+        let start = DateTime::parse_from_rfc3339(&start_text).map_err(|e| {
+            head_ctx.err(
+                "start",
+                format!("'{start_text}' is not an RFC 3339 time with offset ({e})"),
+            )
+        })?;
+        if start.minute() % 30 != 0 || start.second() != 0 || start.nanosecond() != 0 {
+            return Err(head_ctx.err(
+                "start",
+                format!("{start_text} is not on a 30-minute boundary"),
+            ));
+        }
+        let step_minutes = header.step_minutes;
+        if !(step_minutes == 60 || (1..=30).contains(&step_minutes) && 30 % step_minutes == 0) {
+            return Err(head_ctx.err(
+                "step_minutes",
+                format!("{step_minutes} does not divide 30 minutes and is not 60"),
+            ));
+        }
+        let step_minutes = step_minutes as u32;
+        if header.steps < 1 {
+            return Err(head_ctx.err("steps", format!("{} must be at least 1", header.steps)));
+        }
+        let steps = header.steps as usize;
+
+        let nodes = entries::<RawNode>(&root, "node", path)?;
+        let grids = entries::<RawGrid>(&root, "grid", path)?;
+        let pvs = entries::<RawPv>(&root, "pv", path)?;
+        let batteries = entries::<RawBattery>(&root, "battery", path)?;
+        let hvacs = entries::<RawHvac>(&root, "hvac", path)?;
+        let generators = entries::<RawGenerator>(&root, "generator", path)?;
+        let lines = entries::<RawLine>(&root, "line", path)?;
+
+        // Every id is unique across all tables.
+        let mut seen: Vec<(&str, String)> = Vec::new();
+        let all = [
+            ("node", ids(&nodes)),
+            ("grid", ids(&grids)),
+            ("pv", ids(&pvs)),
+            ("battery", ids(&batteries)),
+            ("hvac", ids(&hvacs)),
+            ("generator", ids(&generators)),
+            ("line", ids(&lines)),
+        ];
+        for (kind, list) in &all {
+            for (index, id) in list {
+                let here = Ctx::entry(path, kind, *index, Some(id));
+                if id.is_empty() {
+                    return Err(here.err("id", "id must not be empty"));
+                }
+                if let Some((_, first)) = seen.iter().find(|(s, _)| s == id) {
+                    return Err(here.err("id", format!("id '{id}' repeats (also used in {first})")));
+                }
+                seen.push((id, format!("[[{kind}]] #{index} (id '{id}')")));
+            }
+        }
+
+        let (csv_path, bytes) = load_series(&header.series)?;
+        let table = SeriesTable::parse(&csv_path, &bytes, step_minutes)?;
+
+        Ok(Self {
+            path: path.to_path_buf(),
+            name: header.name,
+            timezone,
+            start,
+            step_minutes,
+            steps,
+            carbon_price_yen_per_kg,
+            nodes,
+            grids,
+            pvs,
+            batteries,
+            hvacs,
+            generators,
+            lines,
+            table,
+        })
+    }
+
+    /// The series CSV.
+    pub fn table(&self) -> &SeriesTable {
+        &self.table
+    }
+
+    /// The declared start of the horizon.
+    pub fn start(&self) -> DateTime<FixedOffset> {
+        self.start
+    }
+
+    /// The declared number of steps.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The step length, minutes.
+    pub fn step_minutes(&self) -> u32 {
+        self.step_minutes
+    }
+
+    /// The scenario over the horizon the file declares (`start`, `steps`).
+    pub fn scenario(&self) -> Result<Scenario, ScenarioError> {
+        self.window(self.start, self.steps)
+    }
+
+    /// The scenario over `steps` steps from `start` (which must be the time of a CSV row),
+    /// validating the rows it uses.
+    pub fn window(
+        &self,
+        start: DateTime<FixedOffset>,
+        steps: usize,
+    ) -> Result<Scenario, ScenarioError> {
+        let head_ctx = Ctx::section(&self.path, "scenario");
+        let csv_name = self.table.path().display().to_string();
+        let first = self.table.row_of(start).ok_or_else(|| {
+            head_ctx.err(
+                "start",
+                format!("no row of {csv_name} has time {}", start.to_rfc3339()),
+            )
+        })?;
+        if steps < 1 {
+            return Err(head_ctx.err("steps", "must be at least 1"));
+        }
+        let available = self.table.len() - first;
+        if available < steps {
+            return Err(head_ctx.err(
+                "steps",
+                format!(
+                    "{steps} steps from {} need {steps} rows of {csv_name}, it has {available}",
+                    start.to_rfc3339()
+                ),
+            ));
+        }
+        let rows = first..first + steps;
+        let step_hours = f64::from(self.step_minutes) / 60.0;
+        let node_ids: Vec<String> = self.nodes.iter().map(|e| e.id.clone()).collect();
+        let resolver = |kind: &str, e_index: usize, id: &str| Resolver {
+            ctx: Ctx::entry(&self.path, kind, e_index, Some(id)),
+            table: &self.table,
+            rows: rows.clone(),
+            node_ids: &node_ids,
+            step_hours,
+        };
+        macro_rules! resolve_all {
+            ($list:expr, $kind:literal) => {
+                $list
+                    .iter()
+                    .map(|e| e.raw.clone().resolve(&resolver($kind, e.index, &e.id)))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+        }
+        Ok(Scenario {
+            name: self.name.clone(),
+            timezone: self.timezone,
+            start,
+            step_minutes: self.step_minutes,
+            steps,
+            times: self.table.times()[rows.clone()].to_vec(),
+            carbon_price_yen_per_kg: self.carbon_price_yen_per_kg,
+            nodes: resolve_all!(self.nodes, "node"),
+            grids: resolve_all!(self.grids, "grid"),
+            pvs: resolve_all!(self.pvs, "pv"),
+            batteries: resolve_all!(self.batteries, "battery"),
+            hvacs: resolve_all!(self.hvacs, "hvac"),
+            generators: resolve_all!(self.generators, "generator"),
+            lines: resolve_all!(self.lines, "line"),
+            path: self.path.clone(),
+        })
+    }
+}
+
+fn ids<T>(list: &[Entry<T>]) -> Vec<(usize, String)> {
+    list.iter().map(|e| (e.index, e.id.clone())).collect()
+}
+
+/// Deserialises one TOML table, reporting serde's message (which names the key) in `ctx`.
+fn decode<T: DeserializeOwned>(value: toml::Value, ctx: &Ctx<'_>) -> Result<T, ScenarioError> {
+    if !value.is_table() {
+        return Err(ctx.err_table(format!("expected a table, found {}", value.type_str())));
+    }
+    value.try_into().map_err(|e: toml::de::Error| {
+        let message = e.message().to_string();
+        // serde names the key in backticks ("missing field `x`", "unknown field `x`");
+        // lift it into the field slot so the message reads like every other.
+        match message.split('`').nth(1) {
+            Some(key) if message.contains("field") => ctx.err(key, message.clone()),
+            _ => ctx.err_table(message),
+        }
+    })
+}
+
+/// The entries of the `[[kind]]` array of tables, each deserialised with its context.
+fn entries<T: DeserializeOwned>(
+    root: &toml::Table,
+    kind: &str,
+    path: &Path,
+) -> Result<Vec<Entry<T>>, ScenarioError> {
+    let Some(value) = root.get(kind) else {
+        return Ok(Vec::new());
+    };
+    let Some(array) = value.as_array() else {
+        return Err(ScenarioError::file(
+            path,
+            format!("'{kind}' must be an array of tables ([[{kind}]])"),
+        ));
+    };
+    array
+        .iter()
+        .enumerate()
+        .map(|(index, v)| {
+            let id = v.get("id").and_then(|i| i.as_str()).map(str::to_string);
+            let ctx = Ctx::entry(path, kind, index, id.as_deref());
+            let raw = decode::<T>(v.clone(), &ctx)?;
+            let id = id.ok_or_else(|| ctx.err("id", "missing field `id` (a string)"))?;
+            Ok(Entry { index, id, raw })
+        })
+        .collect()
+}
