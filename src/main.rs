@@ -1,1 +1,42 @@
-fn main() {}
+//! `aems`: the command line of the Area Energy Management System.
+//!
+//! `aems optimize SCENARIO.toml` solves a district's dispatch; see `aems --help`.
+
+mod optimize;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Area Energy Management System: optimal dispatch of a district's batteries, HVAC,
+/// generators and private lines against energy prices, the 30-minute demand charge and
+/// a CO2 price.
+#[derive(Debug, Parser)]
+#[command(name = "aems", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Solve the dispatch of a scenario (TOML + CSV) and report the optimum.
+    ///
+    /// Exit codes: 0 optimal (or the best schedule at the time limit), 1 bad input or
+    /// internal error, 2 infeasible, 3 unbounded, 4 no solution within the time limit.
+    Optimize(optimize::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Optimize(args) => optimize::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -11,7 +11,16 @@
 
 pub mod asset;
 pub mod error;
+pub mod model;
 pub mod scenario;
 
 pub use error::ScenarioError;
 pub use scenario::{Scenario, ScenarioFile};
+pub mod check;
+pub mod report;
+pub mod schedule;
+pub mod solve;
+
+pub use report::Figures;
+pub use schedule::Schedule;
+pub use solve::{optimize, Outcome, SolveOptions, Status, Strategy};

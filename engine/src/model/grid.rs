@@ -1,0 +1,36 @@
+//! Grid connection g: `imp[g,t] ≤ import_limit_kw`, `exp[g,t] ≤ export_limit_kw`; it feeds
+//! `imp − exp` into its node and costs `Δ · (import_price · imp − export_price · exp)`;
+//! imports emit `Δ · carbon_intensity · imp`.
+
+use super::{Builder, Col};
+use crate::asset::GridConnection;
+
+/// The variables of one grid connection.
+#[derive(Debug, Clone)]
+pub struct GridVars {
+    /// `imp[g,t]`, kW.
+    pub imp: Vec<Col>,
+    /// `exp[g,t]`, kW.
+    pub exp: Vec<Col>,
+    /// `peak[g]`, kW (added by [`super::demand::add_demand_charge`]).
+    pub peak: Option<Col>,
+}
+
+/// Adds connection `g`'s variables, node injection, energy cost and emissions.
+pub fn add_grid(b: &mut Builder<'_>, g: &GridConnection) -> GridVars {
+    let imp = b.vars_upto(|_| g.import_limit_kw);
+    let exp = b.vars_upto(|_| g.export_limit_kw);
+    let dt = b.dt;
+    for t in 0..b.sc.steps {
+        b.inject(g.node, t, 1.0, imp[t]);
+        b.inject(g.node, t, -1.0, exp[t]);
+        b.cost(dt * g.import_price_yen_per_kwh[t], imp[t]);
+        b.cost(-dt * g.export_price_yen_per_kwh[t], exp[t]);
+        b.emit(dt * g.carbon_intensity_kg_per_kwh[t], imp[t]);
+    }
+    GridVars {
+        imp,
+        exp,
+        peak: None,
+    }
+}

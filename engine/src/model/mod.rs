@@ -1,0 +1,314 @@
+//! The mixed-integer model of `spec/dispatch-model.md`, built with `good_lp`.
+//!
+//! [`build`] reads like the spec: one function per asset kind adds that asset's variables,
+//! its constraints, its power into its node and its objective terms —
+//! [`grid::add_grid`], [`pv::add_pv`], [`battery::add_battery`], [`hvac::add_hvac`],
+//! [`generator::add_generator`], [`line::add_line`] — then
+//! [`balance::add_node_balance`] closes every node and step and
+//! [`demand::add_demand_charge`] adds the 30-minute demand charge.
+//!
+//! Which on/off variables are integer is decided by an [`Integrality`] plan: the solver
+//! ([`crate::solve`]) starts from a relaxation and makes variables binary only where the
+//! relaxed optimum needs it, which stays exact (see `solve`).
+
+pub mod balance;
+pub mod battery;
+pub mod demand;
+pub mod generator;
+pub mod grid;
+pub mod hvac;
+pub mod line;
+pub mod pv;
+
+use good_lp::{variable, Constraint, Expression, IntoAffineExpression, ProblemVariables, Variable};
+
+use crate::scenario::Scenario;
+
+/// A model variable and its column index in the solver (variables are numbered in the
+/// order they are added).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Col {
+    /// The `good_lp` variable, for expressions.
+    pub var: Variable,
+    /// Its column in the solver's solution vector.
+    pub idx: usize,
+}
+
+impl Col {
+    /// This variable's value in a solution vector.
+    pub fn value(&self, columns: &[f64]) -> f64 {
+        columns[self.idx]
+    }
+}
+
+/// How one on/off variable of the spec enters the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnOff {
+    /// Binary, as the spec has it.
+    Binary,
+    /// Continuous in [0, 1]: the LP relaxation of the binary.
+    Relaxed,
+    /// Fixed to a value (an LP with the integer decision taken).
+    Fixed(bool),
+}
+
+impl OnOff {
+    fn definition(self) -> good_lp::VariableDefinition {
+        match self {
+            OnOff::Binary => variable().binary(),
+            OnOff::Relaxed => variable().min(0.0).max(1.0),
+            OnOff::Fixed(b) => {
+                let v = if b { 1.0 } else { 0.0 };
+                variable().min(v).max(v)
+            }
+        }
+    }
+}
+
+/// Per asset and step, how each on/off variable enters the model: battery `u`, HVAC `on`,
+/// generator `w`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integrality {
+    /// `u[k,t]`.
+    pub battery: Vec<Vec<OnOff>>,
+    /// `on[h,t]`.
+    pub hvac: Vec<Vec<OnOff>>,
+    /// `w[j,t]`.
+    pub generator: Vec<Vec<OnOff>>,
+}
+
+impl Integrality {
+    /// Every on/off variable binary, as the spec states the model — except where the
+    /// relaxation is exact whatever the solution: HVAC with `min_kw = 0` (then `q ≤ max·on`
+    /// with `on ∈ [0, 1]` allows the same `q` as `on ∈ {0, 1}`) and generators with
+    /// `min_kw = 0` and no start-up cost.
+    pub fn full(sc: &Scenario) -> Self {
+        let t = sc.steps;
+        Self {
+            battery: vec![vec![OnOff::Binary; t]; sc.batteries.len()],
+            hvac: sc
+                .hvacs
+                .iter()
+                .map(|h| vec![if h.min_kw > 0.0 { OnOff::Binary } else { OnOff::Relaxed }; t])
+                .collect(),
+            generator: sc
+                .generators
+                .iter()
+                .map(|g| {
+                    let needed = g.min_kw > 0.0 || g.startup_cost_yen > 0.0;
+                    vec![if needed { OnOff::Binary } else { OnOff::Relaxed }; t]
+                })
+                .collect(),
+        }
+    }
+
+    /// Every on/off variable relaxed: the LP relaxation of the model.
+    pub fn relaxed(sc: &Scenario) -> Self {
+        let t = sc.steps;
+        Self {
+            battery: vec![vec![OnOff::Relaxed; t]; sc.batteries.len()],
+            hvac: vec![vec![OnOff::Relaxed; t]; sc.hvacs.len()],
+            generator: vec![vec![OnOff::Relaxed; t]; sc.generators.len()],
+        }
+    }
+
+    /// Number of binary variables in the plan.
+    pub fn binaries(&self) -> usize {
+        [&self.battery, &self.hvac, &self.generator]
+            .iter()
+            .flat_map(|v| v.iter().flatten())
+            .filter(|&&o| o == OnOff::Binary)
+            .count()
+    }
+}
+
+/// What the model minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// The spec's objective (yen).
+    Cost,
+    /// The total slack of elastic node balances (`+ s⁺ − s⁻`), every other constraint kept:
+    /// used to find where balance fails in an infeasible scenario.
+    BalanceSlack,
+}
+
+/// The variables of one asset kind, indexed like the scenario's list of that kind.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    /// Per grid connection.
+    pub grids: Vec<grid::GridVars>,
+    /// Per PV array.
+    pub pvs: Vec<pv::PvVars>,
+    /// Per battery.
+    pub batteries: Vec<battery::BatteryVars>,
+    /// Per HVAC unit.
+    pub hvacs: Vec<hvac::HvacVars>,
+    /// Per generator.
+    pub generators: Vec<generator::GeneratorVars>,
+    /// Per line.
+    pub lines: Vec<line::LineVars>,
+    /// Elastic balance slack per node and step (only for [`Goal::BalanceSlack`]).
+    pub slack: Option<balance::SlackVars>,
+}
+
+/// A built model, ready for the solver.
+pub struct DispatchModel {
+    /// The variables.
+    pub variables: ProblemVariables,
+    /// The constraints.
+    pub constraints: Vec<Constraint>,
+    /// The objective's linear part.
+    pub objective: Expression,
+    /// The objective's constant part (yen), which the solver does not see.
+    pub objective_constant: f64,
+    /// Handles to every variable, per asset.
+    pub vars: Vars,
+    /// Number of columns.
+    pub n_cols: usize,
+    /// Number of integer columns.
+    pub n_integer: usize,
+}
+
+/// Accumulates variables, constraints, node injections and objective terms while the
+/// per-asset functions run.
+pub struct Builder<'a> {
+    /// The scenario being modelled.
+    pub sc: &'a Scenario,
+    /// Step length Δ, hours.
+    pub dt: f64,
+    variables: ProblemVariables,
+    n_cols: usize,
+    n_integer: usize,
+    /// Constraints added so far.
+    pub constraints: Vec<Constraint>,
+    /// Power into each node at each step from its assets and lines, kW (`[node][t]`).
+    pub injection: Vec<Vec<Expression>>,
+    /// The objective (yen).
+    pub objective: Expression,
+    /// The objective's CO2 (kg) before the carbon price.
+    pub emissions: Expression,
+}
+
+impl<'a> Builder<'a> {
+    fn new(sc: &'a Scenario) -> Self {
+        Self {
+            sc,
+            dt: sc.step_hours(),
+            variables: ProblemVariables::new(),
+            n_cols: 0,
+            n_integer: 0,
+            constraints: Vec::new(),
+            injection: vec![vec![Expression::default(); sc.steps]; sc.nodes.len()],
+            objective: Expression::default(),
+            emissions: Expression::default(),
+        }
+    }
+
+    /// Adds a variable.
+    pub fn var(&mut self, def: good_lp::VariableDefinition) -> Col {
+        if def.is_integer() {
+            self.n_integer += 1;
+        }
+        let var = self.variables.add(def);
+        let col = Col {
+            var,
+            idx: self.n_cols,
+        };
+        self.n_cols += 1;
+        col
+    }
+
+    /// Adds one variable per step with bounds `[min, max[t]]`.
+    pub fn vars_upto(&mut self, max: impl Fn(usize) -> f64) -> Vec<Col> {
+        (0..self.sc.steps)
+            .map(|t| self.var(variable().min(0.0).max(max(t))))
+            .collect()
+    }
+
+    /// Adds an on/off variable as the plan says.
+    pub fn on_off(&mut self, kind: OnOff) -> Col {
+        self.var(kind.definition())
+    }
+
+    /// Adds a constraint.
+    pub fn add(&mut self, c: Constraint) {
+        self.constraints.push(c);
+    }
+
+    /// Adds `coef · col` to the power flowing into node `n` at step `t`.
+    pub fn inject(&mut self, n: usize, t: usize, coef: f64, col: Col) {
+        self.injection[n][t].add_mul(coef, col.var);
+    }
+
+    /// Adds `coef · col` to the objective.
+    pub fn cost(&mut self, coef: f64, col: Col) {
+        if coef != 0.0 {
+            self.objective.add_mul(coef, col.var);
+        }
+    }
+
+    /// Adds `coef · col` (kg CO2) to the emissions.
+    pub fn emit(&mut self, coef: f64, col: Col) {
+        if coef != 0.0 {
+            self.emissions.add_mul(coef, col.var);
+        }
+    }
+}
+
+/// Builds the model of `sc` with the on/off variables as `plan` says, minimising `goal`.
+pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
+    let mut b = Builder::new(sc);
+    let grids = sc.grids.iter().map(|g| grid::add_grid(&mut b, g)).collect();
+    let pvs = sc.pvs.iter().map(|p| pv::add_pv(&mut b, p)).collect();
+    let batteries = sc
+        .batteries
+        .iter()
+        .zip(&plan.battery)
+        .map(|(k, u)| battery::add_battery(&mut b, k, u))
+        .collect();
+    let hvacs = sc
+        .hvacs
+        .iter()
+        .zip(&plan.hvac)
+        .map(|(h, on)| hvac::add_hvac(&mut b, h, on))
+        .collect();
+    let generators = sc
+        .generators
+        .iter()
+        .zip(&plan.generator)
+        .map(|(j, w)| generator::add_generator(&mut b, j, w))
+        .collect();
+    let lines = sc.lines.iter().map(|l| line::add_line(&mut b, l)).collect();
+    let slack = balance::add_node_balance(&mut b, goal == Goal::BalanceSlack);
+    let mut vars = Vars {
+        grids,
+        pvs,
+        batteries,
+        hvacs,
+        generators,
+        lines,
+        slack,
+    };
+    for (g, gv) in sc.grids.iter().zip(vars.grids.iter_mut()) {
+        gv.peak = Some(demand::add_demand_charge(&mut b, g, &gv.imp));
+    }
+
+    // carbon_price_yen_per_kg · emissions_kg
+    let carbon = std::mem::take(&mut b.emissions);
+    b.objective.add_mul(sc.carbon_price_yen_per_kg, carbon);
+
+    let objective = match (goal, &vars.slack) {
+        (Goal::BalanceSlack, Some(s)) => s.total(),
+        _ => b.objective,
+    };
+    let objective_constant = (&objective).constant();
+    DispatchModel {
+        variables: b.variables,
+        constraints: b.constraints,
+        objective,
+        objective_constant,
+        vars,
+        n_cols: b.n_cols,
+        n_integer: b.n_integer,
+    }
+}

@@ -1,0 +1,603 @@
+//! Solving the dispatch model with HiGHS, exactly, and fast.
+//!
+//! # Strategy
+//!
+//! The spec's model has binaries for battery direction `u`, HVAC `on` and generator `w`.
+//! On realistic districts the battery binaries rarely bind, yet branch-and-bound on them is
+//! what makes a plain MILP solve slow. [`Strategy::Lazy`] (the default) therefore solves a
+//! sequence of *relaxations* of the model, each with more of its on/off variables binary:
+//!
+//! 1. Solve the model with every on/off variable relaxed to [0, 1] except the ones already
+//!    made binary. Its optimum is a lower bound `LB` on the true optimum.
+//! 2. Fix every on/off decision to what that solution implies and solve the remaining LP
+//!    ("polish"). That is a restriction of the true model, so its optimum is a feasible
+//!    schedule with an upper bound `UB`, and its values are clean (no near-zero charge
+//!    beside discharge, exact 0/1 on/off states).
+//! 3. If `(UB − LB) / max(1, |UB|) ≤ mip_gap`, the polished schedule is optimal within the
+//!    gap: stop. Otherwise make binary exactly the variables whose relaxed values were not
+//!    a valid on/off state (a battery charging and discharging in the same step, an HVAC
+//!    unit below its minimum power, a fractional generator state) and repeat.
+//!
+//! Each round is a relaxation of the spec's model, so `LB` is always valid, and each
+//! polished schedule is feasible for it, so the result is exact within `mip_gap` — the
+//! same guarantee as a plain MILP solve ([`Strategy::Direct`]), which remains available.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+use good_lp::SolverModel;
+use highs::{HighsModelStatus, HighsSolutionStatus};
+
+use crate::check::{check, PhysicsViolations, TOLERANCE};
+use crate::model::{self, Goal, Integrality, OnOff, Vars};
+use crate::report::Figures;
+use crate::scenario::Scenario;
+use crate::schedule::Schedule;
+
+/// How the solver reaches the optimum (both exact within `mip_gap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Relax the on/off variables and make binary only those the relaxed optimum gets
+    /// wrong, round after round (see the module documentation).
+    #[default]
+    Lazy,
+    /// One MILP with every on/off variable binary, as the spec states the model.
+    Direct,
+}
+
+/// Solver settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolveOptions {
+    /// Wall-clock limit for the whole solve, seconds (`None`: no limit).
+    pub time_limit_s: Option<f64>,
+    /// Relative MIP gap at which a solution counts as optimal.
+    pub mip_gap: f64,
+    /// HiGHS threads (`None`: HiGHS chooses).
+    pub threads: Option<u32>,
+    /// Exact strategy.
+    pub strategy: Strategy,
+    /// Print HiGHS's log to the console.
+    pub verbose: bool,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        Self {
+            time_limit_s: None,
+            mip_gap: DEFAULT_MIP_GAP,
+            threads: None,
+            strategy: Strategy::Lazy,
+            verbose: false,
+        }
+    }
+}
+
+/// Default relative MIP gap: well inside the 1e-6 to which the reference cases are pinned.
+pub const DEFAULT_MIP_GAP: f64 = 1e-7;
+
+/// How a solve ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Optimal within the MIP gap.
+    Optimal,
+    /// The time limit ended the solve; the best schedule found is returned with its gap.
+    TimeLimit,
+    /// No schedule meets the constraints; see the diagnosis.
+    Infeasible,
+    /// The objective can fall without limit (e.g. circular trade across connections).
+    Unbounded,
+    /// The time limit ended the solve before any schedule was found.
+    NoSolution,
+}
+
+impl Status {
+    /// The status as reported in JSON: `optimal`, `time_limit`, `infeasible`, `unbounded`,
+    /// `no_solution`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Optimal => "optimal",
+            Status::TimeLimit => "time_limit",
+            Status::Infeasible => "infeasible",
+            Status::Unbounded => "unbounded",
+            Status::NoSolution => "no_solution",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an infeasible scenario's node balance fails first: with every node balance made
+/// elastic and the total slack minimised, the first step, then the first node in file
+/// order, that needs slack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnosis {
+    /// The node's id.
+    pub node: String,
+    /// The step (0-based).
+    pub step: usize,
+    /// The step's start time.
+    pub time: DateTime<FixedOffset>,
+    /// Power missing at the node (positive) or in excess that it cannot get rid of
+    /// (negative), kW.
+    pub shortfall_kw: f64,
+}
+
+impl fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (amount, what) = if self.shortfall_kw >= 0.0 {
+            (self.shortfall_kw, "missing")
+        } else {
+            (-self.shortfall_kw, "in excess with nowhere to go")
+        };
+        write!(
+            f,
+            "balance of node '{}' cannot be met at step {} ({}): {amount:.3} kW {what}",
+            self.node,
+            self.step,
+            self.time.to_rfc3339()
+        )
+    }
+}
+
+/// The result of [`optimize`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How the solve ended.
+    pub status: Status,
+    /// The schedule, for `Optimal` and `TimeLimit`.
+    pub schedule: Option<Schedule>,
+    /// The schedule's figures.
+    pub figures: Option<Figures>,
+    /// Relative gap between the schedule's objective and the best lower bound.
+    pub mip_gap: Option<f64>,
+    /// For `Infeasible`: where balance fails first.
+    pub diagnosis: Option<Diagnosis>,
+    /// A sentence on why there is no schedule, when there is none.
+    pub message: Option<String>,
+    /// Seconds spent building models.
+    pub build_seconds: f64,
+    /// Seconds spent in HiGHS.
+    pub solve_seconds: f64,
+    /// Number of HiGHS runs.
+    pub solver_runs: usize,
+    /// Binary variables in the last model solved.
+    pub binaries: usize,
+}
+
+/// Errors that are not a property of the scenario: HiGHS failing, or a solution that breaks
+/// the physics (a bug, never returned silently).
+#[derive(Debug)]
+pub enum EngineError {
+    /// HiGHS reported an error.
+    Solver(String),
+    /// The solution breaks the physics of the model.
+    Physics(PhysicsViolations),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Solver(m) => write!(f, "solver error: {m}"),
+            EngineError::Physics(v) => write!(f, "internal error: {v}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// What one HiGHS run ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunStatus {
+    Optimal,
+    Limit,
+    Infeasible,
+    Unbounded,
+    UnboundedOrInfeasible,
+}
+
+struct Run {
+    status: RunStatus,
+    /// Column values, when HiGHS has a feasible solution.
+    x: Option<Vec<f64>>,
+    /// Lower bound on this model's optimum, including the objective constant.
+    bound: f64,
+    vars: Vars,
+}
+
+#[derive(Default)]
+struct Clock {
+    build: Duration,
+    solve: Duration,
+    runs: usize,
+}
+
+struct Runner<'a> {
+    sc: &'a Scenario,
+    opts: &'a SolveOptions,
+    deadline: Option<Instant>,
+    clock: Clock,
+}
+
+impl Runner<'_> {
+    fn time_left(&self) -> Option<f64> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()).as_secs_f64())
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.time_left().is_some_and(|s| s <= 0.0)
+    }
+
+    /// Builds the model for `plan` and `goal` and runs HiGHS on it.
+    fn run(
+        &mut self,
+        plan: &Integrality,
+        goal: Goal,
+        warm: Option<&[f64]>,
+    ) -> Result<Run, EngineError> {
+        let started = Instant::now();
+        let m = model::build(self.sc, plan, goal);
+        let constant = m.objective_constant;
+        let is_mip = m.n_integer > 0;
+        let mut problem = m.variables.minimise(m.objective).using(good_lp::highs);
+        for c in m.constraints {
+            problem.add_constraint(c);
+        }
+        let mut hm = problem
+            .try_into_inner()
+            .map_err(|e| EngineError::Solver(e.to_string()))?;
+        self.clock.build += started.elapsed();
+
+        let set = |hm: &mut highs::Model, k: &str, v: f64| {
+            hm.try_set_option(k, v)
+                .map_err(|e| EngineError::Solver(format!("option {k}: {e:?}")))
+        };
+        hm.make_quiet();
+        if self.opts.verbose {
+            let _ = hm.try_set_option("output_flag", true);
+            let _ = hm.try_set_option("log_to_console", true);
+        }
+        set(&mut hm, "mip_rel_gap", self.opts.mip_gap)?;
+        if !is_mip {
+            // Clean LP values: the schedule is checked to 1e-6 afterwards.
+            set(&mut hm, "primal_feasibility_tolerance", 1e-9)?;
+            set(&mut hm, "dual_feasibility_tolerance", 1e-9)?;
+        }
+        if let Some(left) = self.time_left() {
+            set(&mut hm, "time_limit", left.max(0.0))?;
+        }
+        if let Some(threads) = self.opts.threads {
+            hm.try_set_option("threads", threads as i32)
+                .map_err(|e| EngineError::Solver(format!("option threads: {e:?}")))?;
+        }
+        if let Some(x) = warm {
+            // A start that HiGHS finds infeasible is simply ignored.
+            let _ = hm.try_set_solution(Some(x), None, None, None);
+        }
+
+        let started = Instant::now();
+        let solved = hm
+            .try_solve()
+            .map_err(|e| EngineError::Solver(format!("HiGHS failed: {e:?}")))?;
+        self.clock.solve += started.elapsed();
+        self.clock.runs += 1;
+
+        let status = match solved.status() {
+            HighsModelStatus::Optimal => RunStatus::Optimal,
+            HighsModelStatus::Infeasible => RunStatus::Infeasible,
+            HighsModelStatus::Unbounded => RunStatus::Unbounded,
+            HighsModelStatus::UnboundedOrInfeasible => RunStatus::UnboundedOrInfeasible,
+            HighsModelStatus::ReachedTimeLimit
+            | HighsModelStatus::ReachedIterationLimit
+            | HighsModelStatus::ReachedSolutionLimit
+            | HighsModelStatus::ReachedInterrupt
+            | HighsModelStatus::ReachedMemoryLimit => RunStatus::Limit,
+            other => return Err(EngineError::Solver(format!("HiGHS ended with {other:?}"))),
+        };
+        let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+        let x = has_solution.then(|| solved.get_solution().columns().to_vec());
+        let bound = match status {
+            RunStatus::Optimal if !is_mip => solved.objective_value() + constant,
+            _ if is_mip => solved
+                .double_info_value(c"mip_dual_bound")
+                .map(|b| b + constant)
+                .unwrap_or(f64::NEG_INFINITY),
+            _ => f64::NEG_INFINITY,
+        };
+        Ok(Run {
+            status,
+            x,
+            bound,
+            vars: m.vars,
+        })
+    }
+}
+
+/// Relative gap as this module measures it.
+fn rel_gap(ub: f64, lb: f64) -> f64 {
+    ((ub - lb) / ub.abs().max(1.0)).max(0.0)
+}
+
+/// Tolerance for reading an on/off state off a relaxed solution.
+const STATE_TOL: f64 = 1e-6;
+
+/// The on/off decisions a relaxed solution implies, each fixed: the LP that polishes it.
+fn fixed_plan(sc: &Scenario, plan: &Integrality, vars: &Vars, x: &[f64]) -> Integrality {
+    let fix = |kind: OnOff, value: f64, implied: bool| match kind {
+        OnOff::Fixed(b) => OnOff::Fixed(b),
+        OnOff::Binary => OnOff::Fixed(value > 0.5),
+        OnOff::Relaxed => OnOff::Fixed(implied),
+    };
+    Integrality {
+        battery: vars
+            .batteries
+            .iter()
+            .zip(&plan.battery)
+            .map(|(k, p)| {
+                (0..sc.steps)
+                    .map(|t| {
+                        let (ch, dis) = (k.ch[t].value(x), k.dis[t].value(x));
+                        let implied = if ch.max(dis) > STATE_TOL {
+                            ch >= dis
+                        } else {
+                            k.u[t].value(x) >= 0.5
+                        };
+                        fix(p[t], k.u[t].value(x), implied)
+                    })
+                    .collect()
+            })
+            .collect(),
+        hvac: vars
+            .hvacs
+            .iter()
+            .zip(&plan.hvac)
+            .zip(&sc.hvacs)
+            .map(|((h, p), unit)| {
+                (0..sc.steps)
+                    .map(|t| {
+                        let q = h.q[t].value(x);
+                        let implied = q > STATE_TOL && (unit.min_kw == 0.0 || q >= unit.min_kw / 2.0);
+                        fix(p[t], h.on[t].value(x), implied)
+                    })
+                    .collect()
+            })
+            .collect(),
+        generator: vars
+            .generators
+            .iter()
+            .zip(&plan.generator)
+            .map(|(j, p)| {
+                (0..sc.steps)
+                    .map(|t| fix(p[t], j.w[t].value(x), j.p[t].value(x) > STATE_TOL))
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// Makes binary the relaxed on/off variables whose values in `x` are not a valid state.
+/// Returns how many were changed.
+fn tighten(sc: &Scenario, plan: &mut Integrality, vars: &Vars, x: &[f64]) -> usize {
+    let mut changed = 0;
+    for (k, p) in vars.batteries.iter().zip(plan.battery.iter_mut()) {
+        for t in 0..sc.steps {
+            if p[t] == OnOff::Relaxed && k.ch[t].value(x).min(k.dis[t].value(x)) > STATE_TOL {
+                p[t] = OnOff::Binary;
+                changed += 1;
+            }
+        }
+    }
+    for ((h, p), unit) in vars.hvacs.iter().zip(plan.hvac.iter_mut()).zip(&sc.hvacs) {
+        for t in 0..sc.steps {
+            let q = h.q[t].value(x);
+            if p[t] == OnOff::Relaxed && q > STATE_TOL && q < unit.min_kw - STATE_TOL {
+                p[t] = OnOff::Binary;
+                changed += 1;
+            }
+        }
+    }
+    for (j, p) in vars.generators.iter().zip(plan.generator.iter_mut()) {
+        let fractional = (0..sc.steps).any(|t| {
+            let w = j.w[t].value(x);
+            p[t] == OnOff::Relaxed && w.min(1.0 - w) > STATE_TOL
+        });
+        if fractional {
+            // A generator's states are coupled through start-ups: make all of them binary.
+            for o in p.iter_mut().filter(|o| **o == OnOff::Relaxed) {
+                *o = OnOff::Binary;
+                changed += 1;
+            }
+        }
+    }
+    changed
+}
+
+/// Solves the dispatch of `sc`.
+///
+/// Returns the schedule with its figures (checked against the physics), or the reason
+/// there is none: `infeasible` with a [`Diagnosis`], `unbounded`, or `no_solution` when the
+/// time limit came first.
+pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineError> {
+    let mut runner = Runner {
+        sc,
+        opts,
+        deadline: opts
+            .time_limit_s
+            .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
+        clock: Clock::default(),
+    };
+    let full = Integrality::full(sc);
+    let mut plan = match opts.strategy {
+        Strategy::Lazy => Integrality::relaxed(sc),
+        Strategy::Direct => full.clone(),
+    };
+
+    let mut best: Option<(f64, Schedule, Vec<f64>)> = None;
+    let mut lower = f64::NEG_INFINITY;
+    let mut hit_limit = false;
+    loop {
+        let warm = best.as_ref().map(|(_, _, x)| x.as_slice());
+        let run = runner.run(&plan, Goal::Cost, warm)?;
+        match run.status {
+            RunStatus::Infeasible => return infeasible(&mut runner, &full),
+            RunStatus::Unbounded | RunStatus::UnboundedOrInfeasible => {
+                return unbounded_or_infeasible(&mut runner, &full)
+            }
+            RunStatus::Optimal | RunStatus::Limit => {}
+        }
+        hit_limit |= run.status == RunStatus::Limit;
+        lower = lower.max(run.bound);
+        let Some(x) = run.x else {
+            break; // limit reached without a solution in this round
+        };
+        // Polish: fix the on/off decisions this solution implies and solve the LP.
+        let fixed = fixed_plan(sc, &plan, &run.vars, &x);
+        if !runner.out_of_time() || best.is_none() {
+            let polished = runner.run(&fixed, Goal::Cost, None)?;
+            if let (RunStatus::Optimal, Some(px)) = (polished.status, polished.x) {
+                let schedule = Schedule::from_columns(&polished.vars, &px);
+                let value = Figures::compute(sc, &schedule).objective_yen;
+                if best.as_ref().is_none_or(|(b, _, _)| value < *b) {
+                    best = Some((value, schedule, px));
+                }
+            }
+        }
+        let closed = best
+            .as_ref()
+            .is_some_and(|(ub, _, _)| rel_gap(*ub, lower) <= opts.mip_gap + 1e-9);
+        if closed || hit_limit || runner.out_of_time() {
+            break;
+        }
+        if tighten(sc, &mut plan, &run.vars, &x) == 0 {
+            if best.is_some() {
+                break; // nothing left to make binary: the gap is numerical
+            }
+            // The relaxed solution is a valid state yet could not be polished: solve the
+            // model as the spec states it.
+            if plan == full {
+                break;
+            }
+            plan = full.clone();
+        }
+    }
+
+    let binaries = plan.binaries();
+    let (build_seconds, solve_seconds, solver_runs) = (
+        runner.clock.build.as_secs_f64(),
+        runner.clock.solve.as_secs_f64(),
+        runner.clock.runs,
+    );
+    let Some((ub, schedule, _)) = best else {
+        return Ok(Outcome {
+            status: Status::NoSolution,
+            schedule: None,
+            figures: None,
+            mip_gap: None,
+            diagnosis: None,
+            message: Some("no solution within time limit".into()),
+            build_seconds,
+            solve_seconds,
+            solver_runs,
+            binaries,
+        });
+    };
+    check(sc, &schedule, TOLERANCE).map_err(EngineError::Physics)?;
+    let gap = rel_gap(ub, lower);
+    let status = if gap <= opts.mip_gap + 1e-9 {
+        Status::Optimal
+    } else {
+        Status::TimeLimit
+    };
+    let figures = Figures::compute(sc, &schedule);
+    Ok(Outcome {
+        status,
+        message: (status == Status::TimeLimit).then(|| {
+            format!("time limit reached: best schedule found, within {gap:.3e} of the optimum")
+        }),
+        schedule: Some(schedule),
+        figures: Some(figures),
+        mip_gap: Some(gap),
+        diagnosis: None,
+        build_seconds,
+        solve_seconds,
+        solver_runs,
+        binaries,
+    })
+}
+
+/// The elastic-balance model of `sc`: where must balance give, and by how much.
+fn diagnose(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Option<Diagnosis>, EngineError> {
+    let run = runner.run(plan, Goal::BalanceSlack, None)?;
+    let (Some(x), Some(slack)) = (run.x, run.vars.slack) else {
+        return Ok(None);
+    };
+    let sc = runner.sc;
+    for t in 0..sc.steps {
+        for (n, node) in sc.nodes.iter().enumerate() {
+            let plus = slack.plus[n][t].value(&x);
+            let minus = slack.minus[n][t].value(&x);
+            if plus.max(minus) > STATE_TOL {
+                return Ok(Some(Diagnosis {
+                    node: node.id.clone(),
+                    step: t,
+                    time: sc.times[t],
+                    shortfall_kw: plus - minus,
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn no_schedule(runner: &Runner<'_>, status: Status, diagnosis: Option<Diagnosis>, message: String) -> Outcome {
+    Outcome {
+        status,
+        schedule: None,
+        figures: None,
+        mip_gap: None,
+        diagnosis,
+        message: Some(message),
+        build_seconds: runner.clock.build.as_secs_f64(),
+        solve_seconds: runner.clock.solve.as_secs_f64(),
+        solver_runs: runner.clock.runs,
+        binaries: 0,
+    }
+}
+
+fn infeasible(runner: &mut Runner<'_>, full: &Integrality) -> Result<Outcome, EngineError> {
+    let diagnosis = diagnose(runner, full)?;
+    let message = match &diagnosis {
+        Some(d) => format!("infeasible: {d}"),
+        None => "infeasible: every node can balance, so another constraint cannot be met \
+                 (e.g. a battery's terminal_kwh out of reach)"
+            .to_string(),
+    };
+    Ok(no_schedule(runner, Status::Infeasible, diagnosis, message))
+}
+
+/// HiGHS could not tell unbounded from infeasible (or found a relaxation unbounded):
+/// the elastic model decides, since it is always feasible and bounded.
+fn unbounded_or_infeasible(
+    runner: &mut Runner<'_>,
+    full: &Integrality,
+) -> Result<Outcome, EngineError> {
+    match diagnose(runner, full)? {
+        Some(d) => {
+            let message = format!("infeasible: {d}");
+            Ok(no_schedule(runner, Status::Infeasible, Some(d), message))
+        }
+        None => Ok(no_schedule(
+            runner,
+            Status::Unbounded,
+            None,
+            "unbounded: the objective can fall without limit (e.g. buying at one grid \
+             connection and selling at another above that price with no limit on either)"
+                .to_string(),
+        )),
+    }
+}

@@ -1,0 +1,202 @@
+//! `aems optimize`: one dispatch solve of a scenario, reported as text or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args as ClapArgs, ValueEnum};
+use serde_json::{json, Map, Value};
+
+use engine::solve::DEFAULT_MIP_GAP;
+use engine::{optimize, Outcome, Scenario, SolveOptions, Status, Strategy};
+
+/// Arguments of `aems optimize`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Scenario TOML file (its series CSV is read from beside it).
+    pub scenario: PathBuf,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the schedule to this CSV: one row per step, one column per decision.
+    #[arg(long, value_name = "FILE.csv")]
+    pub schedule: Option<PathBuf>,
+    /// Stop after this many seconds with the best schedule found (and its gap).
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit_s: Option<f64>,
+    /// Relative MIP gap at which a schedule counts as optimal.
+    #[arg(long, value_name = "GAP", default_value_t = DEFAULT_MIP_GAP)]
+    pub mip_gap: f64,
+    /// HiGHS threads (default: HiGHS chooses).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Exact solution strategy: `lazy` relaxes on/off variables and makes binary only
+    /// those the relaxed optimum needs; `direct` solves the full MILP at once.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Lazy)]
+    pub strategy: StrategyArg,
+    /// Show HiGHS's log on the console.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// `--strategy` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StrategyArg {
+    /// Relaxations tightened until exact (default).
+    Lazy,
+    /// One MILP with every binary.
+    Direct,
+}
+
+/// Runs `aems optimize`.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    if !(args.mip_gap >= 0.0 && args.mip_gap.is_finite()) {
+        bail!("--mip-gap must be a number ≥ 0, got {}", args.mip_gap);
+    }
+    if let Some(t) = args.time_limit_s {
+        if !(t > 0.0) {
+            bail!("--time-limit-s must be positive, got {t}");
+        }
+    }
+    if args.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    let sc = Scenario::load(&args.scenario)?;
+    let opts = SolveOptions {
+        time_limit_s: args.time_limit_s,
+        mip_gap: args.mip_gap,
+        threads: args.threads,
+        strategy: match args.strategy {
+            StrategyArg::Lazy => Strategy::Lazy,
+            StrategyArg::Direct => Strategy::Direct,
+        },
+        verbose: args.verbose,
+    };
+    let outcome = optimize(&sc, &opts)?;
+    if let (Some(path), Some(schedule)) = (&args.schedule, &outcome.schedule) {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        schedule
+            .write_csv(&sc, std::io::BufWriter::new(file))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&to_json(&outcome))?);
+    } else {
+        print_summary(&sc, &outcome, args.schedule.as_ref());
+    }
+    if let (Some(m), true) = (&outcome.message, outcome.schedule.is_none()) {
+        eprintln!("{m}");
+    }
+    Ok(ExitCode::from(match outcome.status {
+        Status::Optimal | Status::TimeLimit => 0,
+        Status::Infeasible => 2,
+        Status::Unbounded => 3,
+        Status::NoSolution => 4,
+    }))
+}
+
+/// The JSON report: the spec's reported figures plus `status`, `build_seconds`,
+/// `solve_seconds`, `mip_gap`; figures are `null` when there is no schedule.
+pub fn to_json(o: &Outcome) -> Value {
+    let mut m = Map::new();
+    m.insert("status".into(), json!(o.status.as_str()));
+    let f = o.figures.as_ref();
+    let num = |get: &dyn Fn(&engine::Figures) -> f64| f.map(|f| json!(get(f))).unwrap_or(Value::Null);
+    m.insert("objective_yen".into(), num(&|f| f.objective_yen));
+    m.insert("energy_yen".into(), num(&|f| f.parts.energy_yen));
+    m.insert("demand_yen".into(), num(&|f| f.parts.demand_yen));
+    m.insert("fuel_yen".into(), num(&|f| f.parts.fuel_yen));
+    m.insert("startup_yen".into(), num(&|f| f.parts.startup_yen));
+    m.insert("degradation_yen".into(), num(&|f| f.parts.degradation_yen));
+    m.insert("curtailment_yen".into(), num(&|f| f.parts.curtailment_yen));
+    m.insert("comfort_yen".into(), num(&|f| f.parts.comfort_yen));
+    m.insert("carbon_yen".into(), num(&|f| f.parts.carbon_yen));
+    m.insert("emissions_kg".into(), num(&|f| f.emissions_kg));
+    m.insert("import_kwh".into(), num(&|f| f.import_kwh));
+    m.insert("export_kwh".into(), num(&|f| f.export_kwh));
+    m.insert(
+        "peak_kw".into(),
+        f.map(|f| {
+            Value::Object(f.peak_kw.iter().map(|(id, kw)| (id.clone(), json!(kw))).collect())
+        })
+        .unwrap_or(Value::Null),
+    );
+    m.insert("comfort_violation_kh".into(), num(&|f| f.comfort_violation_kh));
+    m.insert("build_seconds".into(), json!(o.build_seconds));
+    m.insert("solve_seconds".into(), json!(o.solve_seconds));
+    m.insert("mip_gap".into(), o.mip_gap.map(|g| json!(g)).unwrap_or(Value::Null));
+    if let Some(msg) = &o.message {
+        m.insert("message".into(), json!(msg));
+    }
+    if let Some(d) = &o.diagnosis {
+        m.insert("infeasible_node".into(), json!(d.node));
+        m.insert("infeasible_step".into(), json!(d.step));
+    }
+    Value::Object(m)
+}
+
+fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
+    println!(
+        "Scenario   {}  ({} steps × {} min from {})",
+        sc.name,
+        sc.steps,
+        sc.step_minutes,
+        sc.start.to_rfc3339()
+    );
+    print!("Status     {}", o.status);
+    if let Some(gap) = o.mip_gap {
+        print!("  (gap {gap:.1e})");
+    }
+    println!();
+    if let Some(m) = &o.message {
+        println!("           {m}");
+    }
+    if let Some(f) = &o.figures {
+        let p = &f.parts;
+        println!();
+        println!("Objective           {:>16} yen", yen(f.objective_yen));
+        for (name, v) in [
+            ("energy", p.energy_yen),
+            ("demand charge", p.demand_yen),
+            ("fuel", p.fuel_yen),
+            ("start-ups", p.startup_yen),
+            ("degradation", p.degradation_yen),
+            ("curtailment", p.curtailment_yen),
+            ("comfort", p.comfort_yen),
+            ("carbon", p.carbon_yen),
+        ] {
+            println!("  {name:<17} {:>16} yen", yen(v));
+        }
+        println!();
+        println!("Emissions           {:>16.1} kg CO2", f.emissions_kg);
+        println!("Grid import         {:>16.1} kWh", f.import_kwh);
+        println!("Grid export         {:>16.1} kWh", f.export_kwh);
+        for (id, kw) in &f.peak_kw {
+            println!("Peak 30-min {id:<8}{:>16.1} kW", kw);
+        }
+        println!("Comfort violation   {:>16.2} K·h", f.comfort_violation_kh);
+    }
+    println!();
+    println!(
+        "Time       build {:.3} s, solve {:.3} s ({} HiGHS run(s), {} binaries in the last)",
+        o.build_seconds, o.solve_seconds, o.solver_runs, o.binaries
+    );
+    if let (Some(path), Some(_)) = (schedule, &o.schedule) {
+        println!("Schedule   {}", path.display());
+    }
+}
+
+/// Yen with thousands separators and two decimals.
+fn yen(v: f64) -> String {
+    let s = format!("{:.2}", v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out}.{frac}", if v < 0.0 { "-" } else { "" })
+}
