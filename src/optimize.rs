@@ -37,6 +37,16 @@ pub struct Args {
     /// Show HiGHS's log on the console.
     #[arg(long)]
     pub verbose: bool,
+    /// Pass an option to HiGHS (repeatable), e.g. `--highs-option presolve=off`.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    pub highs_option: Vec<(String, String)>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("expected NAME=VALUE, got '{s}'")),
+    }
 }
 
 /// `--strategy` values.
@@ -71,6 +81,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             StrategyArg::Direct => Strategy::Direct,
         },
         verbose: args.verbose,
+        highs_options: args.highs_option.clone(),
     };
     let outcome = optimize(&sc, &opts)?;
     if let (Some(path), Some(schedule)) = (&args.schedule, &outcome.schedule) {
@@ -102,7 +113,8 @@ pub fn to_json(o: &Outcome) -> Value {
     let mut m = Map::new();
     m.insert("status".into(), json!(o.status.as_str()));
     let f = o.figures.as_ref();
-    let num = |get: &dyn Fn(&engine::Figures) -> f64| f.map(|f| json!(get(f))).unwrap_or(Value::Null);
+    let num =
+        |get: &dyn Fn(&engine::Figures) -> f64| f.map(|f| json!(get(f))).unwrap_or(Value::Null);
     m.insert("objective_yen".into(), num(&|f| f.objective_yen));
     m.insert("energy_yen".into(), num(&|f| f.parts.energy_yen));
     m.insert("demand_yen".into(), num(&|f| f.parts.demand_yen));
@@ -118,14 +130,25 @@ pub fn to_json(o: &Outcome) -> Value {
     m.insert(
         "peak_kw".into(),
         f.map(|f| {
-            Value::Object(f.peak_kw.iter().map(|(id, kw)| (id.clone(), json!(kw))).collect())
+            Value::Object(
+                f.peak_kw
+                    .iter()
+                    .map(|(id, kw)| (id.clone(), json!(kw)))
+                    .collect(),
+            )
         })
         .unwrap_or(Value::Null),
     );
-    m.insert("comfort_violation_kh".into(), num(&|f| f.comfort_violation_kh));
+    m.insert(
+        "comfort_violation_kh".into(),
+        num(&|f| f.comfort_violation_kh),
+    );
     m.insert("build_seconds".into(), json!(o.build_seconds));
     m.insert("solve_seconds".into(), json!(o.solve_seconds));
-    m.insert("mip_gap".into(), o.mip_gap.map(|g| json!(g)).unwrap_or(Value::Null));
+    m.insert(
+        "mip_gap".into(),
+        o.mip_gap.map(|g| json!(g)).unwrap_or(Value::Null),
+    );
     if let Some(msg) = &o.message {
         m.insert("message".into(), json!(msg));
     }
@@ -182,6 +205,17 @@ fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
         "Time       build {:.3} s, solve {:.3} s ({} HiGHS run(s), {} binaries in the last)",
         o.build_seconds, o.solve_seconds, o.solver_runs, o.binaries
     );
+    for (i, r) in o.rounds.iter().enumerate() {
+        println!(
+            "  round {i}: {} binaries, bound {:.6}, polished {}, {:.3} s + polish {:.3} s, {} made binary",
+            r.binaries,
+            r.lower_bound_yen,
+            r.polished_yen.map(|v| format!("{v:.6}")).unwrap_or("-".into()),
+            r.relaxed_seconds,
+            r.polish_seconds,
+            r.tightened
+        );
+    }
     if let (Some(path), Some(_)) = (schedule, &o.schedule) {
         println!("Schedule   {}", path.display());
     }

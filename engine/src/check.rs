@@ -26,7 +26,11 @@ pub struct PhysicsViolations(pub Vec<Violation>);
 
 impl fmt::Display for PhysicsViolations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "schedule breaks the physics in {} place(s)", self.0.len())?;
+        write!(
+            f,
+            "schedule breaks the physics in {} place(s)",
+            self.0.len()
+        )?;
         for v in self.0.iter().take(5) {
             write!(f, "; {} (by {:.3e})", v.what, v.amount)?;
         }
@@ -72,22 +76,34 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
     for (n, node) in sc.nodes.iter().enumerate() {
         for t in 0..steps {
             let r = s.balance_residual_kw(sc, n, t);
-            c.over(r.abs(), || format!("node '{}' balance at step {t}", node.id));
+            c.over(r.abs(), || {
+                format!("node '{}' balance at step {t}", node.id)
+            });
         }
     }
     for (g, gs) in sc.grids.iter().zip(&s.grids) {
         for t in 0..steps {
             c.within(gs.import_kw[t], 0.0, g.import_limit_kw, || {
-                format!("grid '{}' import at step {t} outside [0, import_limit_kw]", g.id)
+                format!(
+                    "grid '{}' import at step {t} outside [0, import_limit_kw]",
+                    g.id
+                )
             });
             c.within(gs.export_kw[t], 0.0, g.export_limit_kw, || {
-                format!("grid '{}' export at step {t} outside [0, export_limit_kw]", g.id)
+                format!(
+                    "grid '{}' export at step {t} outside [0, export_limit_kw]",
+                    g.id
+                )
             });
         }
     }
     for (p, ps) in sc.pvs.iter().zip(&s.pvs) {
         for t in 0..steps {
-            let lo = if p.curtailable { 0.0 } else { p.available_kw[t] };
+            let lo = if p.curtailable {
+                0.0
+            } else {
+                p.available_kw[t]
+            };
             c.within(ps.used_kw[t], lo, p.available_kw[t], || {
                 format!("pv '{}' power at step {t} outside its allowed range", p.id)
             });
@@ -101,10 +117,16 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
         for t in 0..steps {
             let (ch, dis) = (ks.charge_kw[t], ks.discharge_kw[t]);
             c.within(ch, 0.0, k.charge_kw, || {
-                format!("battery '{}' charge at step {t} outside [0, charge_kw]", k.id)
+                format!(
+                    "battery '{}' charge at step {t} outside [0, charge_kw]",
+                    k.id
+                )
             });
             c.within(dis, 0.0, k.discharge_kw, || {
-                format!("battery '{}' discharge at step {t} outside [0, discharge_kw]", k.id)
+                format!(
+                    "battery '{}' discharge at step {t} outside [0, discharge_kw]",
+                    k.id
+                )
             });
             c.over(ch.min(dis), || {
                 format!("battery '{}' charges and discharges at step {t}", k.id)
@@ -115,7 +137,11 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
                 format!("battery '{}' energy recursion at step {t}", k.id)
             });
             c.within(ks.energy_kwh[t + 1], k.min_kwh, k.max_kwh, || {
-                format!("battery '{}' energy at boundary {} outside [min_kwh, max_kwh]", k.id, t + 1)
+                format!(
+                    "battery '{}' energy at boundary {} outside [min_kwh, max_kwh]",
+                    k.id,
+                    t + 1
+                )
             });
         }
         c.over(k.terminal_kwh - ks.energy_kwh[steps], || {
@@ -130,7 +156,11 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
         let sign = h.mode.sign();
         for t in 0..steps {
             let q = hs.power_kw[t];
-            let (lo, hi) = if hs.on[t] { (h.min_kw, h.max_kw) } else { (0.0, 0.0) };
+            let (lo, hi) = if hs.on[t] {
+                (h.min_kw, h.max_kw)
+            } else {
+                (0.0, 0.0)
+            };
             c.within(q, lo, hi, || {
                 format!("hvac '{}' power at step {t} outside its on/off range", h.id)
             });
@@ -145,19 +175,32 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
     }
     for (j, js) in sc.generators.iter().zip(&s.generators) {
         for t in 0..steps {
-            let (lo, hi) = if js.on[t] { (j.min_kw, j.max_kw) } else { (0.0, 0.0) };
+            let (lo, hi) = if js.on[t] {
+                (j.min_kw, j.max_kw)
+            } else {
+                (0.0, 0.0)
+            };
             c.within(js.power_kw[t], lo, hi, || {
-                format!("generator '{}' power at step {t} outside its on/off range", j.id)
+                format!(
+                    "generator '{}' power at step {t} outside its on/off range",
+                    j.id
+                )
             });
         }
     }
     for (l, ls) in sc.lines.iter().zip(&s.lines) {
         for t in 0..steps {
             c.within(ls.fwd_kw[t], 0.0, l.capacity_kw, || {
-                format!("line '{}' forward flow at step {t} outside [0, capacity_kw]", l.id)
+                format!(
+                    "line '{}' forward flow at step {t} outside [0, capacity_kw]",
+                    l.id
+                )
             });
             c.within(ls.rev_kw[t], 0.0, l.capacity_kw, || {
-                format!("line '{}' reverse flow at step {t} outside [0, capacity_kw]", l.id)
+                format!(
+                    "line '{}' reverse flow at step {t} outside [0, capacity_kw]",
+                    l.id
+                )
             });
         }
     }

@@ -118,8 +118,8 @@ impl Figures {
         for (h, hs) in sc.hvacs.iter().zip(&s.hvacs) {
             for t in 0..sc.steps {
                 let theta = hs.temp_c[t + 1];
-                let outside = (h.comfort_low_c[t] - theta).max(0.0)
-                    + (theta - h.comfort_high_c[t]).max(0.0);
+                let outside =
+                    (h.comfort_low_c[t] - theta).max(0.0) + (theta - h.comfort_high_c[t]).max(0.0);
                 comfort_violation_kh += dt * outside;
                 p.comfort_yen += dt * h.comfort_penalty_yen_per_kh * outside;
             }

@@ -105,8 +105,10 @@ impl RawBattery {
             discharge_kw: r.nonneg("discharge_kw", self.discharge_kw)?,
             charge_efficiency: r
                 .efficiency("charge_efficiency", self.charge_efficiency.unwrap_or(1.0))?,
-            discharge_efficiency: r
-                .efficiency("discharge_efficiency", self.discharge_efficiency.unwrap_or(1.0))?,
+            discharge_efficiency: r.efficiency(
+                "discharge_efficiency",
+                self.discharge_efficiency.unwrap_or(1.0),
+            )?,
             self_discharge_per_hour: self_discharge,
             initial_kwh,
             terminal_kwh,

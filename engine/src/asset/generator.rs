@@ -54,8 +54,10 @@ impl RawGenerator {
             min_kw,
             max_kw,
             efficiency: r.efficiency("efficiency", self.efficiency)?,
-            fuel_price_yen_per_kwh: r.finite("fuel_price_yen_per_kwh", self.fuel_price_yen_per_kwh)?,
-            fuel_carbon_kg_per_kwh: r.nonneg("fuel_carbon_kg_per_kwh", self.fuel_carbon_kg_per_kwh)?,
+            fuel_price_yen_per_kwh: r
+                .finite("fuel_price_yen_per_kwh", self.fuel_price_yen_per_kwh)?,
+            fuel_carbon_kg_per_kwh: r
+                .nonneg("fuel_carbon_kg_per_kwh", self.fuel_carbon_kg_per_kwh)?,
             startup_cost_yen: r.nonneg("startup_cost_yen", self.startup_cost_yen.unwrap_or(0.0))?,
             initially_on: self.initially_on.unwrap_or(false),
             id: self.id,

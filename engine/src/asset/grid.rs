@@ -51,8 +51,11 @@ pub(crate) struct RawGrid {
 impl RawGrid {
     pub(crate) fn resolve(self, r: &Resolver<'_>) -> Result<GridConnection, ScenarioError> {
         let import_price = r.series("import_price_yen_per_kwh", &self.import_price_yen_per_kwh)?;
-        let export_price =
-            r.series_or("export_price_yen_per_kwh", &self.export_price_yen_per_kwh, 0.0)?;
+        let export_price = r.series_or(
+            "export_price_yen_per_kwh",
+            &self.export_price_yen_per_kwh,
+            0.0,
+        )?;
         if let Some(t) = (0..import_price.len()).find(|&t| export_price[t] > import_price[t]) {
             return Err(r.ctx.err(
                 "export_price_yen_per_kwh",
@@ -70,17 +73,27 @@ impl RawGrid {
             &self.carbon_intensity_kg_per_kwh,
             0.0,
         )?;
-        r.check_series("carbon_intensity_kg_per_kwh", &carbon, |x| x >= 0.0, "must not be negative")?;
+        r.check_series(
+            "carbon_intensity_kg_per_kwh",
+            &carbon,
+            |x| x >= 0.0,
+            "must not be negative",
+        )?;
         Ok(GridConnection {
             node: r.node("node", &self.node)?,
             import_price_yen_per_kwh: import_price,
             export_price_yen_per_kwh: export_price,
-            import_limit_kw: r
-                .nonneg_or_inf("import_limit_kw", self.import_limit_kw.unwrap_or(f64::INFINITY))?,
-            export_limit_kw: r.nonneg_or_inf("export_limit_kw", self.export_limit_kw.unwrap_or(0.0))?,
+            import_limit_kw: r.nonneg_or_inf(
+                "import_limit_kw",
+                self.import_limit_kw.unwrap_or(f64::INFINITY),
+            )?,
+            export_limit_kw: r
+                .nonneg_or_inf("export_limit_kw", self.export_limit_kw.unwrap_or(0.0))?,
             carbon_intensity_kg_per_kwh: carbon,
-            demand_charge_yen_per_kw: r
-                .nonneg("demand_charge_yen_per_kw", self.demand_charge_yen_per_kw.unwrap_or(0.0))?,
+            demand_charge_yen_per_kw: r.nonneg(
+                "demand_charge_yen_per_kw",
+                self.demand_charge_yen_per_kw.unwrap_or(0.0),
+            )?,
             peak_so_far_kw: r.nonneg("peak_so_far_kw", self.peak_so_far_kw.unwrap_or(0.0))?,
             id: self.id,
         })

@@ -117,8 +117,10 @@ impl RawHvac {
             heat_gain_kw: r.series("heat_gain_kw", &self.heat_gain_kw)?,
             comfort_low_c: low,
             comfort_high_c: high,
-            comfort_penalty_yen_per_kh: r
-                .nonneg("comfort_penalty_yen_per_kh", self.comfort_penalty_yen_per_kh)?,
+            comfort_penalty_yen_per_kh: r.nonneg(
+                "comfort_penalty_yen_per_kh",
+                self.comfort_penalty_yen_per_kh,
+            )?,
             id: self.id,
         })
     }

@@ -37,7 +37,9 @@ impl RawLine {
         let from = r.node("from", &self.from)?;
         let to = r.node("to", &self.to)?;
         if from == to {
-            return Err(r.ctx.err("to", format!("the line joins node '{}' to itself", self.to)));
+            return Err(r
+                .ctx
+                .err("to", format!("the line joins node '{}' to itself", self.to)));
         }
         let loss = r.finite("loss_fraction", self.loss_fraction.unwrap_or(0.0))?;
         if !(0.0..1.0).contains(&loss) {

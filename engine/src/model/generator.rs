@@ -26,7 +26,9 @@ pub fn add_generator(b: &mut Builder<'_>, j: &Generator, w: &[OnOff]) -> Generat
     let dt = b.dt;
     let p = b.vars_upto(|_| j.max_kw);
     let w: Vec<Col> = w.iter().map(|&kind| b.on_off(kind)).collect();
-    let su: Vec<Col> = (0..b.sc.steps).map(|_| b.var(variable().min(0.0))).collect();
+    let su: Vec<Col> = (0..b.sc.steps)
+        .map(|_| b.var(variable().min(0.0)))
+        .collect();
     let initially = if j.initially_on { 1.0 } else { 0.0 };
     for t in 0..b.sc.steps {
         // min_kw · w ≤ p ≤ max_kw · w

@@ -89,14 +89,30 @@ impl Integrality {
             hvac: sc
                 .hvacs
                 .iter()
-                .map(|h| vec![if h.min_kw > 0.0 { OnOff::Binary } else { OnOff::Relaxed }; t])
+                .map(|h| {
+                    vec![
+                        if h.min_kw > 0.0 {
+                            OnOff::Binary
+                        } else {
+                            OnOff::Relaxed
+                        };
+                        t
+                    ]
+                })
                 .collect(),
             generator: sc
                 .generators
                 .iter()
                 .map(|g| {
                     let needed = g.min_kw > 0.0 || g.startup_cost_yen > 0.0;
-                    vec![if needed { OnOff::Binary } else { OnOff::Relaxed }; t]
+                    vec![
+                        if needed {
+                            OnOff::Binary
+                        } else {
+                            OnOff::Relaxed
+                        };
+                        t
+                    ]
                 })
                 .collect(),
         }

@@ -149,7 +149,10 @@ impl ScenarioFile {
         Self::parse(path, &text, |series| {
             let csv = dir.join(series);
             let bytes = std::fs::read(&csv).map_err(|e| {
-                ScenarioError::file(path, format!("cannot read series file {}: {e}", csv.display()))
+                ScenarioError::file(
+                    path,
+                    format!("cannot read series file {}: {e}", csv.display()),
+                )
             })?;
             Ok((csv, bytes))
         })
@@ -165,7 +168,12 @@ impl ScenarioFile {
         let root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let line = e
                 .span()
-                .map(|s| format!("line {}: ", text[..s.start.min(text.len())].lines().count().max(1)))
+                .map(|s| {
+                    format!(
+                        "line {}: ",
+                        text[..s.start.min(text.len())].lines().count().max(1)
+                    )
+                })
                 .unwrap_or_default();
             ScenarioError::file(path, format!("{line}invalid TOML: {}", e.message()))
         })?;

@@ -54,7 +54,9 @@ impl SeriesTable {
                 return Err(file_err(format!("column {} has an empty name", i + 1)));
             }
             if index.insert(name.clone(), i).is_some() {
-                return Err(file_err(format!("column '{name}' appears twice in the header")));
+                return Err(file_err(format!(
+                    "column '{name}' appears twice in the header"
+                )));
             }
         }
         let step_seconds = i64::from(step_minutes) * 60;
@@ -154,7 +156,10 @@ impl SeriesTable {
                     key,
                     format!(
                         "column '{column}' does not exist in {}",
-                        self.path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()
+                        self.path
+                            .file_name()
+                            .map(|f| f.to_string_lossy())
+                            .unwrap_or_default()
                     ),
                 ))
             }
@@ -165,7 +170,12 @@ impl SeriesTable {
             let record = &self.rows[r];
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             let text = record.get(col).unwrap_or("");
-            let at = || format!("at line {line} ({}) (column used by '{key}')", self.times[r]);
+            let at = || {
+                format!(
+                    "at line {line} ({}) (column used by '{key}')",
+                    self.times[r]
+                )
+            };
             if text.is_empty() {
                 return Err(csv_ctx.err(column, format!("missing value {}", at())));
             }

@@ -134,7 +134,9 @@ impl Resolver<'_> {
     pub fn nonneg(&self, key: &str, v: f64) -> Result<f64, ScenarioError> {
         self.finite(key, v)?;
         if v < 0.0 {
-            return Err(self.ctx.err(key, format!("{v}: bound must not be negative")));
+            return Err(self
+                .ctx
+                .err(key, format!("{v}: bound must not be negative")));
         }
         Ok(v)
     }
@@ -142,7 +144,9 @@ impl Resolver<'_> {
     /// A number ≥ 0 that may be `inf` (grid limits), but not NaN.
     pub fn nonneg_or_inf(&self, key: &str, v: f64) -> Result<f64, ScenarioError> {
         if v.is_nan() || v < 0.0 {
-            return Err(self.ctx.err(key, format!("{v}: bound must not be negative")));
+            return Err(self
+                .ctx
+                .err(key, format!("{v}: bound must not be negative")));
         }
         Ok(v)
     }
@@ -173,9 +177,10 @@ impl Resolver<'_> {
         max: f64,
     ) -> Result<(), ScenarioError> {
         if min > max {
-            return Err(self
-                .ctx
-                .err(min_key, format!("{min_key} = {min} is above {max_key} = {max}")));
+            return Err(self.ctx.err(
+                min_key,
+                format!("{min_key} = {min} is above {max_key} = {max}"),
+            ));
         }
         Ok(())
     }
