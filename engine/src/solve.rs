@@ -439,7 +439,15 @@ fn fixed_plan(sc: &Scenario, plan: &Integrality, vars: &Vars, x: &[f64]) -> Inte
             .zip(&plan.generator)
             .map(|(j, p)| {
                 (0..sc.steps)
-                    .map(|t| fix(p[t], j.w[t].value(x), j.p[t].value(x) > STATE_TOL))
+                    .map(|t| {
+                        let w = j.w[t].value(x);
+                        let implied = if w.min(1.0 - w) <= STATE_TOL {
+                            w > 0.5
+                        } else {
+                            j.p[t].value(x) > STATE_TOL
+                        };
+                        fix(p[t], w, implied)
+                    })
                     .collect()
             })
             .collect(),
@@ -579,11 +587,8 @@ pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineErr
         let tightened = round.tightened;
         rounds.push(round);
         if tightened == 0 {
-            if best.is_some() {
-                break; // nothing left to make binary: the gap is numerical
-            }
-            // The relaxed solution is a valid state yet could not be polished: solve the
-            // model as the spec states it.
+            // Every relaxed state is valid, yet polishing left a gap: solve the model as the
+            // spec states it (every on/off variable binary), warm-started.
             if plan == full {
                 break;
             }
@@ -682,13 +687,45 @@ fn no_schedule(
     }
 }
 
+/// A battery whose energy bounds no schedule can keep, even charging at full power every
+/// step: with every node balance elastic, this is the only other way the model can be
+/// infeasible (HVAC comfort has slack, generators may stay off, flows may be zero).
+fn unreachable_battery(sc: &Scenario) -> Option<String> {
+    let dt = sc.step_hours();
+    for k in &sc.batteries {
+        let keep = 1.0 - k.self_discharge_per_hour * dt;
+        let mut highest = k.initial_kwh;
+        for t in 0..sc.steps {
+            highest = (highest * keep + k.charge_efficiency * k.charge_kw * dt).min(k.max_kwh);
+            if highest < k.min_kwh - STATE_TOL {
+                return Some(format!(
+                    "battery '{}' cannot stay at min_kwh = {}: even charging at full power it \
+                     holds at most {highest:.3} kWh at boundary {}",
+                    k.id,
+                    k.min_kwh,
+                    t + 1
+                ));
+            }
+        }
+        if highest < k.terminal_kwh - STATE_TOL {
+            return Some(format!(
+                "battery '{}' cannot reach terminal_kwh = {}: even charging at full power it \
+                 holds at most {highest:.3} kWh at the end",
+                k.id, k.terminal_kwh
+            ));
+        }
+    }
+    None
+}
+
 fn infeasible(runner: &mut Runner<'_>, full: &Integrality) -> Result<Outcome, EngineError> {
     let diagnosis = diagnose(runner, full)?;
     let message = match &diagnosis {
         Some(d) => format!("infeasible: {d}"),
-        None => "infeasible: every node can balance, so another constraint cannot be met \
-                 (e.g. a battery's terminal_kwh out of reach)"
-            .to_string(),
+        None => match unreachable_battery(runner.sc) {
+            Some(m) => format!("infeasible: {m}"),
+            None => "infeasible: no schedule meets the constraints".to_string(),
+        },
     };
     Ok(no_schedule(runner, Status::Infeasible, diagnosis, message))
 }
@@ -699,6 +736,14 @@ fn unbounded_or_infeasible(
     runner: &mut Runner<'_>,
     full: &Integrality,
 ) -> Result<Outcome, EngineError> {
+    if let Some(m) = unreachable_battery(runner.sc) {
+        return Ok(no_schedule(
+            runner,
+            Status::Infeasible,
+            None,
+            format!("infeasible: {m}"),
+        ));
+    }
     match diagnose(runner, full)? {
         Some(d) => {
             let message = format!("infeasible: {d}");

@@ -397,15 +397,19 @@ fn ids<T>(list: &[Entry<T>]) -> Vec<(usize, String)> {
     list.iter().map(|e| (e.index, e.id.clone())).collect()
 }
 
-/// Deserialises one TOML table, reporting serde's message (which names the key) in `ctx`.
+/// Deserialises one TOML table, reporting serde's message in `ctx` with the key at fault
+/// (found by `serde_path_to_error`, or named by serde in backticks for missing and unknown
+/// keys).
 fn decode<T: DeserializeOwned>(value: toml::Value, ctx: &Ctx<'_>) -> Result<T, ScenarioError> {
     if !value.is_table() {
         return Err(ctx.err_table(format!("expected a table, found {}", value.type_str())));
     }
-    value.try_into().map_err(|e: toml::de::Error| {
-        let message = e.message().to_string();
-        // serde names the key in backticks ("missing field `x`", "unknown field `x`");
-        // lift it into the field slot so the message reads like every other.
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().message().to_string();
+        if path != "." && !path.is_empty() {
+            return ctx.err(&path, message);
+        }
         match message.split('`').nth(1) {
             Some(key) if message.contains("field") => ctx.err(key, message.clone()),
             _ => ctx.err_table(message),

@@ -173,7 +173,7 @@ impl SeriesTable {
             let at = || {
                 format!(
                     "at line {line} ({}) (column used by '{key}')",
-                    self.times[r]
+                    self.times[r].to_rfc3339()
                 )
             };
             if text.is_empty() {
