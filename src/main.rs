@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 /// generators and private lines against energy prices, the 30-minute demand charge and
 /// a CO2 price.
 #[derive(Debug, Parser)]
-#[command(name = "aems", version, about, long_about = None, propagate_version = true)]
+#[command(name = "aems", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +28,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 like every other bad input (2 means infeasible).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Command::Optimize(args) => optimize::run(&args),
     };

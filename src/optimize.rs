@@ -22,10 +22,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE.csv")]
     pub schedule: Option<PathBuf>,
     /// Stop after this many seconds with the best schedule found (and its gap).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub time_limit_s: Option<f64>,
     /// Relative MIP gap at which a schedule counts as optimal.
-    #[arg(long, value_name = "GAP", default_value_t = DEFAULT_MIP_GAP)]
+    #[arg(long, value_name = "GAP", default_value_t = DEFAULT_MIP_GAP, allow_negative_numbers = true)]
     pub mip_gap: f64,
     /// HiGHS threads (default: HiGHS chooses).
     #[arg(long, value_name = "N")]
@@ -64,7 +64,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         bail!("--mip-gap must be a number ≥ 0, got {}", args.mip_gap);
     }
     if let Some(t) = args.time_limit_s {
-        if !(t > 0.0) {
+        if t.is_nan() || t <= 0.0 {
             bail!("--time-limit-s must be positive, got {t}");
         }
     }

@@ -1,1 +1,4 @@
-//! connectors
+//! Device connectors of the AEMS: Modbus TCP and MQTT (knows nothing of the MILP).
+//!
+//! Empty for now: see the connectors issue.
+#![warn(missing_docs)]

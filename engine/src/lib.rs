@@ -9,6 +9,8 @@
 //! The engine knows nothing of devices or protocols: it reads a scenario and returns a
 //! schedule.
 
+#![warn(missing_docs)]
+
 pub mod asset;
 pub mod error;
 pub mod model;

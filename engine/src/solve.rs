@@ -26,7 +26,6 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
-use good_lp::SolverModel;
 use highs::{HighsModelStatus, HighsSolutionStatus};
 
 use crate::check::{check, PhysicsViolations, TOLERANCE};
@@ -265,15 +264,8 @@ impl Runner<'_> {
     ) -> Result<Run, EngineError> {
         let started = Instant::now();
         let m = model::build(self.sc, plan, goal);
-        let constant = m.objective_constant;
         let is_mip = m.n_integer > 0;
-        let mut problem = m.variables.minimise(m.objective).using(good_lp::highs);
-        for c in m.constraints {
-            problem.add_constraint(c);
-        }
-        let mut hm = problem
-            .try_into_inner()
-            .map_err(|e| EngineError::Solver(e.to_string()))?;
+        let (mut hm, vars, constant) = m.into_highs().map_err(EngineError::Solver)?;
         self.clock.build += started.elapsed();
 
         let set = |hm: &mut highs::Model, k: &str, v: f64| {
@@ -354,7 +346,7 @@ impl Runner<'_> {
             status,
             x,
             bound,
-            vars: m.vars,
+            vars,
         })
     }
 }

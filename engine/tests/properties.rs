@@ -172,7 +172,7 @@ fn district() -> impl Strategy<Value = Scenario> {
         })
         .prop_map(
             |(
-                (n, step_minutes, steps),
+                (_nodes, step_minutes, steps),
                 loads,
                 mut grids,
                 mut pvs,

@@ -185,6 +185,23 @@ pub struct DispatchModel {
     pub n_integer: usize,
 }
 
+impl DispatchModel {
+    /// Hands the model to HiGHS: variables, objective (linear part) and constraints, in
+    /// the order they were added (so column `i` is [`Col::idx`] `== i`).
+    pub fn into_highs(self) -> Result<(highs::Model, Vars, f64), String> {
+        use good_lp::SolverModel;
+        let mut problem = self
+            .variables
+            .minimise(self.objective)
+            .using(good_lp::highs);
+        for c in self.constraints {
+            problem.add_constraint(c);
+        }
+        let model = problem.try_into_inner().map_err(|e| e.to_string())?;
+        Ok((model, self.vars, self.objective_constant))
+    }
+}
+
 /// Accumulates variables, constraints, node injections and objective terms while the
 /// per-asset functions run.
 pub struct Builder<'a> {
@@ -317,7 +334,7 @@ pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
         (Goal::BalanceSlack, Some(s)) => s.total(),
         _ => b.objective,
     };
-    let objective_constant = (&objective).constant();
+    let objective_constant = objective.constant();
     DispatchModel {
         variables: b.variables,
         constraints: b.constraints,
