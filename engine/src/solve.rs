@@ -541,9 +541,9 @@ pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineErr
             tightened: 0,
         };
         match run.status {
-            RunStatus::Infeasible => return infeasible(&mut runner, &full),
+            RunStatus::Infeasible => return explain(&mut runner, &full, false),
             RunStatus::Unbounded | RunStatus::UnboundedOrInfeasible => {
-                return unbounded_or_infeasible(&mut runner, &full)
+                return explain(&mut runner, &full, true)
             }
             RunStatus::Optimal | RunStatus::Limit => {}
         }
@@ -634,11 +634,23 @@ pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineErr
     })
 }
 
-/// The elastic-balance model of `sc`: where must balance give, and by how much.
-fn diagnose(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Option<Diagnosis>, EngineError> {
+/// What the elastic-balance model says.
+enum Elastic {
+    /// Balance must give here first.
+    Fails(Diagnosis),
+    /// Every node balances at every step.
+    Balances,
+    /// No answer (time limit, or the elastic model itself infeasible).
+    Unknown,
+}
+
+/// Solves the elastic-balance model of the scenario (every other constraint kept, total
+/// slack minimised) and finds the first step, then the first node in file order, that
+/// needs slack.
+fn elastic(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Elastic, EngineError> {
     let run = runner.run(plan, Goal::BalanceSlack, None)?;
-    let (Some(x), Some(slack)) = (run.x, run.vars.slack) else {
-        return Ok(None);
+    let (Some(x), Some(slack), RunStatus::Optimal) = (run.x, run.vars.slack, run.status) else {
+        return Ok(Elastic::Unknown);
     };
     let sc = runner.sc;
     for t in 0..sc.steps {
@@ -646,7 +658,7 @@ fn diagnose(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Option<Diagno
             let plus = slack.plus[n][t].value(&x);
             let minus = slack.minus[n][t].value(&x);
             if plus.max(minus) > STATE_TOL {
-                return Ok(Some(Diagnosis {
+                return Ok(Elastic::Fails(Diagnosis {
                     node: node.id.clone(),
                     step: t,
                     time: sc.times[t],
@@ -655,7 +667,7 @@ fn diagnose(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Option<Diagno
             }
         }
     }
-    Ok(None)
+    Ok(Elastic::Balances)
 }
 
 fn no_schedule(
@@ -710,44 +722,47 @@ fn unreachable_battery(sc: &Scenario) -> Option<String> {
     None
 }
 
-fn infeasible(runner: &mut Runner<'_>, full: &Integrality) -> Result<Outcome, EngineError> {
-    let diagnosis = diagnose(runner, full)?;
-    let message = match &diagnosis {
-        Some(d) => format!("infeasible: {d}"),
-        None => match unreachable_battery(runner.sc) {
-            Some(m) => format!("infeasible: {m}"),
-            None => "infeasible: no schedule meets the constraints".to_string(),
-        },
-    };
-    Ok(no_schedule(runner, Status::Infeasible, diagnosis, message))
-}
-
-/// HiGHS could not tell unbounded from infeasible (or found a relaxation unbounded):
-/// the elastic model decides, since it is always feasible and bounded.
-fn unbounded_or_infeasible(
+/// Explains a model without an optimum. `ambiguous`: HiGHS could not tell infeasible from
+/// unbounded (or found a relaxation unbounded); the elastic model, always feasible and
+/// bounded, decides.
+fn explain(
     runner: &mut Runner<'_>,
     full: &Integrality,
+    ambiguous: bool,
 ) -> Result<Outcome, EngineError> {
-    if let Some(m) = unreachable_battery(runner.sc) {
-        return Ok(no_schedule(
-            runner,
-            Status::Infeasible,
-            None,
-            format!("infeasible: {m}"),
-        ));
+    let infeasible = |runner: &Runner<'_>, d: Option<Diagnosis>, why: String| {
+        no_schedule(runner, Status::Infeasible, d, format!("infeasible: {why}"))
+    };
+    if let Some(why) = unreachable_battery(runner.sc) {
+        return Ok(infeasible(runner, None, why));
     }
-    match diagnose(runner, full)? {
-        Some(d) => {
-            let message = format!("infeasible: {d}");
-            Ok(no_schedule(runner, Status::Infeasible, Some(d), message))
+    Ok(match elastic(runner, full)? {
+        Elastic::Fails(d) => {
+            let why = d.to_string();
+            infeasible(runner, Some(d), why)
         }
-        None => Ok(no_schedule(
+        Elastic::Balances if ambiguous => no_schedule(
             runner,
             Status::Unbounded,
             None,
             "unbounded: the objective can fall without limit (e.g. buying at one grid \
              connection and selling at another above that price with no limit on either)"
                 .to_string(),
-        )),
-    }
+        ),
+        Elastic::Balances => infeasible(runner, None, "no schedule meets the constraints".into()),
+        Elastic::Unknown if ambiguous => no_schedule(
+            runner,
+            Status::NoSolution,
+            None,
+            "no solution: HiGHS found the model infeasible or unbounded and the time limit \
+             ran out before telling which"
+                .to_string(),
+        ),
+        Elastic::Unknown => infeasible(
+            runner,
+            None,
+            "no schedule meets the constraints (the time limit ran out before the diagnosis)"
+                .into(),
+        ),
+    })
 }

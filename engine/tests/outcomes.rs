@@ -1,0 +1,133 @@
+//! Outcomes other than an optimum: unbounded, infeasible for a reason other than balance,
+//! and the time limit.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use engine::{optimize, ScenarioFile, SolveOptions, Status};
+
+fn scenario(toml: &str, csv: &str) -> engine::Scenario {
+    let csv = csv.as_bytes().to_vec();
+    ScenarioFile::parse(Path::new("t/scenario.toml"), toml, move |name| {
+        Ok((PathBuf::from("t").join(name), csv))
+    })
+    .and_then(|f| f.scenario())
+    .expect("test scenario loads")
+}
+
+const HEAD: &str = r#"
+[scenario]
+name = "t"
+timezone = "Asia/Tokyo"
+start = "2025-08-01T00:00:00+09:00"
+step_minutes = 60
+steps = 2
+series = "series.csv"
+
+[[node]]
+id = "a"
+load_kw = 10
+"#;
+
+const CSV: &str = "time,x
+2025-08-01T00:00:00+09:00,1
+2025-08-01T01:00:00+09:00,1
+";
+
+#[test]
+fn circular_trade_across_connections_is_unbounded() {
+    let toml = format!(
+        "{HEAD}
+[[grid]]
+id = \"buy\"
+node = \"a\"
+import_price_yen_per_kwh = 10
+
+[[grid]]
+id = \"sell\"
+node = \"a\"
+import_price_yen_per_kwh = 25
+export_price_yen_per_kwh = 20
+export_limit_kw = inf
+"
+    );
+    let out = optimize(&scenario(&toml, CSV), &SolveOptions::default()).unwrap();
+    assert_eq!(out.status, Status::Unbounded);
+    assert!(out.schedule.is_none());
+    assert!(out.message.unwrap().contains("unbounded"));
+}
+
+#[test]
+fn the_same_trade_with_limits_has_an_optimum() {
+    let toml = format!(
+        "{HEAD}
+[[grid]]
+id = \"buy\"
+node = \"a\"
+import_price_yen_per_kwh = 10
+import_limit_kw = 100
+
+[[grid]]
+id = \"sell\"
+node = \"a\"
+import_price_yen_per_kwh = 25
+export_price_yen_per_kwh = 20
+export_limit_kw = 200
+"
+    );
+    let out = optimize(&scenario(&toml, CSV), &SolveOptions::default()).unwrap();
+    assert_eq!(out.status, Status::Optimal);
+    // Buy 100 kW at 10, use 10, sell 90 at 20, for 2 h: 2 × (1000 − 1800) = −1600 yen.
+    let f = out.figures.unwrap();
+    assert!(
+        (f.objective_yen + 1600.0).abs() < 1e-6,
+        "{}",
+        f.objective_yen
+    );
+}
+
+#[test]
+fn unreachable_terminal_energy_is_named() {
+    let toml = format!(
+        "{HEAD}
+[[grid]]
+id = \"pcc\"
+node = \"a\"
+import_price_yen_per_kwh = 10
+
+[[battery]]
+id = \"bat\"
+node = \"a\"
+capacity_kwh = 100
+charge_kw = 10
+discharge_kw = 10
+initial_kwh = 20
+terminal_kwh = 90
+"
+    );
+    let out = optimize(&scenario(&toml, CSV), &SolveOptions::default()).unwrap();
+    assert_eq!(out.status, Status::Infeasible);
+    let m = out.message.unwrap();
+    assert!(
+        m.contains("battery 'bat'") && m.contains("terminal_kwh"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_time_limit_too_short_for_any_schedule_says_so() {
+    let path = common::cases_dir().join("e_midsize_20x96/scenario.toml");
+    let sc = engine::Scenario::load(path).unwrap();
+    let opts = SolveOptions {
+        time_limit_s: Some(1e-3),
+        ..SolveOptions::default()
+    };
+    let out = optimize(&sc, &opts).unwrap();
+    assert_eq!(out.status, Status::NoSolution);
+    assert_eq!(
+        out.message.as_deref(),
+        Some("no solution within time limit")
+    );
+    assert!(out.schedule.is_none());
+}
