@@ -1,4 +1,6 @@
-//! Forecasting of building demand and PV output for the AEMS (knows nothing of the MILP).
-//!
-//! Empty for now: see the forecasting issue.
+//! Forecasting for the AEMS: PV output from weather ([`pv`]) and building demand from
+//! history, weather and the calendar. Knows nothing of the dispatch MILP: it turns
+//! time series into time series.
 #![warn(missing_docs)]
+
+pub mod pv;
