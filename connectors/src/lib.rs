@@ -1,4 +1,49 @@
-//! Device connectors of the AEMS: Modbus TCP and MQTT (knows nothing of the MILP).
+//! # AEMS device connectors
 //!
-//! Empty for now: see the connectors issue.
+//! The part of the Area Energy Management System that talks to equipment: it reads
+//! telemetry from batteries, HVAC controllers, meters and gas engines and sends them
+//! setpoints, over **Modbus TCP** ([`modbus`], with `tokio-modbus`) and **MQTT** ([`mqtt`],
+//! with `rumqttc`). It knows nothing of the dispatch optimisation: the `aems` binary turns a
+//! schedule into [`Setpoint`]s and hands them to a [`Fleet`] (Modbus) and a
+//! [`SetpointPublisher`] (MQTT).
+//!
+//! - Register maps are data: a [`Profile`] is read from a TOML file
+//!   (`connectors/profiles/*.toml`, see [`profile`]); a district's `devices.toml`
+//!   ([`DevicesConfig`]) maps scenario asset ids to a profile, an endpoint and a unit id.
+//! - Safety ([`safety`]): a setpoint outside a point's declared limits is clamped or refused,
+//!   never written raw; a register that is not declared writable is never written; every
+//!   write is logged (target `aems::write`) and returned as a [`WriteRecord`] with its
+//!   read-back.
+//! - The [`Simulator`] serves the profiles over Modbus TCP with simple physics (battery
+//!   energy, RC zone temperature, generator, node meter) and publishes telemetry over MQTT:
+//!   what tests, demos and new users run instead of hardware.
+//!
+//! See `connectors/README.md` for the topic and payload schema, the profile format and the
+//! behaviour under faults.
+
 #![warn(missing_docs)]
+
+pub mod devices;
+pub mod dump;
+pub mod error;
+pub mod fleet;
+pub mod modbus;
+//pub mod mqtt;
+pub mod profile;
+pub mod safety;
+pub mod setpoint;
+//pub mod sim;
+pub mod telemetry;
+pub mod write_record;
+
+pub use devices::{DeviceEntry, DevicesConfig, ModbusSettings, MqttConfig};
+pub use dump::RegisterDump;
+pub use error::{ConfigError, ModbusError};
+pub use fleet::Fleet;
+pub use modbus::{ModbusDevice, ModbusLink};
+
+pub use profile::{DeviceFamily, Point, Profile, Register, WritablePoint};
+pub use setpoint::Setpoint;
+
+pub use telemetry::{AssetTelemetry, Reading, Telemetry};
+pub use write_record::{WriteOutcome, WriteRecord};
