@@ -28,11 +28,11 @@ pub mod dump;
 pub mod error;
 pub mod fleet;
 pub mod modbus;
-//pub mod mqtt;
+pub mod mqtt;
 pub mod profile;
 pub mod safety;
 pub mod setpoint;
-//pub mod sim;
+pub mod sim;
 pub mod telemetry;
 pub mod write_record;
 
@@ -41,9 +41,9 @@ pub use dump::RegisterDump;
 pub use error::{ConfigError, ModbusError};
 pub use fleet::Fleet;
 pub use modbus::{ModbusDevice, ModbusLink};
-
+pub use mqtt::{MqttLink, SetpointPublisher};
 pub use profile::{DeviceFamily, Point, Profile, Register, WritablePoint};
 pub use setpoint::Setpoint;
-
+pub use sim::{SimConfig, Simulator};
 pub use telemetry::{AssetTelemetry, Reading, Telemetry};
 pub use write_record::{WriteOutcome, WriteRecord};

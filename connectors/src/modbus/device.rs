@@ -243,11 +243,8 @@ impl ModbusDevice {
             );
             return Self::finish(rec, WriteOutcome::Refused { reason });
         }
-        let is_control = profile
-            .acquire
-            .iter()
-            .chain(&profile.release)
-            .any(|s| s.point == sp.quantity);
+        // Writing an acquire point by hand (commissioning) does not run the sequence.
+        let is_control = profile.acquire.iter().any(|s| s.point == sp.quantity);
         if !is_control && !self.state().acquired {
             if let Err(e) = self.acquire().await {
                 let mut rec = rec;

@@ -1,0 +1,794 @@
+//! [`Simulator`]: the district's devices, served over Modbus TCP from their profiles, with
+//! simple physics; what tests, demos and new users run instead of hardware.
+//!
+//! - One Modbus TCP server (tokio-modbus) per `host:port` of the `devices.toml`, answering
+//!   for every unit id behind it; port 0 binds an ephemeral port ([`Simulator::devices`]
+//!   gives the file's devices with the ports actually bound).
+//! - Each device's registers are laid out by its profile. Reads of unmapped registers,
+//!   writes to registers not declared writable and values outside a setpoint's limits are
+//!   answered with Modbus exceptions, as a strict device would.
+//! - Physics ([`physics`]): batteries integrate power with efficiencies and limits, zones
+//!   follow the RC model under a thermostat, generators follow start/stop and setpoint, and
+//!   meters sum their nodes. A device obeys its setpoints only while under remote control
+//!   (its profile's `acquire` values hold) and while the setpoints are fresh (rewritten
+//!   within 2 × `refresh_s`); otherwise it runs on its own (battery idle, thermostat at the
+//!   local setpoint, generator as it was).
+//! - Time is simulated: [`Simulator::step`] advances it by hand (tests),
+//!   [`Simulator::run_clock`] with a speed factor (demos: `--speed 60` runs an hour a
+//!   minute).
+//! - Faults ([`Fault`]) make a unit time out, answer with an exception, or close the
+//!   connection, to test the client's behaviour.
+//! - [`Simulator::publish_telemetry`] publishes each asset's readings over MQTT.
+
+pub mod config;
+pub mod physics;
+mod server;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+
+pub use config::{SimBattery, SimConfig, SimGenerator, SimHvac, SimMeter, SimNode};
+
+use crate::devices::{DeviceEntry, DevicesConfig};
+use crate::error::ConfigError;
+use crate::mqtt::{MqttLink, Topics};
+use crate::profile::{DeviceFamily, Profile, RegisterKind};
+use crate::telemetry::Reading;
+use config::at;
+
+/// A fault injected into one simulated device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Requests get no answer (the client times out).
+    NoResponse,
+    /// Requests are answered with this Modbus exception code.
+    Exception(u8),
+    /// The next request closes the TCP connection instead of answering.
+    CloseConnection,
+}
+
+/// Why the simulator cannot start.
+#[derive(Debug)]
+pub enum SimError {
+    /// The devices file does not fit the district.
+    Config(ConfigError),
+    /// A server could not bind its endpoint.
+    Bind {
+        /// `host:port`.
+        endpoint: String,
+        /// The error.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::Config(e) => write!(f, "{e}"),
+            SimError::Bind { endpoint, message } => write!(f, "cannot serve {endpoint}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// Which physical model a device shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Model {
+    Battery(usize),
+    Hvac(usize),
+    Generator(usize),
+    Meter(usize),
+}
+
+/// One simulated device: its registers and its link to the physics.
+#[derive(Debug)]
+pub(crate) struct SimDevice {
+    entry: DeviceEntry,
+    model: Model,
+    bank: BTreeMap<(RegisterKind, u16), u16>,
+    /// Wall-clock time of the last write, per writable point.
+    last_write: BTreeMap<String, Instant>,
+    fault: Option<Fault>,
+    writes: u64,
+}
+
+impl SimDevice {
+    fn profile(&self) -> &Profile {
+        &self.entry.profile
+    }
+
+    fn words(&self, kind: RegisterKind, address: u16, count: u16) -> Option<Vec<u16>> {
+        (0..count)
+            .map(|i| {
+                let a = address.checked_add(i)?;
+                self.bank.get(&(kind, a)).copied()
+            })
+            .collect()
+    }
+
+    fn scale_factor(&self, name: &Option<String>) -> Option<i16> {
+        let p = self.profile().telemetry_point(name.as_ref()?)?;
+        let w = self.words(p.register.kind, p.register.address, p.register.len())?;
+        p.decode(&w, None).map(|v| v as i16)
+    }
+
+    /// The present value of a point (telemetry or setpoint) named `name`.
+    fn value(&self, name: &str) -> Option<f64> {
+        let p = self
+            .profile()
+            .setpoint(name)
+            .map(|s| &s.point)
+            .or_else(|| self.profile().telemetry_point(name))?;
+        let w = self.words(p.register.kind, p.register.address, p.register.len())?;
+        p.decode(&w, self.scale_factor(&p.scale_factor))
+    }
+
+    /// Stores `value` in the telemetry point `name`, if the profile has it.
+    fn set(&mut self, name: &str, value: f64) {
+        let Some(p) = self.profile().telemetry_point(name).cloned() else {
+            return;
+        };
+        let sf = self.scale_factor(&p.scale_factor);
+        let words = match p.encode(value, sf) {
+            Ok(w) => w,
+            Err(_) => match p.not_available.first() {
+                Some(bits) => p.register.words_of(*bits),
+                None => return,
+            },
+        };
+        for (i, w) in words.into_iter().enumerate() {
+            self.bank
+                .insert((p.register.kind, p.register.address.wrapping_add(i as u16)), w);
+        }
+    }
+
+    /// Whether every `acquire` point holds its acquire value.
+    fn under_control(&self) -> bool {
+        self.profile()
+            .acquire
+            .iter()
+            .all(|s| self.value(&s.point).is_some_and(|v| (v - s.value).abs() < 1e-9))
+    }
+
+    /// The value of setpoint `name` if it was written and is still fresh (written within
+    /// 2 × `refresh_s` when the point has a refresh period).
+    fn fresh(&self, name: &str, now: Instant) -> Option<f64> {
+        let sp = self.profile().setpoint(name)?;
+        let at = self.last_write.get(name)?;
+        if let Some(r) = sp.refresh_s {
+            if now.duration_since(*at).as_secs_f64() > 2.0 * r {
+                return None;
+            }
+        }
+        self.value(name)
+    }
+
+    /// A write request: only declared writable registers, whole points, within limits.
+    fn write(&mut self, kind: RegisterKind, address: u16, words: &[u16]) -> Result<(), u8> {
+        let count = words.len() as u16;
+        if !self.profile().is_writable_range(kind, address, count) {
+            return Err(0x02); // illegal data address
+        }
+        // Check every point's value before storing any.
+        let mut a = address;
+        let mut names = Vec::new();
+        while u32::from(a) < u32::from(address) + u32::from(count) {
+            let sp = self
+                .profile()
+                .setpoints
+                .iter()
+                .find(|s| s.point.register.kind == kind && s.point.register.address == a)
+                .cloned()
+                .ok_or(0x02u8)?;
+            let off = usize::from(a - address);
+            let w = &words[off..off + usize::from(sp.point.register.len())];
+            let v = sp
+                .point
+                .decode(w, self.scale_factor(&sp.point.scale_factor))
+                .ok_or(0x03u8)?;
+            let tol = 1e-9 * sp.max.abs().max(1.0);
+            if v < sp.min - tol || v > sp.max + tol {
+                return Err(0x03); // illegal data value
+            }
+            names.push(sp.point.name.clone());
+            a = a.wrapping_add(sp.point.register.len());
+        }
+        for (i, w) in words.iter().enumerate() {
+            self.bank.insert((kind, address.wrapping_add(i as u16)), *w);
+        }
+        let now = Instant::now();
+        for n in names {
+            self.last_write.insert(n, now);
+        }
+        self.writes += 1;
+        Ok(())
+    }
+}
+
+/// State of the physics.
+#[derive(Debug)]
+pub(crate) struct World {
+    config: SimConfig,
+    elapsed_h: f64,
+    pub(crate) devices: Vec<SimDevice>,
+    battery_kwh: Vec<f64>,
+    battery_kw: Vec<f64>,
+    zone_c: Vec<f64>,
+    hvac_kw: Vec<f64>,
+    gen_kw: Vec<f64>,
+    meter_kw: Vec<f64>,
+    meter_import_kwh: Vec<f64>,
+    meter_export_kwh: Vec<f64>,
+}
+
+/// Longest physics substep, hours (30 s).
+const SUBSTEP_H: f64 = 30.0 / 3600.0;
+
+impl World {
+    fn step_index(&self) -> usize {
+        let step_h = f64::from(self.config.step_minutes.max(1)) / 60.0;
+        (self.elapsed_h / step_h).floor().max(0.0) as usize
+    }
+
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.config.start + chrono::Duration::milliseconds((self.elapsed_h * 3.6e6).round() as i64)
+    }
+
+    fn device_of(&self, model: Model) -> Option<&SimDevice> {
+        self.devices.iter().find(|d| d.model == model)
+    }
+
+    /// Advances the physics by `dt_h` hours (in substeps) and refreshes the registers.
+    fn advance(&mut self, dt_h: f64) {
+        let mut left = dt_h.max(0.0);
+        while left > 1e-12 {
+            let h = left.min(SUBSTEP_H);
+            self.substep(h);
+            left -= h;
+        }
+        if dt_h <= 0.0 {
+            self.substep(0.0);
+        }
+    }
+
+    fn substep(&mut self, h: f64) {
+        let now = Instant::now();
+        let k = self.step_index();
+        // Batteries.
+        for i in 0..self.config.batteries.len() {
+            let b = self.config.batteries[i].clone();
+            let want = self
+                .device_of(Model::Battery(i))
+                .map(|d| battery_command(d, &b, now))
+                .unwrap_or(0.0);
+            let (e, p) = physics::battery_step(&b, self.battery_kwh[i], want, h);
+            if h > 0.0 {
+                self.battery_kwh[i] = e;
+            }
+            self.battery_kw[i] = p;
+        }
+        // HVAC.
+        for i in 0..self.config.hvacs.len() {
+            let c = self.config.hvacs[i].clone();
+            let (on, sp) = match self.device_of(Model::Hvac(i)) {
+                Some(d) if d.under_control() => (
+                    d.value("on").unwrap_or(1.0) >= 0.5,
+                    d.value("zone_setpoint_c").unwrap_or(c.local_setpoint_c),
+                ),
+                _ => (true, c.local_setpoint_c),
+            };
+            let (out, gain, cop) = (
+                at(&c.outdoor_temp_c, k),
+                at(&c.heat_gain_kw, k),
+                at(&c.cop, k),
+            );
+            let q = if on {
+                // Over a step of at least a minute, so that the thermostat does not chase
+                // the setpoint with huge powers over tiny substeps.
+                physics::thermostat_kw(&c, self.zone_c[i], sp, out, gain, cop, h.max(1.0 / 60.0))
+            } else {
+                0.0
+            };
+            if h > 0.0 {
+                self.zone_c[i] = physics::zone_step(&c, self.zone_c[i], q, out, gain, cop, h);
+            }
+            self.hvac_kw[i] = q;
+        }
+        // Generators.
+        for i in 0..self.config.generators.len() {
+            let g = self.config.generators[i].clone();
+            let p = match self.device_of(Model::Generator(i)) {
+                Some(d) if d.under_control() => {
+                    if d.value("on").unwrap_or(0.0) >= 0.5 {
+                        d.value("power_kw").unwrap_or(g.min_kw).clamp(g.min_kw, g.max_kw)
+                    } else {
+                        0.0
+                    }
+                }
+                _ => {
+                    if g.initially_on {
+                        g.min_kw
+                    } else {
+                        0.0
+                    }
+                }
+            };
+            self.gen_kw[i] = p;
+        }
+        // Meters.
+        for i in 0..self.config.meters.len() {
+            let nodes = self.config.meters[i].nodes.clone();
+            let p: f64 = nodes.iter().map(|n| self.node_import_kw(n, k)).sum();
+            self.meter_kw[i] = p;
+            if h > 0.0 {
+                if p >= 0.0 {
+                    self.meter_import_kwh[i] += p * h;
+                } else {
+                    self.meter_export_kwh[i] += -p * h;
+                }
+            }
+        }
+        self.elapsed_h += h;
+        self.write_registers();
+    }
+
+    /// Net power drawn by node `n` from outside (lines or grid), kW.
+    fn node_import_kw(&self, n: &str, k: usize) -> f64 {
+        let c = &self.config;
+        let mut p = 0.0;
+        if let Some(node) = c.nodes.iter().find(|x| x.id == n) {
+            p += at(&node.load_kw, k) - at(&node.pv_kw, k);
+        }
+        for (i, b) in c.batteries.iter().enumerate() {
+            if b.node == n {
+                p -= self.battery_kw[i];
+            }
+        }
+        for (i, h) in c.hvacs.iter().enumerate() {
+            if h.node == n {
+                p += self.hvac_kw[i];
+            }
+        }
+        for (i, g) in c.generators.iter().enumerate() {
+            if g.node == n {
+                p -= self.gen_kw[i];
+            }
+        }
+        p
+    }
+
+    /// Writes the physics' values into the devices' telemetry registers.
+    fn write_registers(&mut self) {
+        let k = self.step_index();
+        for di in 0..self.devices.len() {
+            let model = self.devices[di].model;
+            let values: Vec<(&str, f64)> = match model {
+                Model::Battery(i) => {
+                    let b = &self.config.batteries[i];
+                    let p = self.battery_kw[i];
+                    vec![
+                        ("soc_pct", 100.0 * self.battery_kwh[i] / b.capacity_kwh.max(1e-9)),
+                        ("energy_kwh", self.battery_kwh[i]),
+                        ("power_kw", p),
+                        ("max_charge_kw", b.charge_kw),
+                        ("max_discharge_kw", b.discharge_kw),
+                        (
+                            "status_code",
+                            if p > 1e-9 {
+                                2.0
+                            } else if p < -1e-9 {
+                                1.0
+                            } else {
+                                0.0
+                            },
+                        ),
+                        (
+                            "charge_status",
+                            if p > 1e-9 {
+                                3.0
+                            } else if p < -1e-9 {
+                                4.0
+                            } else {
+                                6.0
+                            },
+                        ),
+                    ]
+                }
+                Model::Hvac(i) => {
+                    let c = &self.config.hvacs[i];
+                    vec![
+                        ("zone_temp_c", self.zone_c[i]),
+                        ("power_kw", self.hvac_kw[i]),
+                        ("running", if self.hvac_kw[i] > 1e-9 { 1.0 } else { 0.0 }),
+                        ("outdoor_temp_c", at(&c.outdoor_temp_c, k)),
+                    ]
+                }
+                Model::Generator(i) => {
+                    let run = self.gen_kw[i] > 1e-9;
+                    vec![
+                        ("power_kw", self.gen_kw[i]),
+                        ("running", if run { 1.0 } else { 0.0 }),
+                        ("state_code", if run { 2.0 } else { 0.0 }),
+                    ]
+                }
+                Model::Meter(i) => vec![
+                    ("power_kw", self.meter_kw[i]),
+                    ("import_kwh", self.meter_import_kwh[i]),
+                    ("export_kwh", self.meter_export_kwh[i]),
+                ],
+            };
+            let d = &mut self.devices[di];
+            for (name, v) in values {
+                // A register that is also a setpoint's belongs to the AEMS, not the physics.
+                let owned = d.profile().telemetry_point(name).is_some_and(|t| {
+                    d.profile()
+                        .setpoints
+                        .iter()
+                        .any(|s| s.point.register == t.register)
+                });
+                if !owned {
+                    d.set(name, v);
+                }
+            }
+        }
+    }
+
+    /// The physics' own values of `asset` (for tests and the console).
+    fn state_of(&self, asset: &str) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        let Some(d) = self.devices.iter().find(|d| d.entry.asset == asset) else {
+            return out;
+        };
+        match d.model {
+            Model::Battery(i) => {
+                out.insert("energy_kwh".into(), self.battery_kwh[i]);
+                out.insert("power_kw".into(), self.battery_kw[i]);
+            }
+            Model::Hvac(i) => {
+                out.insert("zone_temp_c".into(), self.zone_c[i]);
+                out.insert("power_kw".into(), self.hvac_kw[i]);
+            }
+            Model::Generator(i) => {
+                out.insert("power_kw".into(), self.gen_kw[i]);
+            }
+            Model::Meter(i) => {
+                out.insert("power_kw".into(), self.meter_kw[i]);
+                out.insert("import_kwh".into(), self.meter_import_kwh[i]);
+                out.insert("export_kwh".into(), self.meter_export_kwh[i]);
+            }
+        }
+        out
+    }
+}
+
+/// The power a battery device is commanded to deliver (+ discharging), kW.
+fn battery_command(d: &SimDevice, b: &SimBattery, now: Instant) -> f64 {
+    if !d.under_control() {
+        return 0.0;
+    }
+    if d.profile().setpoint("power_kw").is_some() {
+        return d.fresh("power_kw", now).unwrap_or(0.0);
+    }
+    // SunSpec model 124: a window [−charge limit, +discharge limit] in % of WChaMax
+    // around the device's own target (idle).
+    let has_rates = d.profile().setpoint("charge_rate_pct").is_some()
+        || d.profile().setpoint("discharge_rate_pct").is_some();
+    if has_rates {
+        let wmax = b.charge_kw;
+        let mode = d.value("storage_control_mode").unwrap_or(0.0) as u16;
+        let dis = match d.fresh("discharge_rate_pct", now) {
+            Some(pct) if mode & 2 != 0 => pct / 100.0 * wmax,
+            _ => wmax,
+        };
+        let ch = match d.fresh("charge_rate_pct", now) {
+            Some(pct) if mode & 1 != 0 => pct / 100.0 * wmax,
+            _ => wmax,
+        };
+        if -ch > dis {
+            return 0.0;
+        }
+        return 0.0f64.clamp(-ch, dis);
+    }
+    0.0
+}
+
+/// A running simulator. Dropping it stops its servers and tasks.
+#[derive(Debug)]
+pub struct Simulator {
+    world: Arc<Mutex<World>>,
+    devices: DevicesConfig,
+    servers: Vec<server::ServerHandle>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Lays out every device of `devices` over the district `config` and starts serving.
+    /// Each device's asset must be a battery, HVAC unit, generator or meter of `config`
+    /// matching its profile's family.
+    pub async fn start(config: SimConfig, devices: &DevicesConfig) -> Result<Self, SimError> {
+        let mut sim_devices = Vec::new();
+        for (i, e) in devices.devices.iter().enumerate() {
+            let model = match e.profile.family {
+                DeviceFamily::Battery => config
+                    .batteries
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Battery),
+                DeviceFamily::Hvac => config.hvacs.iter().position(|b| b.id == e.asset).map(Model::Hvac),
+                DeviceFamily::Generator => config
+                    .generators
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Generator),
+                DeviceFamily::Meter => config.meters.iter().position(|b| b.id == e.asset).map(Model::Meter),
+            };
+            let Some(model) = model else {
+                return Err(SimError::Config(ConfigError {
+                    file: devices.path.clone(),
+                    line: None,
+                    table: Some(format!("[[device]] #{i} ('{}')", e.asset)),
+                    field: Some("asset".into()),
+                    reason: format!(
+                        "the district has no {} '{}' (profile '{}' is a {} profile)",
+                        e.profile.family.name(),
+                        e.asset,
+                        e.profile.name,
+                        e.profile.family.name()
+                    ),
+                }));
+            };
+            sim_devices.push(SimDevice {
+                entry: e.clone(),
+                model,
+                bank: initial_bank(&e.profile, model, &config),
+                last_write: BTreeMap::new(),
+                fault: None,
+                writes: 0,
+            });
+        }
+        let world = World {
+            battery_kwh: config.batteries.iter().map(|b| b.initial_kwh).collect(),
+            battery_kw: vec![0.0; config.batteries.len()],
+            zone_c: config.hvacs.iter().map(|h| h.initial_temp_c).collect(),
+            hvac_kw: vec![0.0; config.hvacs.len()],
+            gen_kw: vec![0.0; config.generators.len()],
+            meter_kw: vec![0.0; config.meters.len()],
+            meter_import_kwh: vec![0.0; config.meters.len()],
+            meter_export_kwh: vec![0.0; config.meters.len()],
+            elapsed_h: 0.0,
+            devices: sim_devices,
+            config,
+        };
+        let world = Arc::new(Mutex::new(world));
+        lock(&world).advance(0.0);
+
+        // One server per configured endpoint.
+        let mut endpoints: Vec<String> = devices.devices.iter().map(|d| d.endpoint()).collect();
+        endpoints.sort();
+        endpoints.dedup();
+        let mut servers = Vec::new();
+        let mut actual = devices.clone();
+        for ep in endpoints {
+            let handle = server::serve(world.clone(), &ep)
+                .await
+                .map_err(|message| SimError::Bind {
+                    endpoint: ep.clone(),
+                    message,
+                })?;
+            for d in actual.devices.iter_mut().filter(|d| d.endpoint() == ep) {
+                d.port = handle.addr.port();
+                d.host = handle.addr.ip().to_string();
+            }
+            servers.push(handle);
+        }
+        Ok(Self {
+            world,
+            devices: actual,
+            servers,
+            tasks: Vec::new(),
+        })
+    }
+
+    /// The devices file with the host and port each device is actually served on.
+    pub fn devices(&self) -> &DevicesConfig {
+        &self.devices
+    }
+
+    /// The address `asset` is served on.
+    pub fn addr_of(&self, asset: &str) -> Option<SocketAddr> {
+        let d = self.devices.device(asset)?;
+        format!("{}:{}", d.host, d.port).parse().ok()
+    }
+
+    /// Simulated time.
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        lock(&self.world).now()
+    }
+
+    /// Advances simulated time by `dt` (a manual clock, for tests and external drivers).
+    pub fn step(&self, dt: Duration) {
+        lock(&self.world).advance(dt.as_secs_f64() / 3600.0);
+    }
+
+    /// Runs the clock: every `tick` of real time, simulated time advances by
+    /// `tick × speed`.
+    pub fn run_clock(&mut self, speed: f64, tick: Duration) {
+        let world = self.world.clone();
+        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
+        self.tasks.push(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last = tokio::time::Instant::now();
+            loop {
+                interval.tick().await;
+                let now = tokio::time::Instant::now();
+                let dt = now.duration_since(last).as_secs_f64() * speed / 3600.0;
+                last = now;
+                lock(&world).advance(dt);
+            }
+        }));
+    }
+
+    /// Publishes every asset's readings (decoded from its registers, as a Modbus client
+    /// would read them) over `link` every `every` of real time, on
+    /// `aems/v1/<district>/<asset>/telemetry` (QoS 0).
+    pub fn publish_telemetry(&mut self, link: Arc<MqttLink>, every: Duration) {
+        let world = self.world.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            loop {
+                interval.tick().await;
+                let messages: Vec<(String, String)> = {
+                    let w = lock(&world);
+                    let time = w.now();
+                    w.devices
+                        .iter()
+                        .map(|d| {
+                            let values = d
+                                .profile()
+                                .decode_all(&|k, a, n| d.words(k, a, n));
+                            let topics = Topics::new(&w.config.district);
+                            let msg = crate::mqtt::TelemetryMessage::new(
+                                &d.entry.asset,
+                                time.with_timezone(&chrono::Utc),
+                                values,
+                            );
+                            (topics.telemetry(&d.entry.asset), msg.to_json())
+                        })
+                        .collect()
+                };
+                for (topic, payload) in messages {
+                    link.publish_telemetry_raw(&topic, payload);
+                }
+            }
+        }));
+    }
+
+    /// Makes `asset` misbehave (or behave again, with `None`).
+    pub fn set_fault(&self, asset: &str, fault: Option<Fault>) -> Result<(), String> {
+        let mut w = lock(&self.world);
+        let d = w
+            .devices
+            .iter_mut()
+            .find(|d| d.entry.asset == asset)
+            .ok_or_else(|| format!("no simulated device '{asset}'"))?;
+        d.fault = fault;
+        Ok(())
+    }
+
+    /// Number of write requests `asset` accepted.
+    pub fn write_count(&self, asset: &str) -> u64 {
+        lock(&self.world)
+            .devices
+            .iter()
+            .find(|d| d.entry.asset == asset)
+            .map(|d| d.writes)
+            .unwrap_or(0)
+    }
+
+    /// The readings of `asset` as its profile decodes its registers right now.
+    pub fn readings(&self, asset: &str) -> BTreeMap<String, Reading> {
+        let w = lock(&self.world);
+        w.devices
+            .iter()
+            .find(|d| d.entry.asset == asset)
+            .map(|d| d.profile().decode_all(&|k, a, n| d.words(k, a, n)))
+            .unwrap_or_default()
+    }
+
+    /// The physics' own state of `asset` (energy, power, zone temperature...).
+    pub fn physics(&self, asset: &str) -> BTreeMap<String, f64> {
+        lock(&self.world).state_of(asset)
+    }
+
+    /// Stops serving: closes the listeners and every open connection.
+    pub async fn shutdown(mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        for s in self.servers.drain(..) {
+            s.stop().await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for s in &self.servers {
+            s.abort();
+        }
+    }
+}
+
+pub(crate) fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
+    // The physics never panics half-way through an update it cares about; use the state
+    // as it is rather than stop serving.
+    world.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Registers at start: identification words, setpoints at their released (local) values,
+/// constants from `sim_value`, the rest 0 until the physics fills them.
+fn initial_bank(profile: &Profile, model: Model, config: &SimConfig) -> BTreeMap<(RegisterKind, u16), u16> {
+    let mut bank = BTreeMap::new();
+    // Registers inside a declared block but of no point read as 0, as on most devices.
+    for b in &profile.blocks {
+        for i in 0..b.count {
+            bank.insert((b.kind, b.start.wrapping_add(i)), 0);
+        }
+    }
+    for id in &profile.identify {
+        for (i, w) in id.words.iter().enumerate() {
+            bank.insert((id.kind, id.address.wrapping_add(i as u16)), *w);
+        }
+    }
+    // Scale factors first, so that scaled points encode with them.
+    let put = |bank: &mut BTreeMap<(RegisterKind, u16), u16>, p: &crate::profile::Point, v: f64| {
+        let sf = p
+            .scale_factor
+            .as_ref()
+            .and_then(|n| profile.telemetry_point(n))
+            .and_then(|sfp| {
+                let w: Option<Vec<u16>> = (0..sfp.register.len())
+                    .map(|i| bank.get(&(sfp.register.kind, sfp.register.address + i)).copied())
+                    .collect();
+                sfp.decode(&w?, None).map(|x| x as i16)
+            });
+        let words = p
+            .encode(v, sf)
+            .or_else(|_| p.encode(0.0, sf))
+            .unwrap_or_else(|_| vec![0; usize::from(p.register.len())]);
+        for (i, w) in words.into_iter().enumerate() {
+            bank.insert((p.register.kind, p.register.address.wrapping_add(i as u16)), w);
+        }
+    };
+    let sf_names = profile.scale_factor_names();
+    for p in profile.telemetry.iter().filter(|p| sf_names.contains(&p.name)) {
+        put(&mut bank, p, p.sim_value.unwrap_or(0.0));
+    }
+    for p in profile.telemetry.iter().filter(|p| !sf_names.contains(&p.name)) {
+        put(&mut bank, p, p.sim_value.unwrap_or(0.0));
+    }
+    for sp in &profile.setpoints {
+        let released = profile.release.iter().find(|s| s.point == sp.point.name).map(|s| s.value);
+        let local = match (model, sp.point.name.as_str()) {
+            (Model::Hvac(i), "zone_setpoint_c") => Some(config.hvacs[i].local_setpoint_c),
+            (Model::Hvac(_), "on") => Some(1.0),
+            _ => None,
+        };
+        let v = local
+            .or(released)
+            .or(sp.point.sim_value)
+            .unwrap_or(0.0)
+            .clamp(sp.min, sp.max);
+        put(&mut bank, &sp.point, v);
+    }
+    bank
+}
