@@ -3,4 +3,8 @@
 //! time series into time series.
 #![warn(missing_docs)]
 
+pub mod backtest;
+pub mod calendar;
+pub mod demand;
 pub mod pv;
+pub mod table;
