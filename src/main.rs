@@ -2,6 +2,7 @@
 //!
 //! `aems optimize SCENARIO.toml` solves a district's dispatch; see `aems --help`.
 
+mod devices;
 mod optimize;
 
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ enum Command {
     /// Exit codes: 0 optimal (or the best schedule at the time limit), 1 bad input or
     /// internal error, 2 infeasible, 3 unbounded, 4 no solution within the time limit.
     Optimize(optimize::Args),
+    /// Device connectors: `simulate` devices over Modbus TCP/MQTT, `read` telemetry,
+    /// `write` one safe setpoint (`aems devices … --help`).
+    #[command(subcommand)]
+    Devices(devices::Cmd),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Optimize(args) => optimize::run(&args),
+        Command::Devices(cmd) => devices::run(&cmd),
     };
     match result {
         Ok(code) => code,

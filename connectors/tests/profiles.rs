@@ -200,3 +200,30 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn the_bundled_district_devices_file_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/gate_square/devices.toml");
+    let cfg = connectors::DevicesConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.district, "gate_square");
+    assert_eq!(cfg.devices.len(), 10);
+    assert!(cfg.mqtt.is_some());
+}
+
+#[test]
+fn a_devices_file_with_an_error_is_refused_naming_the_entry_and_field() {
+    let base = "[district]\nid = \"d\"\n\n[[device]]\nasset = \"b\"\nprofile = \"battery_inverter\"\nhost = \"127.0.0.1\"\nport = 502\nunit_id = 1\n";
+    let cases = [
+        (base.replace("unit_id = 1", "unit_id = 0"), "unit_id", 9),
+        (base.replace("battery_inverter", "toaster"), "profile", 6),
+        (format!("{base}limits = {{ power_kw = [-5000.0, 10.0] }}\n"), "limits", 10),
+        (format!("{base}limits = {{ soc_pct = [0.0, 10.0] }}\n"), "limits", 10),
+        (format!("{base}\n[[device]]\nasset = \"b\"\nprofile = \"meter\"\nhost = \"h\"\nport = 1\n"), "asset", 12),
+        (base.replace("port = 502", "port = 70000"), "port", 8),
+    ];
+    for (text, field, line) in cases {
+        let e = connectors::DevicesConfig::parse(Path::new("devices.toml"), &text).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert_eq!(e.line, Some(line), "{e}");
+    }
+}
