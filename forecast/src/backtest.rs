@@ -163,7 +163,7 @@ pub fn backtest(
         origins: TrainOrigins {
             every_slots: match cfg.origins {
                 Origins::Midnight => d,
-                Origins::Hourly => (d / 4).max(1),
+                Origins::Hourly => (d / 2).max(1),
             },
         },
         holdout_days: cfg

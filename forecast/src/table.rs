@@ -213,7 +213,6 @@ impl TimeTable {
             lines.push(line);
             rows.push(Some(i));
         }
-        let filled_rows = rows.iter().filter(|r| r.is_none()).count();
         let raw_by_row: Vec<csv::StringRecord> = rows
             .iter()
             .map(|r| r.map(|i| raw[i].clone()).unwrap_or_default())
@@ -226,7 +225,7 @@ impl TimeTable {
             header,
             index,
             raw: raw_by_row,
-            filled: filled_rows,
+            filled: 0,
             max_gap_steps: opts.max_gap_steps,
         })
     }
@@ -266,7 +265,8 @@ impl TimeTable {
         self.index.contains_key(name)
     }
 
-    /// Values filled by interpolation so far (missing rows count once per column read).
+    /// Values filled by interpolation in the columns read so far (a missing row counts once
+    /// per column).
     pub fn filled(&self) -> usize {
         self.filled
     }

@@ -65,6 +65,6 @@ impl Gbt {
         }
         let data = column_major(rows);
         let matrix = Matrix::new(&data, rows.len(), WIDTH);
-        self.booster.predict(&matrix, true)
+        self.booster.predict(&matrix, rows.len() > 4096)
     }
 }
