@@ -218,7 +218,10 @@ async fn simulate(a: &SimulateArgs) -> Result<ExitCode> {
         bail!("--speed {}: must be a positive number", a.speed);
     }
     if !(a.publish_every_s.is_finite() && a.publish_every_s > 0.0) {
-        bail!("--publish-every-s {}: must be a positive number", a.publish_every_s);
+        bail!(
+            "--publish-every-s {}: must be a positive number",
+            a.publish_every_s
+        );
     }
     let scenario = Scenario::load(&a.scenario).map_err(|e| anyhow!("{e}"))?;
     let devices = load_devices(&a.devices)?;
@@ -243,8 +246,12 @@ async fn simulate(a: &SimulateArgs) -> Result<ExitCode> {
     let link = match &devices.mqtt {
         Some(m) => {
             let link = Arc::new(
-                MqttLink::start(m, &devices.district, LinkOptions::plain(format!("aems-sim-{}", devices.district)))
-                    .map_err(|e| anyhow!("{}: {e}", a.devices.display()))?,
+                MqttLink::start(
+                    m,
+                    &devices.district,
+                    LinkOptions::plain(format!("aems-sim-{}", devices.district)),
+                )
+                .map_err(|e| anyhow!("{}: {e}", a.devices.display()))?,
             );
             sim.publish_telemetry(link.clone(), Duration::from_secs_f64(a.publish_every_s));
             println!(
@@ -306,7 +313,11 @@ async fn read(a: &ReadArgs) -> Result<ExitCode> {
         print!("{}", snapshot.to_table());
     }
     fleet.close().await;
-    let failed = snapshot.assets.values().filter(|a| a.error.is_some()).count();
+    let failed = snapshot
+        .assets
+        .values()
+        .filter(|a| a.error.is_some())
+        .count();
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

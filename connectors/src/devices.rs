@@ -355,11 +355,14 @@ impl DevicesConfig {
             let profile = match profiles.get(&d.profile) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = Arc::new(resolve_profile(&d.profile, dir, profile_dir.as_deref())
-                        .map_err(|e| match e {
-                            Resolve::NotFound(msg) => loc.err(&span, &table, "profile", msg),
-                            Resolve::Invalid(e) => e,
-                        })?);
+                    let p = Arc::new(
+                        resolve_profile(&d.profile, dir, profile_dir.as_deref()).map_err(|e| {
+                            match e {
+                                Resolve::NotFound(msg) => loc.err(&span, &table, "profile", msg),
+                                Resolve::Invalid(e) => e,
+                            }
+                        })?,
+                    );
                     profiles.insert(d.profile.clone(), p.clone());
                     p
                 }
@@ -471,7 +474,10 @@ fn resolve_profile(name: &str, dir: &Path, profile_dir: Option<&Path>) -> Result
     if name.ends_with(".toml") {
         let p = dir.join(name);
         if !p.is_file() {
-            return Err(Resolve::NotFound(format!("profile file {} not found", p.display())));
+            return Err(Resolve::NotFound(format!(
+                "profile file {} not found",
+                p.display()
+            )));
         }
         return Profile::load(&p).map_err(Resolve::Invalid);
     }

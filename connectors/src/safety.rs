@@ -52,7 +52,9 @@ pub fn check(
             };
         }
         value = value.clamp(lo, hi);
-        why.push(format!("{requested} {unit} outside the limits [{lo}, {hi}]"));
+        why.push(format!(
+            "{requested} {unit} outside the limits [{lo}, {hi}]"
+        ));
     }
     if let (Some(step), Some(now)) = (point.ramp_max_step, present) {
         let (a, b) = ((now - step).max(lo), (now + step).min(hi));
@@ -112,7 +114,10 @@ mod tests {
     fn in_range_passes_unchanged() {
         assert_eq!(
             check(&wp(OutOfRange::Clamp, None), None, 50.0, None),
-            Decision::Write { value: 50.0, clamped: None }
+            Decision::Write {
+                value: 50.0,
+                clamped: None
+            }
         );
     }
 
@@ -134,15 +139,23 @@ mod tests {
     #[test]
     fn device_limits_narrow_but_never_widen() {
         let p = wp(OutOfRange::Clamp, None);
-        assert!(matches!(check(&p, Some((-40.0, 40.0)), 50.0, None), Decision::Write { value, .. } if value == 40.0));
-        assert!(matches!(check(&p, Some((-400.0, 400.0)), 150.0, None), Decision::Write { value, .. } if value == 100.0));
+        assert!(
+            matches!(check(&p, Some((-40.0, 40.0)), 50.0, None), Decision::Write { value, .. } if value == 40.0)
+        );
+        assert!(
+            matches!(check(&p, Some((-400.0, 400.0)), 150.0, None), Decision::Write { value, .. } if value == 100.0)
+        );
     }
 
     #[test]
     fn ramp_limits_the_step_from_the_present_value() {
         let p = wp(OutOfRange::Clamp, Some(20.0));
-        assert!(matches!(check(&p, None, 90.0, Some(10.0)), Decision::Write { value, .. } if value == 30.0));
-        assert!(matches!(check(&p, None, 90.0, None), Decision::Write { value, .. } if value == 90.0));
+        assert!(
+            matches!(check(&p, None, 90.0, Some(10.0)), Decision::Write { value, .. } if value == 30.0)
+        );
+        assert!(
+            matches!(check(&p, None, 90.0, None), Decision::Write { value, .. } if value == 90.0)
+        );
         assert!(matches!(
             check(&wp(OutOfRange::Refuse, Some(20.0)), None, 90.0, Some(10.0)),
             Decision::Refuse { .. }

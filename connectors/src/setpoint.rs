@@ -41,6 +41,10 @@ impl Setpoint {
 
 impl std::fmt::Display for Setpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{} = {} {}", self.asset, self.quantity, self.value, self.unit)
+        write!(
+            f,
+            "{}.{} = {} {}",
+            self.asset, self.quantity, self.value, self.unit
+        )
     }
 }

@@ -117,7 +117,10 @@ impl Telemetry {
                 Source::Mqtt { topic } => format!("mqtt {topic}"),
             };
             if let Some(e) = &a.error {
-                out.push_str(&format!("{:<16} {:<22} {:>14}  {:<4} {src}: {e}\n", a.asset, "-", "error", ""));
+                out.push_str(&format!(
+                    "{:<16} {:<22} {:>14}  {:<4} {src}: {e}\n",
+                    a.asset, "-", "error", ""
+                ));
                 continue;
             }
             for (q, r) in &a.values {

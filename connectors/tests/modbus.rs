@@ -88,7 +88,10 @@ async fn every_profile_reads_writes_and_reads_back() {
         // The meter sums the nodes: loads − PV − battery − generator + HVAC.
         let ac_kw = sim.physics("ac")["power_kw"];
         let want = 100.0 - 30.0 + 50.0 - 3.0 - 300.0 + ac_kw;
-        assert!((t.value("pcc", "power_kw").unwrap() - want).abs() < 1e-2, "{want}");
+        assert!(
+            (t.value("pcc", "power_kw").unwrap() - want).abs() < 1e-2,
+            "{want}"
+        );
         assert!(t.value("pcc", "export_kwh").unwrap() > 0.0);
 
         fleet.close().await;
@@ -108,7 +111,11 @@ async fn out_of_range_setpoints_are_clamped_or_refused_and_logged() {
         assert!(rec.is_confirmed(), "{rec:?}");
         assert_eq!(rec.requested, 500.0);
         assert_eq!(rec.written, Some(100.0));
-        assert!(rec.clamped.as_deref().unwrap().contains("outside the limits [-100, 100]"));
+        assert!(rec
+            .clamped
+            .as_deref()
+            .unwrap()
+            .contains("outside the limits [-100, 100]"));
         assert_eq!(sim.readings("bat")["power_setpoint_kw"].value, Some(100.0));
         // The ramp limit of the HVAC setpoint (4 K from the present 25 °C).
         assert!(fleet.write(&sp("ac", "on", 1.0, "")).await.is_confirmed());
@@ -164,9 +171,15 @@ async fn a_register_not_declared_writable_is_never_written() {
             WriteOutcome::Refused { reason } => assert!(reason.contains("read-only"), "{reason}"),
             o => panic!("{o:?}"),
         }
-        assert_eq!(sim.write_count("bat"), before, "something reached the device");
+        assert_eq!(
+            sim.write_count("bat"),
+            before,
+            "something reached the device"
+        );
         // A declared register through the raw path is allowed (and read back).
-        let rec = bat.write_register(RegisterKind::Holding, 40003, &[120]).await;
+        let rec = bat
+            .write_register(RegisterKind::Holding, 40003, &[120])
+            .await;
         assert!(rec.is_confirmed(), "{rec:?}");
         // The simulator, like a strict device, refuses undeclared writes itself too.
         let link = bat.link();
@@ -190,7 +203,10 @@ async fn a_device_that_times_out_gives_a_timeout_error_then_recovers() {
         let err = a.error.expect("a silent device must be an error");
         assert!(err.starts_with("transport: no answer"), "{err}");
         let rec = fleet.write(&sp("chp", "power_kw", 200.0, "kW")).await;
-        assert!(matches!(rec.outcome, WriteOutcome::Failed { .. }), "{rec:?}");
+        assert!(
+            matches!(rec.outcome, WriteOutcome::Failed { .. }),
+            "{rec:?}"
+        );
         // The other devices behind the same connection are unaffected, and the device
         // answers again once it recovers (the link reconnected).
         assert_eq!(fleet.device("bat").unwrap().read().await.error, None);
@@ -227,7 +243,10 @@ async fn a_device_exception_is_kept_apart_from_transport_errors() {
         // A device exception does not break the connection.
         assert_eq!(fleet.device("bat").unwrap().read().await.error, None);
         sim.set_fault("ac", None).unwrap();
-        assert!(fleet.write(&sp("ac", "zone_setpoint_c", 24.0, "°C")).await.is_confirmed());
+        assert!(fleet
+            .write(&sp("ac", "zone_setpoint_c", 24.0, "°C"))
+            .await
+            .is_confirmed());
         sim.shutdown().await;
     })
     .await
@@ -276,7 +295,10 @@ async fn an_absent_device_is_a_transport_error_not_a_hang() {
             assert!(e.starts_with("transport:"), "{e}");
         }
         let rec = fleet.write(&sp("bat", "power_kw", 10.0, "kW")).await;
-        assert!(matches!(rec.outcome, WriteOutcome::Failed { .. }), "{rec:?}");
+        assert!(
+            matches!(rec.outcome, WriteOutcome::Failed { .. }),
+            "{rec:?}"
+        );
     })
     .await
     .expect("test hung");
@@ -286,30 +308,35 @@ async fn an_absent_device_is_a_transport_error_not_a_hang() {
 async fn expiring_setpoints_are_refreshed_and_revert_when_not() {
     timeout(LIMIT, async {
         init_logs();
-        // The battery profile with a short refresh period (0.2 s; the device drops the
-        // setpoint after 0.4 s without a write).
+        // The battery profile with a short refresh period (1 s; the simulated device drops
+        // the setpoint after 2 s without a write).
         let mut cfg = devices();
         let mut profile = (*cfg.devices[0].profile).clone();
         for p in &mut profile.setpoints {
             if p.point.name == "power_kw" {
-                p.refresh_s = Some(0.2);
+                p.refresh_s = Some(1.0);
             }
         }
         cfg.devices[0].profile = Arc::new(profile);
         let sim = Simulator::start(district(), &cfg).await.unwrap();
         let fleet = Fleet::new(sim.devices().clone());
-        assert!(fleet.write(&sp("bat", "power_kw", 40.0, "kW")).await.is_confirmed());
+        assert!(fleet
+            .write(&sp("bat", "power_kw", 40.0, "kW"))
+            .await
+            .is_confirmed());
         sim.step(Duration::from_secs(1));
         assert!((sim.physics("bat")["power_kw"] - 40.0).abs() < 1e-9);
-        assert!(fleet.refresh().await.is_empty(), "nothing is due yet");
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         let before = sim.write_count("bat");
         let recs = fleet.refresh().await;
-        assert_eq!(recs.len(), 1);
-        assert!(recs[0].is_confirmed() && recs[0].written == Some(40.0), "{recs:?}");
+        assert_eq!(recs.len(), 1, "{recs:?}");
+        assert!(
+            recs[0].is_confirmed() && recs[0].written == Some(40.0),
+            "{recs:?}"
+        );
         assert_eq!(sim.write_count("bat"), before + 1);
         // Without refreshes the device drops the setpoint (to idle).
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         sim.step(Duration::from_secs(1));
         assert_eq!(sim.physics("bat")["power_kw"], 0.0);
         sim.shutdown().await;
@@ -322,9 +349,15 @@ async fn expiring_setpoints_are_refreshed_and_revert_when_not() {
 async fn release_hands_devices_back_to_their_own_control() {
     timeout(LIMIT, async {
         let (sim, fleet) = start().await;
-        assert!(fleet.write(&sp("bat", "power_kw", 60.0, "kW")).await.is_confirmed());
+        assert!(fleet
+            .write(&sp("bat", "power_kw", 60.0, "kW"))
+            .await
+            .is_confirmed());
         assert!(fleet.write(&sp("chp", "on", 1.0, "")).await.is_confirmed());
-        assert!(fleet.write(&sp("chp", "power_kw", 250.0, "kW")).await.is_confirmed());
+        assert!(fleet
+            .write(&sp("chp", "power_kw", 250.0, "kW"))
+            .await
+            .is_confirmed());
         sim.step(Duration::from_secs(60));
         assert_eq!(sim.physics("chp")["power_kw"], 250.0);
         let recs = fleet.release_all().await;
@@ -351,7 +384,12 @@ async fn a_dump_decodes_to_the_same_telemetry_and_identification_is_checked() {
             let dump = d.dump().await.unwrap();
             let text = dump.to_toml();
             let back: connectors::RegisterDump = toml::from_str(&text).unwrap();
-            assert_eq!(back.decode(d.profile()), d.read().await.values, "{}", d.asset());
+            assert_eq!(
+                back.decode(d.profile()),
+                d.read().await.values,
+                "{}",
+                d.asset()
+            );
         }
         // The SunSpec profile pointed at the plain battery inverter: identification fails
         // and nothing is written.

@@ -114,12 +114,22 @@ fn base_profile_is_valid() {
 
 #[test]
 fn unknown_data_type_is_refused_with_line_and_field() {
-    let e = refuse(&BASE.replace("type = \"i32\"\n\n[[setpoint]]", "type = \"f64\"\n\n[[setpoint]]"));
+    let e = refuse(&BASE.replace(
+        "type = \"i32\"\n\n[[setpoint]]",
+        "type = \"f64\"\n\n[[setpoint]]",
+    ));
     assert_eq!(e.file, Path::new("bad.toml"));
     assert_eq!(e.line, Some(16), "{e}");
     assert_eq!(e.field.as_deref(), Some("type"), "{e}");
-    assert!(e.table.as_deref().unwrap().contains("[[telemetry]] #1"), "{e}");
-    assert!(e.to_string().starts_with("bad.toml:16: [[telemetry]] #1 ('power_kw'): field 'type'"), "{e}");
+    assert!(
+        e.table.as_deref().unwrap().contains("[[telemetry]] #1"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("bad.toml:16: [[telemetry]] #1 ('power_kw'): field 'type'"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -149,7 +159,10 @@ fn min_above_max_is_refused() {
     assert_eq!(e.line, Some(23), "{e}");
     assert_eq!(e.field.as_deref(), Some("min"));
     assert!(e.reason.contains("above max"), "{e}");
-    assert!(e.to_string().contains("[[setpoint]] #0 ('power_kw')"), "{e}");
+    assert!(
+        e.to_string().contains("[[setpoint]] #0 ('power_kw')"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -158,13 +171,25 @@ fn other_mistakes_are_refused_naming_the_field() {
         (BASE.replace("scale = 0.1", "scale = 0.0"), "scale"),
         (BASE.replace("scale = 0.1", "scael = 0.1"), "scael"),
         (BASE.replace("type = \"u16\"", "type = \"bool\""), "type"),
-        (BASE.replace("kind = \"holding\"", "kind = \"input\""), "kind"),
+        (
+            BASE.replace("kind = \"holding\"", "kind = \"input\""),
+            "kind",
+        ),
         (BASE.replace("min = -5.0\n", ""), "min"),
         (BASE.replace("address = 10", "address = 65535"), "address"),
-        (BASE.replace("family = \"battery\"", "family = \"toaster\""), "family"),
+        (
+            BASE.replace("family = \"battery\"", "family = \"toaster\""),
+            "family",
+        ),
         (format!("{BASE}sign = 2\n"), "sign"),
-        (format!("{BASE}\n[[release]]\npoint = \"soc_pct\"\nvalue = 0\n"), "point"),
-        (format!("{BASE}\n[[acquire]]\npoint = \"power_kw\"\nvalue = 9\n"), "value"),
+        (
+            format!("{BASE}\n[[release]]\npoint = \"soc_pct\"\nvalue = 0\n"),
+            "point",
+        ),
+        (
+            format!("{BASE}\n[[acquire]]\npoint = \"power_kw\"\nvalue = 9\n"),
+            "value",
+        ),
         (
             format!("{BASE}\n[[block]]\nkind = \"input\"\nstart = 0\ncount = 126\n"),
             "count",
@@ -173,9 +198,18 @@ fn other_mistakes_are_refused_naming_the_field() {
             format!("{BASE}\n[[block]]\nkind = \"input\"\nstart = 0\ncount = 2\n"),
             "address",
         ),
-        (BASE.replace("scale = 0.1", "scale = 0.1\nnot_available = [70000]"), "not_available"),
-        (BASE.replace("scale = 0.1", "scale = 0.1\nscale_factor = \"nope\""), "scale_factor"),
-        (BASE.replace("max = 5.0", "max = 5.0\nrefresh_s = -1"), "refresh_s"),
+        (
+            BASE.replace("scale = 0.1", "scale = 0.1\nnot_available = [70000]"),
+            "not_available",
+        ),
+        (
+            BASE.replace("scale = 0.1", "scale = 0.1\nscale_factor = \"nope\""),
+            "scale_factor",
+        ),
+        (
+            BASE.replace("max = 5.0", "max = 5.0\nrefresh_s = -1"),
+            "refresh_s",
+        ),
     ];
     for (text, field) in cases {
         let e = refuse(&text);
@@ -216,9 +250,23 @@ fn a_devices_file_with_an_error_is_refused_naming_the_entry_and_field() {
     let cases = [
         (base.replace("unit_id = 1", "unit_id = 0"), "unit_id", 9),
         (base.replace("battery_inverter", "toaster"), "profile", 6),
-        (format!("{base}limits = {{ power_kw = [-5000.0, 10.0] }}\n"), "limits", 10),
-        (format!("{base}limits = {{ soc_pct = [0.0, 10.0] }}\n"), "limits", 10),
-        (format!("{base}\n[[device]]\nasset = \"b\"\nprofile = \"meter\"\nhost = \"h\"\nport = 1\n"), "asset", 12),
+        (
+            format!("{base}limits = {{ power_kw = [-5000.0, 10.0] }}\n"),
+            "limits",
+            10,
+        ),
+        (
+            format!("{base}limits = {{ soc_pct = [0.0, 10.0] }}\n"),
+            "limits",
+            10,
+        ),
+        (
+            format!(
+                "{base}\n[[device]]\nasset = \"b\"\nprofile = \"meter\"\nhost = \"h\"\nport = 1\n"
+            ),
+            "asset",
+            12,
+        ),
         (base.replace("port = 502", "port = 70000"), "port", 8),
     ];
     for (text, field, line) in cases {

@@ -326,8 +326,13 @@ impl ModbusDevice {
         rec.words = words.clone();
         rec.written = point.point.decode(&words, sf);
         let single = point.write == WriteFunction::Single;
-        let outcome = self.write_words(reg.kind, reg.address, &words, single).await;
-        if matches!(outcome, WriteOutcome::Confirmed | WriteOutcome::ReadBackMismatch { .. }) {
+        let outcome = self
+            .write_words(reg.kind, reg.address, &words, single)
+            .await;
+        if matches!(
+            outcome,
+            WriteOutcome::Confirmed | WriteOutcome::ReadBackMismatch { .. }
+        ) {
             if let Some(v) = rec.written {
                 self.state()
                     .last_written
@@ -354,11 +359,7 @@ impl ModbusDevice {
         single: bool,
     ) -> WriteOutcome {
         let count = words.len() as u16;
-        if !self
-            .entry
-            .profile
-            .is_writable_range(kind, address, count)
-        {
+        if !self.entry.profile.is_writable_range(kind, address, count) {
             return WriteOutcome::Refused {
                 reason: format!(
                     "{kind} {address} ({count} word(s)) is not declared writable in profile '{}'",
@@ -452,7 +453,10 @@ impl ModbusDevice {
             let outcome = rec.outcome.clone();
             records.push(rec);
             if !ok {
-                return Err(format!("acquire step {} = {}: {outcome:?}", step.point, step.value));
+                return Err(format!(
+                    "acquire step {} = {}: {outcome:?}",
+                    step.point, step.value
+                ));
             }
         }
         self.state().acquired = true;
@@ -488,9 +492,8 @@ impl ModbusDevice {
             .filter_map(|p| {
                 let period = p.refresh_s?;
                 let (value, at) = st.last_written.get(&p.point.name)?;
-                (now.duration_since(*at).as_secs_f64() >= period).then(|| {
-                    Setpoint::new(&self.entry.asset, &p.point.name, *value, &p.point.unit)
-                })
+                (now.duration_since(*at).as_secs_f64() >= period)
+                    .then(|| Setpoint::new(&self.entry.asset, &p.point.name, *value, &p.point.unit))
             })
             .collect()
     }

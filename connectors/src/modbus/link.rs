@@ -287,9 +287,7 @@ async fn call(ctx: &mut Context, op: &Op<'_>) -> CallResult {
     match *op {
         Op::Read(RegisterKind::Holding, a, n) => ctx.read_holding_registers(a, n).await,
         Op::Read(RegisterKind::Input, a, n) => ctx.read_input_registers(a, n).await,
-        Op::Read(RegisterKind::Coil, a, n) => {
-            Ok(ctx.read_coils(a, n).await?.map(|v| bits(v, n)))
-        }
+        Op::Read(RegisterKind::Coil, a, n) => Ok(ctx.read_coils(a, n).await?.map(|v| bits(v, n))),
         Op::Read(RegisterKind::Discrete, a, n) => {
             Ok(ctx.read_discrete_inputs(a, n).await?.map(|v| bits(v, n)))
         }

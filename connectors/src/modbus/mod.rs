@@ -4,6 +4,6 @@
 mod device;
 mod link;
 
-pub use device::ModbusDevice;
 pub(crate) use device::decode_dump;
+pub use device::ModbusDevice;
 pub use link::ModbusLink;

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, Outgoing,
-    QoS, TlsConfiguration, Transport,
+    AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, Outgoing, QoS,
+    TlsConfiguration, Transport,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -128,7 +128,11 @@ impl MqttLink {
     /// Starts a link to the broker of `config` for `district`. It returns at once and
     /// connects in the background (a broker that is absent now is retried with backoff);
     /// only a configuration that cannot work (TLS files, password variable) is an error.
-    pub fn start(config: &MqttConfig, district: &str, options: LinkOptions) -> Result<Self, String> {
+    pub fn start(
+        config: &MqttConfig,
+        district: &str,
+        options: LinkOptions,
+    ) -> Result<Self, String> {
         let topics = Topics::new(district);
         let mut mqtt = MqttOptions::new(&options.client_id, &config.host, config.port);
         mqtt.set_keep_alive(Duration::from_secs(config.keep_alive_s.max(1)));
@@ -142,7 +146,9 @@ impl MqttLink {
         }
         if let Some(tls) = &config.tls {
             let cfg = super::tls::client_config(tls).map_err(|e| format!("mqtt tls: {e}"))?;
-            mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(cfg))));
+            mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                Arc::new(cfg),
+            )));
         }
         if options.status {
             let will = StatusMessage::offline(&options.client_id, None);
@@ -316,7 +322,8 @@ async fn connection_task(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let (client, mut eventloop): (AsyncClient, EventLoop) = AsyncClient::new(options.clone(), 64);
+        let (client, mut eventloop): (AsyncClient, EventLoop) =
+            AsyncClient::new(options.clone(), 64);
         eventloop.network_options.set_connection_timeout(5);
         if ev.send(Ev::NewClient(client)).is_err() {
             return;
@@ -355,7 +362,9 @@ async fn connection_task(
 
 fn describe(e: &ConnectionError) -> String {
     match e {
-        ConnectionError::ConnectionRefused(code) => format!("broker refused the connection: {code:?}"),
+        ConnectionError::ConnectionRefused(code) => {
+            format!("broker refused the connection: {code:?}")
+        }
         other => other.to_string(),
     }
 }
@@ -378,7 +387,11 @@ struct Coordinator {
 }
 
 impl Coordinator {
-    async fn run(mut self, mut cmd: mpsc::UnboundedReceiver<Cmd>, mut ev: mpsc::UnboundedReceiver<Ev>) {
+    async fn run(
+        mut self,
+        mut cmd: mpsc::UnboundedReceiver<Cmd>,
+        mut ev: mpsc::UnboundedReceiver<Ev>,
+    ) {
         loop {
             tokio::select! {
                 e = ev.recv() => match e {
@@ -512,7 +525,12 @@ impl Coordinator {
         let (Some(c), Some(m)) = (&self.client, self.outbox.front()) else {
             return;
         };
-        match c.try_publish(m.topic.clone(), QoS::AtLeastOnce, m.retain, m.payload.clone()) {
+        match c.try_publish(
+            m.topic.clone(),
+            QoS::AtLeastOnce,
+            m.retain,
+            m.payload.clone(),
+        ) {
             Ok(()) => self.inflight = Some(None),
             Err(e) => tracing::debug!(target: "aems::mqtt", "publish deferred: {e}"),
         }
@@ -548,7 +566,9 @@ impl Coordinator {
                 Ok(m) if m.asset == asset => AssetTelemetry {
                     asset: m.asset,
                     time: m.time,
-                    source: Source::Mqtt { topic: topic.into() },
+                    source: Source::Mqtt {
+                        topic: topic.into(),
+                    },
                     values: m.values,
                     error: None,
                 },
@@ -571,7 +591,9 @@ impl Coordinator {
             AssetTelemetry {
                 asset: m.asset.clone(),
                 time: Utc::now(),
-                source: Source::Mqtt { topic: topic.into() },
+                source: Source::Mqtt {
+                    topic: topic.into(),
+                },
                 values,
                 error: None,
             }

@@ -39,7 +39,10 @@ impl SetpointPublisher {
     /// Queues the whole schedule.
     pub fn publish_schedule(&self, schedule: &ScheduleMessage) {
         let topic = self.link.topics().schedule();
-        self.link
-            .publish(topic, serde_json::to_vec(schedule).unwrap_or_default(), true);
+        self.link.publish(
+            topic,
+            serde_json::to_vec(schedule).unwrap_or_default(),
+            true,
+        );
     }
 }

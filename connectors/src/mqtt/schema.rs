@@ -73,7 +73,9 @@ impl Topics {
 
     /// The asset of a telemetry topic of this district.
     pub fn telemetry_asset<'a>(&self, topic: &'a str) -> Option<&'a str> {
-        let rest = topic.strip_prefix(self.prefix.as_str())?.strip_prefix('/')?;
+        let rest = topic
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix('/')?;
         let asset = rest.strip_suffix("/telemetry")?;
         (!asset.is_empty() && !asset.contains('/')).then_some(asset)
     }
@@ -246,7 +248,11 @@ pub fn parse<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String
         serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))?;
     match value.get("v").and_then(|v| v.as_u64()) {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) => return Err(format!("schema version {v} is not supported (this is {SCHEMA_VERSION})")),
+        Some(v) => {
+            return Err(format!(
+                "schema version {v} is not supported (this is {SCHEMA_VERSION})"
+            ))
+        }
         None => return Err("no schema version \"v\"".into()),
     }
     serde_json::from_value(value).map_err(|e| format!("bad payload: {e}"))
@@ -259,11 +265,17 @@ mod tests {
     #[test]
     fn topics_follow_the_documented_tree() {
         let t = Topics::new("gate_square");
-        assert_eq!(t.setpoint("hub_bat", "power_kw"), "aems/v1/gate_square/hub_bat/setpoint/power_kw");
+        assert_eq!(
+            t.setpoint("hub_bat", "power_kw"),
+            "aems/v1/gate_square/hub_bat/setpoint/power_kw"
+        );
         assert_eq!(t.schedule(), "aems/v1/gate_square/schedule");
         assert_eq!(t.status(), "aems/v1/gate_square/status");
         assert_eq!(t.telemetry("pcc"), "aems/v1/gate_square/pcc/telemetry");
-        assert_eq!(t.telemetry_asset("aems/v1/gate_square/pcc/telemetry"), Some("pcc"));
+        assert_eq!(
+            t.telemetry_asset("aems/v1/gate_square/pcc/telemetry"),
+            Some("pcc")
+        );
         assert_eq!(t.telemetry_asset("aems/v1/other/pcc/telemetry"), None);
         assert_eq!(t.telemetry_asset("aems/v1/gate_square/a/b/telemetry"), None);
     }

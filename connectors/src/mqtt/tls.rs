@@ -14,8 +14,8 @@ pub fn client_config(tls: &TlsConfig) -> Result<ClientConfig, String> {
     let mut roots = RootCertStore::empty();
     match &tls.ca_file {
         Some(ca) => {
-            let certs = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| format!("{}: {e}", ca.display()))?;
+            let certs =
+                CertificateDer::pem_file_iter(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
             for cert in certs {
                 let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
                 roots
@@ -34,19 +34,19 @@ pub fn client_config(tls: &TlsConfig) -> Result<ClientConfig, String> {
             }
         }
     }
-    let builder = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots);
+    let builder =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots);
     match (&tls.client_cert_file, &tls.client_key_file) {
         (Some(cert), Some(key)) => {
             let chain = CertificateDer::pem_file_iter(cert)
                 .map_err(|e| format!("{}: {e}", cert.display()))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("{}: {e}", cert.display()))?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+            let key =
+                PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| format!("client certificate: {e}"))

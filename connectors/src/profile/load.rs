@@ -491,12 +491,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Profile, ConfigError> {
                     && u32::from(o.start) < u32::from(b.start) + u32::from(b.count)
                     && u32::from(b.start) < u32::from(o.start) + u32::from(o.count)
             }) {
-                return Err(loc.err(
-                    &span,
-                    &table,
-                    "start",
-                    format!("overlaps [[block]] #{o}"),
-                ));
+                return Err(loc.err(&span, &table, "start", format!("overlaps [[block]] #{o}")));
             }
             blocks.push(b);
         }
@@ -565,8 +560,9 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Profile, ConfigError> {
         }
         let mut words = Vec::new();
         for w in &r.words {
-            let w = u16::try_from(*w)
-                .map_err(|_| loc.err(&span, &table, "words", format!("{w} is not a 16-bit word")))?;
+            let w = u16::try_from(*w).map_err(|_| {
+                loc.err(&span, &table, "words", format!("{w} is not a 16-bit word"))
+            })?;
             words.push(w);
         }
         identify.push(Identify {
@@ -640,7 +636,12 @@ fn point(
     }
     let scale = rp.scale.unwrap_or(1.0);
     if !scale.is_finite() || scale == 0.0 {
-        return Err(loc.err(span, table, "scale", format!("{scale} must be finite and non-zero")));
+        return Err(loc.err(
+            span,
+            table,
+            "scale",
+            format!("{scale} must be finite and non-zero"),
+        ));
     }
     let sign = match rp.sign.unwrap_or(1) {
         1 => 1.0,
@@ -700,7 +701,11 @@ fn derive_blocks(points: &[Point], max_read: u16) -> Vec<Block> {
         RegisterKind::Coil,
         RegisterKind::Discrete,
     ] {
-        let limit = if kind.is_bit() { MAX_READ_BITS } else { max_read };
+        let limit = if kind.is_bit() {
+            MAX_READ_BITS
+        } else {
+            max_read
+        };
         let mut regs: Vec<&Register> = points
             .iter()
             .map(|p| &p.register)

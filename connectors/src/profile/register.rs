@@ -234,7 +234,13 @@ impl Register {
 
 impl fmt::Display for Register {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ({})", self.kind, self.address, self.data_type.name())
+        write!(
+            f,
+            "{} {} ({})",
+            self.kind,
+            self.address,
+            self.data_type.name()
+        )
     }
 }
 
@@ -272,7 +278,9 @@ mod tests {
 
     #[test]
     fn word_order_places_the_high_word() {
-        let big = reg(DataType::U32, WordOrder::Big).encode(65536.0 + 2.0).unwrap();
+        let big = reg(DataType::U32, WordOrder::Big)
+            .encode(65536.0 + 2.0)
+            .unwrap();
         assert_eq!(big, vec![1, 2]);
         let little = reg(DataType::U32, WordOrder::Little)
             .encode(65536.0 + 2.0)

@@ -142,17 +142,19 @@ impl SimDevice {
             },
         };
         for (i, w) in words.into_iter().enumerate() {
-            self.bank
-                .insert((p.register.kind, p.register.address.wrapping_add(i as u16)), w);
+            self.bank.insert(
+                (p.register.kind, p.register.address.wrapping_add(i as u16)),
+                w,
+            );
         }
     }
 
     /// Whether every `acquire` point holds its acquire value.
     fn under_control(&self) -> bool {
-        self.profile()
-            .acquire
-            .iter()
-            .all(|s| self.value(&s.point).is_some_and(|v| (v - s.value).abs() < 1e-9))
+        self.profile().acquire.iter().all(|s| {
+            self.value(&s.point)
+                .is_some_and(|v| (v - s.value).abs() < 1e-9)
+        })
     }
 
     /// The value of setpoint `name` if it was written and is still fresh (written within
@@ -305,7 +307,9 @@ impl World {
             let p = match self.device_of(Model::Generator(i)) {
                 Some(d) if d.under_control() => {
                     if d.value("on").unwrap_or(0.0) >= 0.5 {
-                        d.value("power_kw").unwrap_or(g.min_kw).clamp(g.min_kw, g.max_kw)
+                        d.value("power_kw")
+                            .unwrap_or(g.min_kw)
+                            .clamp(g.min_kw, g.max_kw)
                     } else {
                         0.0
                     }
@@ -372,7 +376,10 @@ impl World {
                     let b = &self.config.batteries[i];
                     let p = self.battery_kw[i];
                     vec![
-                        ("soc_pct", 100.0 * self.battery_kwh[i] / b.capacity_kwh.max(1e-9)),
+                        (
+                            "soc_pct",
+                            100.0 * self.battery_kwh[i] / b.capacity_kwh.max(1e-9),
+                        ),
                         ("energy_kwh", self.battery_kwh[i]),
                         ("power_kw", p),
                         ("max_charge_kw", b.charge_kw),
@@ -519,13 +526,21 @@ impl Simulator {
                     .iter()
                     .position(|b| b.id == e.asset)
                     .map(Model::Battery),
-                DeviceFamily::Hvac => config.hvacs.iter().position(|b| b.id == e.asset).map(Model::Hvac),
+                DeviceFamily::Hvac => config
+                    .hvacs
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Hvac),
                 DeviceFamily::Generator => config
                     .generators
                     .iter()
                     .position(|b| b.id == e.asset)
                     .map(Model::Generator),
-                DeviceFamily::Meter => config.meters.iter().position(|b| b.id == e.asset).map(Model::Meter),
+                DeviceFamily::Meter => config
+                    .meters
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Meter),
             };
             let Some(model) = model else {
                 return Err(SimError::Config(ConfigError {
@@ -574,12 +589,13 @@ impl Simulator {
         let mut servers = Vec::new();
         let mut actual = devices.clone();
         for ep in endpoints {
-            let handle = server::serve(world.clone(), &ep)
-                .await
-                .map_err(|message| SimError::Bind {
-                    endpoint: ep.clone(),
-                    message,
-                })?;
+            let handle =
+                server::serve(world.clone(), &ep)
+                    .await
+                    .map_err(|message| SimError::Bind {
+                        endpoint: ep.clone(),
+                        message,
+                    })?;
             for d in actual.devices.iter_mut().filter(|d| d.endpoint() == ep) {
                 d.port = handle.addr.port();
                 d.host = handle.addr.ip().to_string();
@@ -619,7 +635,11 @@ impl Simulator {
     /// `tick × speed`.
     pub fn run_clock(&mut self, speed: f64, tick: Duration) {
         let world = self.world.clone();
-        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
         self.tasks.push(tokio::spawn(async move {
             let mut interval = tokio::time::interval(tick);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -649,9 +669,7 @@ impl Simulator {
                     w.devices
                         .iter()
                         .map(|d| {
-                            let values = d
-                                .profile()
-                                .decode_all(&|k, a, n| d.words(k, a, n));
+                            let values = d.profile().decode_all(&|k, a, n| d.words(k, a, n));
                             let topics = Topics::new(&w.config.district);
                             let msg = crate::mqtt::TelemetryMessage::new(
                                 &d.entry.asset,
@@ -736,7 +754,11 @@ pub(crate) fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
 
 /// Registers at start: identification words, setpoints at their released (local) values,
 /// constants from `sim_value`, the rest 0 until the physics fills them.
-fn initial_bank(profile: &Profile, model: Model, config: &SimConfig) -> BTreeMap<(RegisterKind, u16), u16> {
+fn initial_bank(
+    profile: &Profile,
+    model: Model,
+    config: &SimConfig,
+) -> BTreeMap<(RegisterKind, u16), u16> {
     let mut bank = BTreeMap::new();
     // Registers inside a declared block but of no point read as 0, as on most devices.
     for b in &profile.blocks {
@@ -757,7 +779,10 @@ fn initial_bank(profile: &Profile, model: Model, config: &SimConfig) -> BTreeMap
             .and_then(|n| profile.telemetry_point(n))
             .and_then(|sfp| {
                 let w: Option<Vec<u16>> = (0..sfp.register.len())
-                    .map(|i| bank.get(&(sfp.register.kind, sfp.register.address + i)).copied())
+                    .map(|i| {
+                        bank.get(&(sfp.register.kind, sfp.register.address + i))
+                            .copied()
+                    })
                     .collect();
                 sfp.decode(&w?, None).map(|x| x as i16)
             });
@@ -766,18 +791,33 @@ fn initial_bank(profile: &Profile, model: Model, config: &SimConfig) -> BTreeMap
             .or_else(|_| p.encode(0.0, sf))
             .unwrap_or_else(|_| vec![0; usize::from(p.register.len())]);
         for (i, w) in words.into_iter().enumerate() {
-            bank.insert((p.register.kind, p.register.address.wrapping_add(i as u16)), w);
+            bank.insert(
+                (p.register.kind, p.register.address.wrapping_add(i as u16)),
+                w,
+            );
         }
     };
     let sf_names = profile.scale_factor_names();
-    for p in profile.telemetry.iter().filter(|p| sf_names.contains(&p.name)) {
+    for p in profile
+        .telemetry
+        .iter()
+        .filter(|p| sf_names.contains(&p.name))
+    {
         put(&mut bank, p, p.sim_value.unwrap_or(0.0));
     }
-    for p in profile.telemetry.iter().filter(|p| !sf_names.contains(&p.name)) {
+    for p in profile
+        .telemetry
+        .iter()
+        .filter(|p| !sf_names.contains(&p.name))
+    {
         put(&mut bank, p, p.sim_value.unwrap_or(0.0));
     }
     for sp in &profile.setpoints {
-        let released = profile.release.iter().find(|s| s.point == sp.point.name).map(|s| s.value);
+        let released = profile
+            .release
+            .iter()
+            .find(|s| s.point == sp.point.name)
+            .map(|s| s.value);
         let local = match (model, sp.point.name.as_str()) {
             (Model::Hvac(i), "zone_setpoint_c") => Some(config.hvacs[i].local_setpoint_c),
             (Model::Hvac(_), "on") => Some(1.0),

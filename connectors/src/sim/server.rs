@@ -142,20 +142,24 @@ impl DeviceService {
                 Response::ReadDiscreteInputs(bits(read(RegisterKind::Discrete, a, n)?))
             }
             Request::WriteSingleRegister(a, v) => {
-                d.write(RegisterKind::Holding, a, &[v]).map_err(ExceptionCode::new)?;
+                d.write(RegisterKind::Holding, a, &[v])
+                    .map_err(ExceptionCode::new)?;
                 Response::WriteSingleRegister(a, v)
             }
             Request::WriteMultipleRegisters(a, words) => {
-                d.write(RegisterKind::Holding, a, &words).map_err(ExceptionCode::new)?;
+                d.write(RegisterKind::Holding, a, &words)
+                    .map_err(ExceptionCode::new)?;
                 Response::WriteMultipleRegisters(a, words.len() as u16)
             }
             Request::WriteSingleCoil(a, v) => {
-                d.write(RegisterKind::Coil, a, &[u16::from(v)]).map_err(ExceptionCode::new)?;
+                d.write(RegisterKind::Coil, a, &[u16::from(v)])
+                    .map_err(ExceptionCode::new)?;
                 Response::WriteSingleCoil(a, v)
             }
             Request::WriteMultipleCoils(a, coils) => {
                 let words: Vec<u16> = coils.iter().map(|c| u16::from(*c)).collect();
-                d.write(RegisterKind::Coil, a, &words).map_err(ExceptionCode::new)?;
+                d.write(RegisterKind::Coil, a, &words)
+                    .map_err(ExceptionCode::new)?;
                 Response::WriteMultipleCoils(a, words.len() as u16)
             }
             _ => return Err(ExceptionCode::IllegalFunction),
@@ -176,7 +180,10 @@ impl DeviceService {
 
 /// Binds `endpoint` (`host:port`, port 0 for an ephemeral one) and serves the world's
 /// devices configured on it.
-pub(crate) async fn serve(world: Arc<Mutex<World>>, endpoint: &str) -> Result<ServerHandle, String> {
+pub(crate) async fn serve(
+    world: Arc<Mutex<World>>,
+    endpoint: &str,
+) -> Result<ServerHandle, String> {
     let listener = TcpListener::bind(endpoint)
         .await
         .map_err(|e| e.to_string())?;
@@ -194,7 +201,13 @@ pub(crate) async fn serve(world: Arc<Mutex<World>>, endpoint: &str) -> Result<Se
             };
             tracing::debug!(target: "aems::sim", %peer, "modbus client connected");
             let _ = stream.set_nodelay(true);
-            ready(Ok(Some((service, ClosableStream { inner: stream, closed }))))
+            ready(Ok(Some((
+                service,
+                ClosableStream {
+                    inner: stream,
+                    closed,
+                },
+            ))))
         };
         let on_error = |e: io::Error| tracing::debug!(target: "aems::sim", "connection ended: {e}");
         let stop = async move {
