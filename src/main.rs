@@ -1,8 +1,10 @@
 //! `aems`: the command line of the Area Energy Management System.
 //!
-//! `aems optimize SCENARIO.toml` solves a district's dispatch; see `aems --help`.
+//! `aems optimize SCENARIO.toml` solves a district's dispatch; `aems forecast pv …` models
+//! PV output from weather; see `aems --help`.
 
 mod devices;
+mod forecast;
 mod optimize;
 
 use std::process::ExitCode;
@@ -26,6 +28,9 @@ enum Command {
     /// Exit codes: 0 optimal (or the best schedule at the time limit), 1 bad input or
     /// internal error, 2 infeasible, 3 unbounded, 4 no solution within the time limit.
     Optimize(optimize::Args),
+    /// Forecasts from weather and history (`aems forecast pv …`).
+    #[command(subcommand)]
+    Forecast(forecast::ForecastCommand),
     /// Device connectors: `simulate` devices over Modbus TCP/MQTT, `read` telemetry,
     /// `write` one safe setpoint (`aems devices … --help`).
     #[command(subcommand)]
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Optimize(args) => optimize::run(&args),
+        Command::Forecast(cmd) => forecast::run(&cmd),
         Command::Devices(cmd) => devices::run(&cmd),
     };
     match result {

@@ -63,6 +63,12 @@ pub fn unix_seconds(time: &DateTime<FixedOffset>) -> f64 {
     time.timestamp() as f64 + f64::from(time.timestamp_subsec_nanos()) * 1e-9
 }
 
+/// A time as written in the output CSV: RFC 3339, `Z` for UTC, seconds only when
+/// needed.
+pub fn format_time(time: &DateTime<FixedOffset>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
 /// Day of the year (1–366) of a time's UTC date, for the extraterrestrial irradiance.
 pub fn utc_day_of_year(time: &DateTime<FixedOffset>) -> u32 {
     time.with_timezone(&Utc).ordinal()
@@ -226,7 +232,7 @@ pub fn write_csv_to<W: Write>(
         write!(
             w,
             "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6}",
-            s.time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            format_time(&s.time),
             s.ghi_w_m2,
             s.temp_air_c,
             s.wind_m_s,

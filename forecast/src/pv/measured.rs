@@ -33,8 +33,7 @@ pub struct Measured {
 
 /// The column spec for measured PV of an array of `kwp`.
 pub fn measured_column(column: &str, kwp: f64) -> ColumnSpec {
-    ColumnSpec::new(column, 0.0, 1.5 * kwp, "kW (AC, at most 1.5 × kWp)")
-        .zero_negatives_above(-0.05 * kwp)
+    ColumnSpec::new(column, 0.0, 1.5 * kwp, "kW AC").zero_negatives_above(-0.05 * kwp)
 }
 
 /// Reads the measured AC kW in `column` of a CSV with a `time` column.
@@ -115,14 +114,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("m.csv: line 3, column 'pv_kw': -1 is out of range"),
+            e.starts_with("m.csv: line 3, column 'pv_kw': -1 is negative beyond -0.2 kW AC"),
             "{e}"
         );
         let e = read("time,pv_kw\n2016-08-01T00:00:00Z,3500\n2016-08-01T01:00:00Z,1\n")
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("line 2, column 'pv_kw'") && e.contains("1.5 × kWp"),
+            e.contains("line 2, column 'pv_kw': 3500 is out of range: expected 0 ..= 6 kW AC"),
             "{e}"
         );
     }

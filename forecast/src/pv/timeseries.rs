@@ -31,7 +31,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Duration, FixedOffset};
+use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
 
 use super::error::InputError;
 
@@ -198,6 +198,10 @@ fn is_missing(cell: &str) -> bool {
         || cell.eq_ignore_ascii_case("null")
 }
 
+fn fmt_time(t: &DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
 fn fmt_step(d: Duration) -> String {
     let s = d.num_seconds();
     if s % 3600 == 0 {
@@ -301,7 +305,7 @@ pub fn read_from<R: std::io::Read>(
                 return Err(err(format!(
                     "time {} is earlier than line {prev_line} ({}): rows must be sorted by time",
                     cell(time_idx),
-                    prev.to_rfc3339()
+                    fmt_time(prev)
                 ))
                 .at_line(line)
                 .in_column("time"));
@@ -329,6 +333,15 @@ pub fn read_from<R: std::io::Read>(
                     }
                     _ => v,
                 };
+                if let (Some(floor), true) = (spec.negative_floor, v < 0.0) {
+                    return Err(err(format!(
+                        "{v} is negative beyond {floor} {}: small negatives down to {floor} \
+                         are set to 0, larger ones are errors",
+                        spec.unit
+                    ))
+                    .at_line(line)
+                    .in_column(&spec.name));
+                }
                 if v < spec.min || v > spec.max {
                     return Err(err(format!(
                         "{v} is out of range: expected {} ..= {} {}",
@@ -473,7 +486,7 @@ pub fn read_from<R: std::io::Read>(
                             .or_else(|| out_lines[..i].iter().rev().flatten().next().copied());
                         let mut e = err(format!(
                             "missing value from {} ({why})",
-                            out_times[i].to_rfc3339()
+                            fmt_time(&out_times[i])
                         ))
                         .in_column(&spec.name);
                         if let Some(l) = line {
@@ -583,9 +596,14 @@ mod tests {
         assert_eq!(s.columns[1][0], -10.0);
         assert_eq!(s.report.zeroed_negatives, vec![("a".to_string(), 1)]);
         let e = fails("time,a,b\n2025-01-01T00:00:00Z,-30,1\n2025-01-01T00:15:00Z,4,1\n");
+        assert!(
+            e.starts_with("x.csv: line 2, column 'a': -30 is negative beyond -5 W/m²"),
+            "{e}"
+        );
+        let e = fails("time,a,b\n2025-01-01T00:00:00Z,130,1\n2025-01-01T00:15:00Z,4,1\n");
         assert_eq!(
             e,
-            "x.csv: line 2, column 'a': -30 is out of range: expected 0 ..= 100 W/m²"
+            "x.csv: line 2, column 'a': 130 is out of range: expected 0 ..= 100 W/m²"
         );
     }
 
@@ -662,7 +680,7 @@ mod tests {
         };
         let e = read(text, rules).unwrap_err().to_string();
         assert!(
-            e.starts_with("x.csv: line 3, column 'a': missing value from 2025-01-01T00:15:00+00:00 (2 missing values"),
+            e.starts_with("x.csv: line 3, column 'a': missing value from 2025-01-01T00:15:00Z (2 missing values"),
             "{e}"
         );
         let s = read(
