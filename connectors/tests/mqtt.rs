@@ -356,3 +356,88 @@ async fn tls_files_that_cannot_be_used_are_refused_naming_the_file() {
     let err = MqttLink::start(&cfg, "tls", LinkOptions::plain("tls")).unwrap_err();
     assert!(err.contains("ca.pem"), "{err}");
 }
+
+/// A CA, and a server certificate for 127.0.0.1 and localhost signed by it, as PEM files.
+fn certificates(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{name} test CA"));
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let ca = dir.join(format!("{name}-ca.pem"));
+    let crt = dir.join(format!("{name}-server.pem"));
+    let k = dir.join(format!("{name}-server.key"));
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&crt, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (ca, crt, k)
+}
+
+#[tokio::test]
+async fn tls_from_the_config_connects_to_a_tls_broker_and_checks_its_certificate() {
+    // Always the embedded broker, with a TLS listener and certificates made here.
+    timeout(LIMIT, async {
+        init_logs();
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = certificates(dir.path(), "good");
+        let (other_ca, _, _) = certificates(dir.path(), "other");
+        let port = broker::free_port();
+        broker::spawn_rumqttd_tls(port, &cert, &key);
+        let mut cfg = config("127.0.0.1", port);
+        cfg.tls = Some(TlsConfig {
+            ca_file: Some(ca),
+            client_cert_file: None,
+            client_key_file: None,
+        });
+        let d = unique("tls");
+        let engine =
+            Arc::new(MqttLink::start(&cfg, &d, LinkOptions::engine(format!("aems-{d}"))).unwrap());
+        assert!(
+            engine.wait_connected(Duration::from_secs(10)).await,
+            "{:?}",
+            engine.status()
+        );
+        SetpointPublisher::new(engine.clone())
+            .publish_setpoint(&Setpoint::new("hub_bat", "power_kw", 12.5, "kW"), None);
+        assert!(engine.flush(Duration::from_secs(10)).await);
+        let t = engine.topics().clone();
+        let sub = subscriber(&cfg, &d, "tls-sub", &t.all_setpoints());
+        let mut rx = sub.messages();
+        let topic = t.setpoint("hub_bat", "power_kw");
+        let got = collect_until(&mut rx, |g| g.contains_key(&topic)).await;
+        let m: SetpointMessage =
+            schema::parse(&got.get(&topic).expect("not received over TLS").payload).unwrap();
+        assert_eq!(m.value, 12.5);
+        // A broker whose certificate another CA signed is not trusted.
+        cfg.tls = Some(TlsConfig {
+            ca_file: Some(other_ca),
+            client_cert_file: None,
+            client_key_file: None,
+        });
+        let wrong = MqttLink::start(&cfg, &d, LinkOptions::plain("tls-wrong")).unwrap();
+        let mut st = wrong.status();
+        for _ in 0..100 {
+            if st.last_error.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            st = wrong.status();
+        }
+        assert!(!st.connected);
+        let e = st.last_error.unwrap_or_default();
+        assert!(e.to_lowercase().contains("certificate"), "{e}");
+    })
+    .await
+    .expect("test hung");
+}

@@ -51,6 +51,28 @@ dynamic_filters = true
     toml::from_str(&text).expect("rumqttd config")
 }
 
+/// Runs rumqttd with a TLS listener (rustls; server certificate and key as PEM files, no
+/// client certificates) on 127.0.0.1:`port` on its own thread.
+pub fn spawn_rumqttd_tls(port: u16, cert: &std::path::Path, key: &std::path::Path) {
+    let mut config = rumqttd_config(port, None);
+    if let Some(v4) = config.v4.as_mut() {
+        for s in v4.values_mut() {
+            s.tls = Some(rumqttd::TlsConfig::Rustls {
+                capath: None,
+                certpath: cert.display().to_string(),
+                keypath: key.display().to_string(),
+            });
+        }
+    }
+    std::thread::spawn(move || {
+        let mut broker = rumqttd::Broker::new(config);
+        if let Err(e) = broker.start() {
+            eprintln!("rumqttd stopped: {e}");
+        }
+    });
+    wait_listening(port);
+}
+
 /// Runs rumqttd on 127.0.0.1:`port` on its own thread (for the life of the process).
 pub fn spawn_rumqttd(port: u16, auth: Option<HashMap<String, String>>) {
     let config = rumqttd_config(port, auth);
