@@ -269,6 +269,22 @@ async fn a_device_that_closes_the_connection_is_a_transport_error_then_reconnect
         assert!(matches!(err.kind(), "transport" | "timeout"), "{err}");
         sim.set_fault("pcc", None).unwrap();
         assert_eq!(fleet.device("pcc").unwrap().read().await.error, None);
+        // After losing contact, a device is taken under control again (it may have
+        // restarted in local mode): the next setpoint is preceded by the acquire writes.
+        assert!(fleet
+            .write(&sp("bat", "power_kw", 10.0, "kW"))
+            .await
+            .is_confirmed());
+        let before = sim.write_count("bat");
+        sim.set_fault("bat", Some(Fault::CloseConnection)).unwrap();
+        assert!(fleet.device("bat").unwrap().read().await.error.is_some());
+        sim.set_fault("bat", None).unwrap();
+        assert!(fleet
+            .write(&sp("bat", "power_kw", 20.0, "kW"))
+            .await
+            .is_confirmed());
+        // watchdog_s, control_mode, power_kw
+        assert_eq!(sim.write_count("bat"), before + 3);
         sim.shutdown().await;
     })
     .await

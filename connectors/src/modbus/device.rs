@@ -119,13 +119,24 @@ impl ModbusDevice {
                     error: None,
                 }
             }
-            Err(e) => AssetTelemetry {
-                asset: self.entry.asset.clone(),
-                time: Utc::now(),
-                source,
-                values: BTreeMap::new(),
-                error: Some(e.to_string()),
-            },
+            Err(e) => {
+                self.lost_contact(&e);
+                AssetTelemetry {
+                    asset: self.entry.asset.clone(),
+                    time: Utc::now(),
+                    source,
+                    values: BTreeMap::new(),
+                    error: Some(e.to_string()),
+                }
+            }
+        }
+    }
+
+    /// After a transport failure (no answer, connection lost) the device may have
+    /// restarted and dropped remote control: take control again before the next setpoint.
+    fn lost_contact(&self, e: &ModbusError) {
+        if !e.is_device_exception() {
+            self.state().acquired = false;
         }
     }
 
@@ -372,6 +383,7 @@ impl ModbusDevice {
             .write(self.entry.unit_id, kind, address, words, single)
             .await
         {
+            self.lost_contact(&e);
             return WriteOutcome::Failed {
                 kind: e.kind().into(),
                 error: e.to_string(),
