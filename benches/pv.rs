@@ -22,8 +22,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use forecast::pv::correction::CorrectionConfig;
 use forecast::pv::measured::Measured;
 use forecast::pv::solar_position::{Observer, SunEphemeris};
-use forecast::pv::timeseries::SeriesReport;
 use forecast::pv::{read_weather_csv, run_arrays, PvArray, PvChain, PvCorrection, WeatherStep};
+use forecast::timeseries::SeriesReport;
 
 fn kashiwa_south_20() -> PvArray {
     PvArray::new(35.893, 139.952, 15.0, 20.0, 180.0, 100.0, 90.0)

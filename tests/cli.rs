@@ -191,3 +191,85 @@ fn solver_options_are_accepted() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!((v["objective_yen"].as_f64().unwrap() - 52_900.0).abs() < 1e-3);
 }
+
+fn data() -> PathBuf {
+    std::env::var_os("AEMS_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .join("citylearn_2022_phase_1")
+}
+
+#[test]
+fn forecast_backtest_json_names_the_chosen_model_and_scores() {
+    let d = data();
+    let out = aems(&[
+        "forecast",
+        "backtest",
+        "--history",
+        d.join("buildings.csv").to_str().unwrap(),
+        "--target",
+        "Building_4_load_kw",
+        "--weather",
+        d.join("weather.csv").to_str().unwrap(),
+        "--holidays",
+        "none",
+        "--models",
+        "seasonal_naive,ridge",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["chosen_model"], "ridge");
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 3, "naive_24h, seasonal_naive, ridge");
+    for m in models {
+        for key in ["name", "mae", "rmse", "nrmse", "skill", "coverage_80"] {
+            assert!(!m[key].is_null(), "{key} missing in {m}");
+        }
+    }
+    assert!(
+        v["hourly"]["models"].is_array(),
+        "both origin modes by default"
+    );
+}
+
+#[test]
+fn forecast_backtest_bad_history_names_file_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("aems-bt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("h.csv");
+    std::fs::write(
+        &file,
+        "time,load\n2025-01-01T00:00:00+09:00,1\n2025-01-01T01:00:00+09:00,x\n2025-01-01T02:00:00+09:00,2\n",
+    )
+    .unwrap();
+    let out = aems(&[
+        "forecast",
+        "backtest",
+        "--history",
+        file.to_str().unwrap(),
+        "--target",
+        "load",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("h.csv: line 3, column 'load': 'x' is not a number"),
+        "{err}"
+    );
+    let out = aems(&[
+        "forecast",
+        "backtest",
+        "--history",
+        file.to_str().unwrap(),
+        "--target",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'nope'"));
+    std::fs::remove_dir_all(&dir).ok();
+}

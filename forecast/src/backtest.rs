@@ -1,7 +1,8 @@
 //! Rolling-origin backtests of the demand models: forecasts made at each midnight (or each
 //! hour) for the next 24 h, every model refitted on the data before the origin only.
 //!
-//! Metrics per model: MAE, RMSE, nRMSE (RMSE / mean load), MAPE over non-zero actuals,
+//! Metrics per model: MAE, RMSE, nRMSE (RMSE / mean load), MAPE over the actuals of at
+//! least a tenth of the mean load (smaller ones would make it meaningless),
 //! skill against the 24-h seasonal naive forecast (1 − RMSE / RMSE of `naive_24h`, whose
 //! forecast of each target is the value 24 h before it), and the share of actual values
 //! inside the 80 % prediction interval. The chosen model is the one with the lowest RMSE.
@@ -70,7 +71,8 @@ pub struct ModelScore {
     pub rmse: f64,
     /// RMSE / mean actual load.
     pub nrmse: f64,
-    /// Mean absolute percentage error over non-zero actuals (None if there are none).
+    /// Mean absolute percentage error over actuals of at least a tenth of the mean load
+    /// (None if there are none).
     pub mape: Option<f64>,
     /// 1 − RMSE / RMSE of `naive_24h`.
     pub skill: f64,
@@ -172,6 +174,8 @@ pub fn backtest(
         nonnegative: cfg.nonnegative,
     };
     let mut acc = vec![Acc::default(); models.len()];
+    let mean_load = data.load_kw.iter().map(|v| v.abs()).sum::<f64>() / data.len() as f64;
+    let mape_floor = 0.1 * mean_load;
     // Realized errors per model: (origin, residual, forecast, horizon), oldest first.
     let mut log: Vec<Vec<(usize, f64, f64, usize)>> = vec![Vec::new(); models.len()];
     let mut pending: Vec<(usize, Vec<Vec<f64>>)> = Vec::new();
@@ -218,7 +222,7 @@ pub fn backtest(
                 let e = f.mean_kw[s] - y;
                 a.abs += e.abs();
                 a.sq += e * e;
-                if y != 0.0 {
+                if y.abs() >= mape_floor && y != 0.0 {
                     a.ape += (e / y).abs();
                     a.ape_n += 1;
                 }

@@ -6,5 +6,6 @@
 pub mod backtest;
 pub mod calendar;
 pub mod demand;
+pub mod error;
 pub mod pv;
-pub mod table;
+pub mod timeseries;

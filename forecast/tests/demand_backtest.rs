@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use forecast::backtest::{backtest, BacktestConfig, Origins};
 use forecast::calendar::{Calendar, Holidays};
-use forecast::demand::input::{load, InputSpec};
+use forecast::demand::input::{read, InputSpec};
 use forecast::demand::{DemandData, FitConfig, FittedModel, ModelKind, TrainOrigins, WeatherVar};
-use forecast::table::{ReadOptions, TimeTable};
 
 fn data_dir() -> PathBuf {
     let dir = std::env::var_os("AEMS_DATA_DIR")
@@ -25,16 +24,20 @@ fn data_dir() -> PathBuf {
 
 fn building(b: usize) -> DemandData {
     let dir = data_dir();
-    let mut history = TimeTable::read(&dir.join("buildings.csv"), ReadOptions::default()).unwrap();
-    let mut weather = TimeTable::read(&dir.join("weather.csv"), ReadOptions::default()).unwrap();
     let spec = InputSpec {
         target: format!("Building_{b}_load_kw"),
         temp_column: None,
         solar_columns: Vec::new(),
         calendar: Calendar::new(Holidays::None, Vec::new()),
         nonnegative: true,
+        max_gap_steps: 3,
     };
-    let data = load(&mut history, Some(&mut weather), &spec).unwrap();
+    let (data, _) = read(
+        &dir.join("buildings.csv"),
+        Some(&dir.join("weather.csv")),
+        &spec,
+    )
+    .unwrap();
     assert!(
         data.weather_from_forecasts(),
         "the weather file's forecast columns are used"
@@ -172,4 +175,46 @@ fn forecasts_never_read_data_after_their_origin() {
         let c = FittedModel::fit(kind, &past, origin, &cfg).unwrap();
         assert_ne!(c.forecast(&past, origin, d).unwrap(), fa, "{kind}");
     }
+}
+
+#[test]
+fn a_demand_history_must_be_regular_short_gaps_are_filled() {
+    let dir = std::env::temp_dir().join(format!("aems-demand-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = InputSpec {
+        target: "load".into(),
+        temp_column: None,
+        solar_columns: Vec::new(),
+        calendar: Calendar::japan(),
+        nonnegative: true,
+        max_gap_steps: 3,
+    };
+    // 48 hourly rows with load = hour index, leaving out the rows in `skip`.
+    let rows = |skip: &[usize]| {
+        let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00+09:00").unwrap();
+        let mut text = String::from("time,load\n");
+        for h in (0..48).filter(|h| !skip.contains(h)) {
+            let t = start + chrono::Duration::hours(h as i64);
+            text.push_str(&format!("{},{h}\n", t.to_rfc3339()));
+        }
+        text
+    };
+    let file = dir.join("short.csv");
+    std::fs::write(&file, rows(&[5, 6])).unwrap();
+    let (data, report) = read(&file, None, &spec).unwrap();
+    assert_eq!(data.len(), 48);
+    assert_eq!(report.interpolated(), 2);
+    assert!((data.load_kw[5] - 5.0).abs() < 1e-9);
+    let file = dir.join("long.csv");
+    std::fs::write(&file, rows(&[10, 11, 12, 13, 14])).unwrap();
+    let e = read(&file, None, &spec).unwrap_err().to_string();
+    assert!(
+        e.contains("long.csv: line 12, column 'time'") && e.contains("regular"),
+        "{e}"
+    );
+    let file = dir.join("negative.csv");
+    std::fs::write(&file, rows(&[]).replace(",7\n", ",-7\n")).unwrap();
+    let e = read(&file, None, &spec).unwrap_err().to_string();
+    assert!(e.contains("line 9, column 'load'"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -26,8 +26,8 @@ use chrono::{Datelike, Duration};
 use forecast::pv::correction::{accuracy, Accuracy, CorrectionConfig};
 use forecast::pv::irradiance::extraterrestrial_normal_w_m2;
 use forecast::pv::measured::{measured_column, Measured};
-use forecast::pv::timeseries::{self, ColumnSpec, LongGap, SeriesRules};
 use forecast::pv::{PvArray, PvChain, PvCorrection, PvStep, WeatherStep};
+use forecast::timeseries::{self, ColumnSpec, LongGap, SeriesRules};
 
 const LAT: f64 = 34.0922;
 const LON: f64 = -117.435;

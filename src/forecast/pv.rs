@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 
 use forecast::pv::chain::{energy_kwh, format_time, write_csv, CSV_COLUMNS};
 use forecast::pv::correction::{accuracy, CorrectionConfig};
-use forecast::pv::timeseries::SeriesReport;
 use forecast::pv::{
     read_measured_csv, read_weather_csv, PvArray, PvChain, PvCorrection, PvStep, Weather,
 };
+use forecast::timeseries::SeriesReport;
 
 /// Arguments of `aems forecast pv`.
 #[derive(Debug, ClapArgs)]

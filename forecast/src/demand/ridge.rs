@@ -98,13 +98,13 @@ impl Ridge {
         let mut mean = [0.0; N_NUMERIC];
         let mut scale = [0.0; N_NUMERIC];
         for f in fit {
-            for j in 0..N_NUMERIC {
-                mean[j] += f.x[j] / n;
+            for (m, x) in mean.iter_mut().zip(&f.x) {
+                *m += x / n;
             }
         }
         for f in fit {
-            for j in 0..N_NUMERIC {
-                scale[j] += (f.x[j] - mean[j]).powi(2) / n;
+            for ((s, x), m) in scale.iter_mut().zip(&f.x).zip(&mean) {
+                *s += (x - m).powi(2) / n;
             }
         }
         for (j, s) in scale.iter_mut().enumerate() {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::InputError;
 use super::solar_position::DEFAULT_DELTA_T_S;
+use crate::error::InputError;
 
 /// One PV array (modules on one plane behind one inverter) and its model parameters.
 ///

@@ -9,12 +9,12 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Utc};
 
 use super::array::PvArray;
-use super::error::InputError;
 use super::irradiance::{erbs, extraterrestrial_normal_w_m2, Plane};
 use super::pvwatts::{dc_kw, inverter_ac_kw};
 use super::solar_position::{Observer, SolarPosition, SunEphemeris};
 use super::temperature::faiman_cell_temp_c;
 use super::weather::WeatherStep;
+use crate::error::InputError;
 
 /// One time step through the chain: the inputs and every intermediate.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use super::array::PvArray;
 use super::chain::PvStep;
-use super::error::InputError;
 use super::measured::Measured;
+use crate::error::InputError;
 
 /// How a correction is fitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -369,8 +369,8 @@ impl PvCorrection {
 mod tests {
     use super::*;
     use crate::pv::chain::PvChain;
-    use crate::pv::timeseries::SeriesReport;
     use crate::pv::weather::WeatherStep;
+    use crate::timeseries::SeriesReport;
     use chrono::Duration;
 
     fn days(n: i64) -> Vec<WeatherStep> {

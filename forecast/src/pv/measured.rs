@@ -1,6 +1,6 @@
 //! Measured PV output history: one column of AC kW from a time-stamped CSV (e.g. a
 //! meter export, or `Building_N_pv_kw` of the CityLearn data), read by the rules of
-//! [`super::timeseries`] with these for PV:
+//! [`crate::timeseries`] with these for PV:
 //!
 //! - values from −5 % of kWp up to 0 (an inverter's standby draw, meter noise) are set
 //!   to 0 and counted; more negative values are errors (file, line, column);
@@ -13,8 +13,8 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::error::InputError;
-use super::timeseries::{self, ColumnSpec, LongGap, SeriesReport, SeriesRules, TimeSeries};
+use crate::error::InputError;
+use crate::timeseries::{self, ColumnSpec, LongGap, SeriesReport, SeriesRules, TimeSeries};
 
 /// A measured AC power series.
 #[derive(Debug, Clone, PartialEq)]

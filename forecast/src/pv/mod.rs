@@ -5,7 +5,8 @@
 //! - [`array::PvArray`]: an array (site, orientation, kWp, inverter, losses, model
 //!   parameters), read from the fixtures' JSON keys.
 //! - [`weather`]: the weather CSV (`time`, `ghi_w_m2`, `temp_air_c`, `wind_m_s`);
-//!   [`timeseries`] holds the rules for bad rows shared with [`measured`].
+//!   [`crate::timeseries`] holds the rules for bad rows shared with [`measured`] and
+//!   the demand history.
 //! - [`solar_position`] (NREL SPA), [`irradiance`] (Spencer, Erbs, Hay-Davies),
 //!   [`temperature`] (Faiman), [`pvwatts`] (DC and inverter): the steps of the chain.
 //! - [`chain`]: the chain row by row ([`chain::PvChain`], [`chain::run_arrays`],
@@ -29,18 +30,16 @@
 pub mod array;
 pub mod chain;
 pub mod correction;
-pub mod error;
 pub mod irradiance;
 pub mod measured;
 pub mod pvwatts;
 pub mod solar_position;
 pub mod temperature;
-pub mod timeseries;
 pub mod weather;
 
+pub use crate::error::InputError;
 pub use array::PvArray;
 pub use chain::{ac_kw, run_arrays, PvChain, PvStep};
 pub use correction::{CorrectionConfig, PvCorrection};
-pub use error::InputError;
 pub use measured::{read_measured_csv, Measured};
 pub use weather::{read_weather_csv, Weather, WeatherStep};

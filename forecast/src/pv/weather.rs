@@ -1,6 +1,6 @@
 //! Weather for the PV chain: the CSV columns `time`, `ghi_w_m2`, `temp_air_c`,
 //! `wind_m_s` (the fixtures' input columns; other columns are ignored), read by the rules
-//! of [`super::timeseries`].
+//! of [`crate::timeseries`].
 //!
 //! Valid ranges: GHI 0–1500 W/m², with values from −50 up to 0 (a pyranometer's night
 //! offset) set to 0 and counted, below −50 an error; air temperature −90–70 °C; wind
@@ -12,8 +12,8 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::error::InputError;
-use super::timeseries::{self, ColumnSpec, LongGap, SeriesReport, SeriesRules, TimeSeries};
+use crate::error::InputError;
+use crate::timeseries::{self, ColumnSpec, LongGap, SeriesReport, SeriesRules, TimeSeries};
 
 /// Weather at one instant.
 #[derive(Debug, Clone, Copy, PartialEq)]

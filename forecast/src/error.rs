@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// An input file the PV chain cannot use, with where the problem is.
+/// An input file the forecasts cannot use, with where the problem is.
 ///
 /// Displays on one line as `FILE: line N, column 'NAME': MESSAGE` (the parts that are
 /// known), so a command line can print it as it is.

@@ -1,6 +1,7 @@
 //! A time-stamped CSV read by column name, with one set of documented rules for bad
-//! rows, shared by the weather ([`super::weather`]) and the measured PV history
-//! ([`super::measured`]).
+//! rows, shared by the PV weather ([`crate::pv::weather`]), the measured PV history
+//! ([`crate::pv::measured`]) and the demand history and weather
+//! ([`crate::demand::input`]).
 //!
 //! # Rules
 //!
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
 
-use super::error::InputError;
+use crate::error::InputError;
 
 /// What to do with a run of missing values too long to interpolate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +212,20 @@ fn fmt_step(d: Duration) -> String {
     } else {
         format!("{s} s")
     }
+}
+
+/// The column names of a CSV file's header.
+pub fn read_header(path: &Path) -> Result<Vec<String>, InputError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| InputError::new(Some(path), format!("cannot open: {e}")))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::new(file));
+    let headers = rdr.headers().map_err(|e| {
+        InputError::new(Some(path), format!("cannot read the header: {e}")).at_line(1)
+    })?;
+    Ok(headers.iter().map(str::to_string).collect())
 }
 
 /// Reads the `time` column and the `specs` columns of a CSV file by the rules of this
