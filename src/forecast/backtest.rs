@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, default_value_t = 7)]
     pub refit_days: usize,
     /// Longest run of missing rows or values filled by linear interpolation.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 4)]
     pub max_gap_steps: usize,
     /// Accept negative target values (net loads).
     #[arg(long)]
