@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::asset::GridConnection;
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 
@@ -60,14 +61,12 @@ pub struct Figures {
     pub comfort_violation_kh: f64,
 }
 
-/// Largest 30-minute mean import of `import_kw` over the scenario's demand intervals.
-pub fn largest_interval_mean_kw(sc: &Scenario, import_kw: &[f64]) -> f64 {
+/// Largest 30-minute mean import of connection `g` with imports `import_kw` over the
+/// scenario's demand intervals (the part of an interval before the horizon included).
+pub fn largest_interval_mean_kw(sc: &Scenario, g: &GridConnection, import_kw: &[f64]) -> f64 {
     sc.demand_intervals()
-        .into_iter()
-        .map(|m| {
-            let n = m.len() as f64;
-            import_kw[m].iter().sum::<f64>() / n
-        })
+        .iter()
+        .map(|m| m.mean_kw(import_kw, g.interval_import_so_far_kwh, sc.step_hours()))
         .fold(0.0, f64::max)
 }
 
@@ -89,7 +88,7 @@ impl Figures {
                 import_kwh += dt * gs.import_kw[t];
                 export_kwh += dt * gs.export_kw[t];
             }
-            let peak = largest_interval_mean_kw(sc, &gs.import_kw).max(g.peak_so_far_kw);
+            let peak = largest_interval_mean_kw(sc, g, &gs.import_kw).max(g.peak_so_far_kw);
             p.demand_yen += g.demand_charge_yen_per_kw * (peak - g.peak_so_far_kw);
             peak_kw.push((g.id.clone(), peak));
         }

@@ -131,3 +131,56 @@ fn a_time_limit_too_short_for_any_schedule_says_so() {
     );
     assert!(out.schedule.is_none());
 }
+
+#[test]
+fn a_horizon_starting_mid_interval_counts_the_energy_already_imported() {
+    // 5-minute steps from 10:10: the first 30-minute interval (10:00-10:30) already holds
+    // 10 minutes; its mean import includes the 60 kWh imported in them.
+    let toml = r#"
+[scenario]
+name = "mid"
+timezone = "Asia/Tokyo"
+start = "2025-08-01T10:00:00+09:00"
+step_minutes = 5
+steps = 10
+series = "series.csv"
+
+[[node]]
+id = "a"
+load_kw = 100
+
+[[grid]]
+id = "pcc"
+node = "a"
+import_price_yen_per_kwh = 10
+demand_charge_yen_per_kw = 1000
+"#;
+    let mut csv = String::from("time,x\n");
+    for m in 0..12 {
+        csv.push_str(&format!("2025-08-01T10:{:02}:00+09:00,1\n", 5 * m));
+    }
+    let mut sc = scenario(toml, &csv);
+    // Replan at 10:10 over the remaining 8 steps.
+    sc.start = sc.times[2];
+    sc.times = sc.times[2..].to_vec();
+    sc.steps = 8;
+    sc.nodes[0].load_kw.truncate(8);
+    let g = &mut sc.grids[0];
+    g.import_price_yen_per_kwh.truncate(8);
+    g.export_price_yen_per_kwh.truncate(8);
+    g.carbon_intensity_kg_per_kwh.truncate(8);
+    g.interval_import_so_far_kwh = 60.0;
+    let intervals = sc.demand_intervals();
+    assert_eq!(intervals[0].steps, 0..4);
+    assert!((intervals[0].elapsed_hours - 10.0 / 60.0).abs() < 1e-12);
+    assert_eq!(intervals[1].steps, 4..8);
+    let out = optimize(&sc, &SolveOptions::default()).unwrap();
+    let f = out.figures.unwrap();
+    let first_mean = (60.0 + 100.0 * 20.0 / 60.0) / 0.5;
+    assert!(
+        (f.peak_kw[0].1 - first_mean).abs() < 1e-6,
+        "{:?}",
+        f.peak_kw
+    );
+    assert!((f.parts.demand_yen - 1000.0 * first_mean).abs() < 1e-4);
+}

@@ -34,6 +34,7 @@ fn grid(steps: usize, nodes: usize) -> impl Strategy<Value = GridConnection> {
             carbon_intensity_kg_per_kwh: ci,
             demand_charge_yen_per_kw: dc,
             peak_so_far_kw: psf,
+            interval_import_so_far_kwh: 0.0,
         })
 }
 

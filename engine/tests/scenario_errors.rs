@@ -125,7 +125,8 @@ fn the_good_scenario_loads_with_defaults() {
     assert_eq!(sc.batteries[0].charge_efficiency, 1.0);
     assert!(sc.pvs[0].curtailable);
     assert!(!sc.generators[0].initially_on);
-    assert_eq!(sc.demand_intervals(), vec![0..1, 1..2, 2..3, 3..4]);
+    let intervals: Vec<_> = sc.demand_intervals().into_iter().map(|m| m.steps).collect();
+    assert_eq!(intervals, vec![0..1, 1..2, 2..3, 3..4]);
 }
 
 #[test]

@@ -26,6 +26,10 @@ pub struct GridConnection {
     pub demand_charge_yen_per_kw: f64,
     /// The billed peak already reached this billing period, kW.
     pub peak_so_far_kw: f64,
+    /// Energy already imported in the 30-minute interval the horizon starts in, before
+    /// the horizon, kWh (0 when the horizon starts on a 30-minute boundary). Not a scenario
+    /// file key: the live control loop sets it when it replans mid-interval.
+    pub interval_import_so_far_kwh: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +99,7 @@ impl RawGrid {
                 self.demand_charge_yen_per_kw.unwrap_or(0.0),
             )?,
             peak_so_far_kw: r.nonneg("peak_so_far_kw", self.peak_so_far_kw.unwrap_or(0.0))?,
+            interval_import_so_far_kwh: 0.0,
             id: self.id,
         })
     }

@@ -1,6 +1,10 @@
 //! Japanese 30-minute demand charge of connection g:
 //! `peak[g] ≥ mean_{t ∈ m ∩ horizon} imp[g,t]` for every 30-minute interval m, and
 //! `peak[g] ≥ peak_so_far_kw`; it costs `demand_charge_yen_per_kw · (peak[g] − peak_so_far_kw)`.
+//!
+//! Extension for replanning mid-interval: when the horizon starts inside an interval, that
+//! interval's mean counts the energy already imported in it as a known constant:
+//! `peak ≥ (interval_import_so_far_kwh + Σ_t Δ · imp[g,t]) / (elapsed + n · Δ)`.
 
 use good_lp::{variable, Expression};
 
@@ -12,10 +16,13 @@ pub fn add_demand_charge(b: &mut Builder<'_>, g: &GridConnection, imp: &[Col]) -
     // peak[g] ≥ peak_so_far_kw, as the variable's lower bound.
     let peak = b.var(variable().min(g.peak_so_far_kw));
     for m in b.sc.demand_intervals() {
-        let n = m.len() as f64;
+        let hours = m.elapsed_hours + m.steps.len() as f64 * b.dt;
         let mut mean = Expression::default();
-        for t in m {
-            mean.add_mul(1.0 / n, imp[t].var);
+        if m.elapsed_hours > 0.0 {
+            mean += g.interval_import_so_far_kwh / hours;
+        }
+        for t in m.steps {
+            mean.add_mul(b.dt / hours, imp[t].var);
         }
         b.add(mean.leq(peak.var));
     }

@@ -74,18 +74,59 @@ impl Scenario {
         f64::from(self.step_minutes) / 60.0
     }
 
-    /// The 30-minute demand intervals of the horizon, as ranges of steps
-    /// (each step its own interval when `step_minutes = 60`; the last one may be partial).
-    pub fn demand_intervals(&self) -> Vec<std::ops::Range<usize>> {
-        let per = if self.step_minutes >= 30 {
-            1
+    /// The 30-minute demand intervals of the horizon (each step its own interval when
+    /// `step_minutes = 60`; the last one may be partial). When the horizon starts inside an
+    /// interval (a replan at, say, 10:10 with 5-minute steps), the first interval holds the
+    /// steps up to the next 30-minute boundary and records the time already elapsed in it.
+    pub fn demand_intervals(&self) -> Vec<DemandInterval> {
+        if self.step_minutes >= 30 {
+            return (0..self.steps)
+                .map(|t| DemandInterval {
+                    steps: t..t + 1,
+                    elapsed_hours: 0.0,
+                })
+                .collect();
+        }
+        let per = (30 / self.step_minutes) as usize;
+        let offset_min = (self.start.minute() % 30) as usize;
+        let first = ((30 - offset_min) / self.step_minutes as usize).clamp(1, per);
+        let mut out = vec![DemandInterval {
+            steps: 0..first.min(self.steps),
+            elapsed_hours: offset_min as f64 / 60.0,
+        }];
+        let mut s = first;
+        while s < self.steps {
+            out.push(DemandInterval {
+                steps: s..(s + per).min(self.steps),
+                elapsed_hours: 0.0,
+            });
+            s += per;
+        }
+        out
+    }
+}
+
+/// One 30-minute demand interval within a horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemandInterval {
+    /// The horizon's steps in it.
+    pub steps: std::ops::Range<usize>,
+    /// Hours of it that passed before the horizon (its imported energy is the grid's
+    /// `interval_import_so_far_kwh`).
+    pub elapsed_hours: f64,
+}
+
+impl DemandInterval {
+    /// Mean import over the interval (its part before the horizon included) of `import_kw`
+    /// per step, given `so_far_kwh` imported before the horizon and steps of `step_hours`.
+    pub fn mean_kw(&self, import_kw: &[f64], so_far_kwh: f64, step_hours: f64) -> f64 {
+        let inside: f64 = import_kw[self.steps.clone()].iter().sum::<f64>() * step_hours;
+        let before = if self.elapsed_hours > 0.0 {
+            so_far_kwh
         } else {
-            (30 / self.step_minutes) as usize
+            0.0
         };
-        (0..self.steps)
-            .step_by(per)
-            .map(|s| s..(s + per).min(self.steps))
-            .collect()
+        (before + inside) / (self.elapsed_hours + self.steps.len() as f64 * step_hours)
     }
 }
 
