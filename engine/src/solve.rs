@@ -446,6 +446,19 @@ fn fixed_plan(sc: &Scenario, plan: &Integrality, vars: &Vars, x: &[f64]) -> Inte
     }
 }
 
+/// The schedule of column values `x`, its on/off states taken from the `fixed` plan.
+fn schedule_with_states(vars: &Vars, x: &[f64], fixed: &Integrality) -> Schedule {
+    let mut schedule = Schedule::from_columns(vars, x);
+    let state = |o: &OnOff| matches!(o, OnOff::Fixed(true));
+    for (h, f) in schedule.hvacs.iter_mut().zip(&fixed.hvac) {
+        h.on = f.iter().map(state).collect();
+    }
+    for (j, f) in schedule.generators.iter_mut().zip(&fixed.generator) {
+        j.on = f.iter().map(state).collect();
+    }
+    schedule
+}
+
 /// When a relaxed on/off state is invalid at step t, the states of steps t − 2 … t + 2 are
 /// made binary with it: forcing one step's state moves the relaxed optimum to its
 /// neighbours (batteries and zones store energy across steps), and taking them at once saves
@@ -555,6 +568,21 @@ pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineErr
         };
         // Polish: fix the on/off decisions this solution implies and solve the LP.
         let fixed = fixed_plan(sc, &plan, &run.vars, &x);
+        // An LP optimum whose every on/off state is already valid is optimal for the full
+        // model as it stands: take it with the states it implies, no polish needed.
+        if run.status == RunStatus::Optimal
+            && plan.binaries() == 0
+            && tighten(sc, &mut plan.clone(), &run.vars, &x) == 0
+        {
+            let schedule = schedule_with_states(&run.vars, &x, &fixed);
+            if check(sc, &schedule, TOLERANCE).is_ok() {
+                let value = Figures::compute(sc, &schedule).objective_yen;
+                round.polished_yen = Some(value);
+                best = Some((value, schedule, x));
+                rounds.push(round);
+                break;
+            }
+        }
         if !runner.out_of_time() || best.is_none() {
             let solve_before = runner.clock.solve;
             let polished = runner.run(&fixed, Goal::Cost, None)?;

@@ -177,9 +177,15 @@ pub struct ScenarioFile {
     generators: Vec<Entry<RawGenerator>>,
     lines: Vec<Entry<RawLine>>,
     table: SeriesTable,
+    extensions: toml::Table,
 }
 
 const KINDS: [&str; 7] = ["node", "grid", "pv", "battery", "hvac", "generator", "line"];
+
+/// Sections this project adds to the scenario format (kept as TOML for the tools that read
+/// them; the dispatch model ignores them): `[simulation]` (closed-loop simulation
+/// settings) and `[kpi]` (reporting settings such as the CO2 base year).
+pub const EXTENSION_SECTIONS: [&str; 2] = ["simulation", "kpi"];
 
 impl ScenarioFile {
     /// Reads the scenario TOML at `path` and the series CSV it names.
@@ -219,13 +225,24 @@ impl ScenarioFile {
             ScenarioError::file(path, format!("{line}invalid TOML: {}", e.message()))
         })?;
         for key in root.keys() {
-            if key != "scenario" && key != "objective" && !KINDS.contains(&key.as_str()) {
+            if key != "scenario"
+                && key != "objective"
+                && !KINDS.contains(&key.as_str())
+                && !EXTENSION_SECTIONS.contains(&key.as_str())
+            {
                 return Err(ScenarioError::file(
                     path,
                     format!(
-                        "unknown section '{key}' (expected scenario, objective, {})",
-                        KINDS.join(", ")
+                        "unknown section '{key}' (expected scenario, objective, {}, {})",
+                        KINDS.join(", "),
+                        EXTENSION_SECTIONS.join(", ")
                     ),
+                ));
+            }
+            if EXTENSION_SECTIONS.contains(&key.as_str()) && !root[key].is_table() {
+                return Err(ScenarioError::file(
+                    path,
+                    format!("'{key}' must be a table ([{key}])"),
                 ));
             }
         }
@@ -340,7 +357,27 @@ impl ScenarioFile {
             generators,
             lines,
             table,
+            extensions: root
+                .iter()
+                .filter(|(k, _)| EXTENSION_SECTIONS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
+    }
+
+    /// An extension section (`[simulation]`, `[kpi]`), as TOML, if the file has it.
+    pub fn extension(&self, name: &str) -> Option<&toml::Table> {
+        self.extensions.get(name).and_then(|v| v.as_table())
+    }
+
+    /// The scenario file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The scenario's IANA time zone.
+    pub fn timezone(&self) -> Tz {
+        self.timezone
     }
 
     /// The series CSV.
