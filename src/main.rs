@@ -6,6 +6,7 @@
 mod devices;
 mod forecast;
 mod optimize;
+mod run;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,9 @@ enum Command {
     /// `write` one safe setpoint (`aems devices … --help`).
     #[command(subcommand)]
     Devices(devices::Cmd),
+    /// The live control loop: every few minutes read telemetry, forecast, re-optimise and
+    /// send setpoints, with a SQLite history and an HTTP interface (`aems run --help`).
+    Run(run::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Optimize(args) => optimize::run(&args),
         Command::Forecast(cmd) => forecast::run(&cmd),
         Command::Devices(cmd) => devices::run(&cmd),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(code) => code,

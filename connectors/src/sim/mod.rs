@@ -149,6 +149,33 @@ impl SimDevice {
         }
     }
 
+    /// Stores `value` in the telemetry point `name` as a broken sensor would: a finite value
+    /// as [`SimDevice::set`] does; NaN or ±inf as that bit pattern in an `f32` register, else
+    /// as the point's first "not available" pattern (integers cannot hold NaN).
+    fn set_raw_value(&mut self, name: &str, value: f64) {
+        if value.is_finite() {
+            self.set(name, value);
+            return;
+        }
+        let Some(p) = self.profile().telemetry_point(name).cloned() else {
+            return;
+        };
+        let words = if p.register.data_type == crate::profile::DataType::F32 {
+            p.register.words_of((value as f32).to_bits())
+        } else {
+            match p.not_available.first() {
+                Some(bits) => p.register.words_of(*bits),
+                None => return,
+            }
+        };
+        for (i, w) in words.into_iter().enumerate() {
+            self.bank.insert(
+                (p.register.kind, p.register.address.wrapping_add(i as u16)),
+                w,
+            );
+        }
+    }
+
     /// Whether every `acquire` point holds its acquire value.
     fn under_control(&self) -> bool {
         self.profile().acquire.iter().all(|s| {
@@ -226,6 +253,8 @@ pub(crate) struct World {
     meter_kw: Vec<f64>,
     meter_import_kwh: Vec<f64>,
     meter_export_kwh: Vec<f64>,
+    /// Sensor faults: (asset, telemetry point) → the value served instead of the physics'.
+    overrides: BTreeMap<(String, String), f64>,
 }
 
 /// Longest physics substep, hours (30 s).
@@ -442,6 +471,12 @@ impl World {
                     d.set(name, v);
                 }
             }
+            let asset = d.entry.asset.clone();
+            for ((a, name), v) in &self.overrides {
+                if *a == asset {
+                    d.set_raw_value(name, *v);
+                }
+            }
         }
     }
 
@@ -575,6 +610,7 @@ impl Simulator {
             meter_kw: vec![0.0; config.meters.len()],
             meter_import_kwh: vec![0.0; config.meters.len()],
             meter_export_kwh: vec![0.0; config.meters.len()],
+            overrides: BTreeMap::new(),
             elapsed_h: 0.0,
             devices: sim_devices,
             config,
@@ -696,6 +732,38 @@ impl Simulator {
             .find(|d| d.entry.asset == asset)
             .ok_or_else(|| format!("no simulated device '{asset}'"))?;
         d.fault = fault;
+        Ok(())
+    }
+
+    /// Makes a sensor of `asset` report `value` for its telemetry point `quantity` instead of
+    /// the physics (or report the physics again, with `None`): a stuck or broken sensor.
+    /// NaN and ±inf reach the wire as that IEEE 754 pattern in an `f32` register (the
+    /// client decodes it as "not available"), and as the point's "not available" pattern in
+    /// integer registers. The physics itself is unchanged.
+    pub fn override_reading(
+        &self,
+        asset: &str,
+        quantity: &str,
+        value: Option<f64>,
+    ) -> Result<(), String> {
+        let mut w = lock(&self.world);
+        let d = w
+            .devices
+            .iter()
+            .find(|d| d.entry.asset == asset)
+            .ok_or_else(|| format!("no simulated device '{asset}'"))?;
+        if d.profile().telemetry_point(quantity).is_none() {
+            return Err(format!(
+                "'{quantity}' is not a telemetry point of '{asset}' (profile '{}')",
+                d.profile().name
+            ));
+        }
+        let key = (asset.to_string(), quantity.to_string());
+        match value {
+            Some(v) => w.overrides.insert(key, v),
+            None => w.overrides.remove(&key),
+        };
+        w.write_registers();
         Ok(())
     }
 

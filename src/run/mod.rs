@@ -1,0 +1,495 @@
+//! `aems run`: the live control loop.
+//!
+//! Every `cadence_min` minutes: read telemetry into one frozen snapshot → update the state
+//! (battery energy, zone temperatures, this month's 30-minute peak, the energy already
+//! imported in the current interval) → forecast → build and solve the dispatch over the
+//! horizon (with a deadline) → check → turn the first step into setpoints → dispatch over
+//! Modbus (and MQTT) → record, in SQLite, with an HTTP interface for the operator. A failed
+//! or late solve falls back to the previous schedule, then to a rule; a device that cannot
+//! be trusted is planned conservatively and released to its own control; SIGINT/SIGTERM
+//! release every device and flush the store. With `--clock simulated --simulate` the
+//! device simulator runs in this process in lockstep with the loop's clock.
+//!
+//! One concept per module: [`config`], [`clock`], [`state`] (telemetry → state),
+//! [`forecast`], [`problem`] (state + forecast → dispatch problem), [`fallback`],
+//! [`setpoints`] (schedule → setpoints), [`cycle`], [`kpi`], [`store`] (SQLite),
+//! [`http`], [`metrics`], [`sim`] (embedded simulator and scheduled faults).
+
+pub mod clock;
+pub mod config;
+pub mod cycle;
+pub mod fallback;
+pub mod forecast;
+pub mod http;
+pub mod kpi;
+pub mod metrics;
+pub mod problem;
+pub mod setpoints;
+pub mod sim;
+pub mod state;
+pub mod store;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::Datelike;
+use clap::Args as ClapArgs;
+use connectors::mqtt::LinkOptions;
+use connectors::{DevicesConfig, Fleet, MqttLink};
+use engine::ScenarioFile;
+
+use clock::{floor_to, Clock};
+use config::{ClockKind, ForecasterKind, Mode, Overrides, RunConfig};
+use cycle::{Loop, Resume};
+use forecast::{Forecaster, PersistenceForecaster, ScenarioForecaster};
+use http::Shared;
+use store::Store;
+
+/// Arguments of `aems run`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Scenario TOML (the district; its series are the default forecast).
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// Devices file (which asset is which Modbus device; MQTT broker).
+    #[arg(long)]
+    pub devices: PathBuf,
+    /// Run settings (TOML; e.g. scenarios/gate_square/run.toml). Options below override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Minutes between planner cycles (1–60; default 5).
+    #[arg(long)]
+    pub cadence_min: Option<u32>,
+    /// Step of the dispatch horizon, minutes (divides 30; default 5).
+    #[arg(long)]
+    pub step_minutes: Option<u32>,
+    /// Dispatch horizon, hours (default 6).
+    #[arg(long)]
+    pub horizon_h: Option<f64>,
+    /// Seconds a solve may take (default: half the cadence, at most 60).
+    #[arg(long)]
+    pub deadline_s: Option<f64>,
+    /// Relative MIP gap (default 1e-4).
+    #[arg(long)]
+    pub mip_gap: Option<f64>,
+    /// Forecaster: scenario (default) or persistence.
+    #[arg(long, value_enum)]
+    pub forecaster: Option<ForecasterKind>,
+    /// control (default) or observe (no solve, no setpoint: the loop disabled).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// SQLite store (default aems-run.sqlite); a store with a previous run is resumed.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// HTTP address (default 127.0.0.1:8080; port 0 picks one; "" for none).
+    #[arg(long)]
+    pub http: Option<String>,
+    /// real (default) or simulated.
+    #[arg(long, value_enum)]
+    pub clock: Option<ClockKind>,
+    /// Simulated seconds per real second (default 60; 0 = as fast as possible, with --simulate).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Simulated start (RFC 3339; default: the scenario's start).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Stop after this many hours (simulated: default until the scenario's data end).
+    #[arg(long)]
+    pub duration_h: Option<f64>,
+    /// Serve the devices from a simulator in this process (needs --clock simulated).
+    #[arg(long)]
+    pub simulate: bool,
+    /// Do not publish over MQTT even if the devices file names a broker.
+    #[arg(long)]
+    pub no_mqtt: bool,
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttc=warn,tokio_modbus=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs `aems run`.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    init_logs();
+    let file = ScenarioFile::read(&args.scenario).map_err(|e| anyhow!("{e}"))?;
+    let o = Overrides {
+        cadence_min: args.cadence_min,
+        step_minutes: args.step_minutes,
+        horizon_h: args.horizon_h,
+        deadline_s: args.deadline_s,
+        mip_gap: args.mip_gap,
+        forecaster: args.forecaster,
+        mode: args.mode,
+        store: args.store.clone(),
+        http: args.http.clone(),
+        clock: args.clock,
+        speed: args.speed,
+        start: args.start.clone(),
+        duration_h: args.duration_h,
+        simulate: args.simulate,
+        no_mqtt: args.no_mqtt,
+    };
+    let cfg = RunConfig::load(args.config.as_deref(), &o, file.step_minutes())?;
+    let devices = DevicesConfig::load(&args.devices).map_err(|e| anyhow!("{e}"))?;
+    check_devices(&file, &devices)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(main_loop(cfg, file, devices))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every device must be an asset of the scenario of its profile's kind.
+fn check_devices(file: &ScenarioFile, devices: &DevicesConfig) -> Result<()> {
+    let sc = file.window(file.start(), 1).map_err(|e| anyhow!("{e}"))?;
+    for (i, d) in devices.devices.iter().enumerate() {
+        use connectors::DeviceFamily as F;
+        let ok = match d.profile.family {
+            F::Battery => sc.batteries.iter().any(|b| b.id == d.asset),
+            F::Hvac => sc.hvacs.iter().any(|h| h.id == d.asset),
+            F::Generator => sc.generators.iter().any(|g| g.id == d.asset),
+            F::Meter => {
+                sc.grids.iter().any(|g| g.id == d.asset) || sc.nodes.iter().any(|n| n.id == d.asset)
+            }
+        };
+        if !ok {
+            bail!(
+                "{}: [[device]] #{i} ('{}'): field 'asset': the scenario {} has no {} '{}'",
+                devices.path.display(),
+                d.asset,
+                file.path().display(),
+                d.profile.family.name(),
+                d.asset
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal(tx: tokio::sync::watch::Sender<bool>) {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(target: "aems::run", "cannot listen for SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    let _ = tx.send(true);
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!(target: "aems::run", "shutdown requested");
+    let _ = tx.send(true);
+}
+
+async fn main_loop(cfg: RunConfig, file: ScenarioFile, devices: DevicesConfig) -> Result<()> {
+    let first_row = *file
+        .table()
+        .times()
+        .first()
+        .ok_or_else(|| anyhow!("{}: the series has no row", file.path().display()))?;
+    let data = file
+        .window(first_row, file.table().len())
+        .map_err(|e| anyhow!("{e}"))?;
+    let row_min = file.step_minutes();
+    let data_end =
+        first_row + chrono::Duration::minutes(i64::from(row_min) * file.table().len() as i64);
+    let store = Arc::new(Store::open(&cfg.store)?);
+    let scenario_path = file.path().display().to_string();
+    let resume: Option<Resume> = match store.get_state("resume")? {
+        Some(j) => match serde_json::from_str::<Resume>(&j) {
+            Ok(r) if r.district == devices.district && r.scenario == scenario_path => Some(r),
+            Ok(r) => {
+                tracing::warn!(target: "aems::run", "{}: holds a run of '{}' ({}): not resumed", cfg.store.display(), r.district, r.scenario);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(target: "aems::run", "{}: resume state unreadable ({e}): starting afresh", cfg.store.display());
+                None
+            }
+        },
+        None => None,
+    };
+    let cadence = chrono::Duration::minutes(i64::from(cfg.cadence_min));
+    let offset = *data.start.offset();
+
+    // Clock, first cycle, embedded simulator.
+    let mut sim_handle = None;
+    let (mut clock, first_cycle) = match cfg.clock {
+        ClockKind::Real => {
+            let c = Clock::Real { offset };
+            let now = c.now();
+            let next = floor_to(now, cfg.cadence_min) + cadence;
+            (c, next)
+        }
+        ClockKind::Simulated => {
+            let start = match &resume {
+                Some(r) => r.time + cadence,
+                None => cfg.start.unwrap_or_else(|| file.start()),
+            };
+            let start = floor_to(start, cfg.step_minutes).max(floor_to(start, cfg.cadence_min));
+            if start < first_row || start >= data_end {
+                bail!(
+                    "simulated start {} is outside the scenario's data ({} to {})",
+                    start.to_rfc3339(),
+                    first_row.to_rfc3339(),
+                    data_end.to_rfc3339()
+                );
+            }
+            if cfg.simulator.enabled {
+                let s = sim::start(&file, &devices, start, resume.as_ref()).await?;
+                let s = Arc::new(s);
+                sim_handle = Some(s.clone());
+                (
+                    Clock::Lockstep {
+                        now: start,
+                        speed: cfg.speed,
+                        sim: s,
+                    },
+                    start,
+                )
+            } else {
+                (
+                    Clock::FreeRunning {
+                        start,
+                        anchor: std::time::Instant::now(),
+                        speed: cfg.speed,
+                    },
+                    start,
+                )
+            }
+        }
+    };
+    let origin = resume.as_ref().map(|r| r.origin).unwrap_or(first_cycle);
+    let end = match (cfg.duration_h, cfg.clock) {
+        (Some(h), _) => Some(origin + chrono::Duration::seconds((h * 3600.0) as i64)),
+        (None, ClockKind::Simulated) => Some(data_end),
+        (None, ClockKind::Real) => None,
+    };
+    let served = match &sim_handle {
+        Some(s) => s.devices().clone(),
+        None => devices.clone(),
+    };
+    let fleet = Fleet::new(served.clone());
+
+    // MQTT.
+    let link = match (&devices.mqtt, cfg.mqtt) {
+        (Some(m), true) => {
+            let id = m
+                .client_id
+                .clone()
+                .unwrap_or_else(|| format!("aems-{}", devices.district));
+            let l = MqttLink::start(m, &devices.district, LinkOptions::engine(id))
+                .map_err(|e| anyhow!("{}: {e}", devices.path.display()))?;
+            Some(Arc::new(l))
+        }
+        _ => None,
+    };
+
+    // HTTP.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let shared = Arc::new(Shared::default());
+    let silence = if cfg.clock == ClockKind::Real || cfg.speed == 0.0 {
+        Duration::from_secs_f64(
+            (3.0 * f64::from(cfg.cadence_min) * 60.0).max(30.0) + cfg.deadline_s,
+        )
+    } else {
+        Duration::from_secs_f64(
+            (3.0 * f64::from(cfg.cadence_min) * 60.0 / cfg.speed).max(30.0) + cfg.deadline_s,
+        )
+    };
+    shared.publish(|v| v.max_silence = silence);
+    let http_task = if cfg.http.is_empty() {
+        None
+    } else {
+        let (addr, task) = http::serve(&cfg.http, shared.clone(), stop_rx.clone()).await?;
+        println!("aems run: http://{addr}");
+        let _ = std::io::stdout().flush();
+        Some(task)
+    };
+    tokio::spawn(shutdown_signal(stop_tx.clone()));
+
+    let forecaster: Box<dyn Forecaster> = match cfg.forecaster {
+        ForecasterKind::Scenario => Box::new(ScenarioForecaster),
+        ForecasterKind::Persistence => {
+            let st = store.clone();
+            let tol = i64::from(cfg.cadence_min).max(1);
+            Box::new(PersistenceForecaster {
+                history: Box::new(move |t| st.base_load_near(t, tol)),
+            })
+        }
+    };
+    let cfg_json = format!("{cfg:?}");
+    let run_id = store.begin_run(
+        &devices.district,
+        &scenario_path,
+        if clock.is_simulated() {
+            "simulated"
+        } else {
+            "real"
+        },
+        match cfg.mode {
+            Mode::Control => "control",
+            Mode::Observe => "observe",
+        },
+        &cfg_json,
+        first_cycle,
+        resume.is_some(),
+    )?;
+    let base_sc = file.window(file.start(), 1).map_err(|e| anyhow!("{e}"))?;
+    let base_local = file.start().with_timezone(&file.timezone());
+    let mut lp = Loop {
+        cfg: cfg.clone(),
+        base_peak: base_sc
+            .grids
+            .iter()
+            .map(|g| (g.id.clone(), g.peak_so_far_kw))
+            .collect(),
+        base_month: (base_local.year(), base_local.month()),
+        file,
+        data,
+        devices: served,
+        fleet,
+        link: link.clone(),
+        store: store.clone(),
+        shared: shared.clone(),
+        forecaster,
+        run_id,
+        origin,
+        last_good: Default::default(),
+        intervals: Default::default(),
+        kpis: Default::default(),
+        previous: None,
+        released: Default::default(),
+        solving: Arc::new(AtomicBool::new(false)),
+        last_mqtt_id: 0,
+        last_cycle: None,
+    };
+    if let Some(r) = &resume {
+        lp.resume_from(r);
+        lp.last_cycle = Some(r.time);
+        tracing::info!(
+            target: "aems::run",
+            resumed_at = %r.time.to_rfc3339(),
+            next = %first_cycle.to_rfc3339(),
+            month_peak_kw = ?lp.intervals.month_peak,
+            "resuming the stored run"
+        );
+    }
+    tracing::info!(
+        target: "aems::run",
+        scenario = %scenario_path,
+        first_cycle = %first_cycle.to_rfc3339(),
+        end = ?end.map(|e| e.to_rfc3339()),
+        cadence_min = cfg.cadence_min,
+        step_minutes = cfg.step_minutes,
+        horizon_h = cfg.horizon_h,
+        store = %cfg.store.display(),
+        "aems run started"
+    );
+
+    let mut faults = sim::Faults::new(cfg.faults.clone());
+    let tick = match cfg.clock {
+        ClockKind::Real => chrono::Duration::seconds(5),
+        ClockKind::Simulated => chrono::Duration::seconds(60),
+    };
+    let mut next = first_cycle;
+    let stop = stop_rx.clone();
+    'outer: loop {
+        if end.is_some_and(|e| next >= e) {
+            break;
+        }
+        while clock.now() < next {
+            if *stop.borrow() {
+                break 'outer;
+            }
+            let now = clock.advance(next, tick).await;
+            if let Some(s) = &sim_handle {
+                faults.apply(s, origin, now);
+            }
+            lp.refresh(now).await;
+        }
+        if *stop.borrow() {
+            break;
+        }
+        if let Some(s) = &sim_handle {
+            faults.apply(s, origin, next);
+        }
+        lp.cycle(next).await;
+        next += cadence;
+        // A cycle that overran its cadence (real time) skips the missed cycles.
+        let now = clock.now();
+        while next + cadence <= now {
+            tracing::warn!(target: "aems::run", skipped = %next.to_rfc3339(), "cycle overran its cadence: skipped");
+            next += cadence;
+        }
+    }
+
+    // Shutdown: devices back to their own control, MQTT flushed, store closed.
+    let now = clock.now();
+    tracing::info!(target: "aems::run", time = %now.to_rfc3339(), "stopping: releasing every device");
+    if cfg.mode == Mode::Control {
+        lp.release_all(now).await;
+    }
+    lp.fleet.close().await;
+    if let Some(l) = &link {
+        if l.flush(Duration::from_secs(3)).await {
+            let _ = store.mqtt_delivered(i64::MAX);
+        }
+        let _ = store.mqtt_undelivered();
+    }
+    drop(lp);
+    if let Some(l) = link {
+        if let Ok(l) = Arc::try_unwrap(l) {
+            l.close(Duration::from_secs(2)).await;
+        }
+    }
+    store.end_run(run_id)?;
+    let _ = stop_tx.send(true);
+    if let Some(t) = http_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+    }
+    let k = shared
+        .view
+        .read()
+        .map(|v| v.kpis.clone())
+        .unwrap_or_default();
+    println!(
+        "aems run: stopped at {}; cost {} yen; store {}",
+        now.to_rfc3339(),
+        k.get("cost_yen")
+            .and_then(|v| v.as_f64())
+            .map(|c| format!("{c:.0}"))
+            .unwrap_or_else(|| "-".into()),
+        cfg.store.display()
+    );
+    if let Some(s) = sim_handle {
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.shutdown().await;
+        }
+    }
+    Ok(())
+}

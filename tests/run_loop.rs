@@ -1,0 +1,628 @@
+//! `aems run` end to end: the real binary in simulated time against the device simulator
+//! (Modbus TCP on 127.0.0.1, in the loop's process, in lockstep with its clock), a real
+//! MQTT broker (embedded rumqttd, a restartable child broker, or `AEMS_TEST_MQTT`), the
+//! SQLite store and the HTTP interface. Every wait is bounded; children are killed on drop.
+
+#[path = "../connectors/tests/common/broker.rs"]
+#[allow(dead_code)]
+mod broker;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connectors::mqtt::LinkOptions;
+use connectors::{DevicesConfig, MqttLink};
+use rusqlite::Connection;
+
+/// Bound on any one wait.
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// Re-run by `RestartableBroker` as a broker process; does nothing in a normal run.
+#[test]
+#[ignore = "helper: runs a broker when AEMS_BROKER_CHILD_PORT is set"]
+fn broker_child() {
+    broker::broker_child();
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scenario() -> PathBuf {
+    root().join("scenarios/gate_square/scenario.toml")
+}
+
+/// The bundled devices file on free ports, with the broker at `mqtt_port` (or none), a
+/// district id of its own (tests may share an external broker).
+fn devices_file(dir: &Path, district: &str, mqtt: Option<(&str, u16)>) -> PathBuf {
+    devices_file_with(dir, district, mqtt, "")
+}
+
+/// The same, with `modbus` replacing the `[modbus]` timing lines.
+fn devices_file_with(
+    dir: &Path,
+    district: &str,
+    mqtt: Option<(&str, u16)>,
+    modbus: &str,
+) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("scenarios/gate_square/devices.toml")).unwrap();
+    let (a, b) = (broker::free_port(), broker::free_port());
+    let mut out = String::new();
+    let mut in_mqtt = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_mqtt = t == "[mqtt]";
+        }
+        let line = match t {
+            "id = \"gate_square\"" => format!("id = \"{district}\""),
+            "port = 15020" => format!("port = {a}"),
+            "port = 15021" => format!("port = {b}"),
+            "timeout_ms = 1000" if !modbus.is_empty() => modbus.to_string(),
+            "retries = 2" | "backoff_ms = 100" if !modbus.is_empty() => String::new(),
+            _ if in_mqtt && t.starts_with("port =") => {
+                format!("port = {}", mqtt.map(|m| m.1).unwrap_or(1))
+            }
+            _ if in_mqtt && t.starts_with("host =") => {
+                format!("host = \"{}\"", mqtt.map(|m| m.0).unwrap_or("127.0.0.1"))
+            }
+            _ if in_mqtt && t.starts_with("client_id =") => {
+                format!("client_id = \"aems-{district}\"")
+            }
+            _ => line.to_string(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if mqtt.is_none() {
+        out = out.replace("[mqtt]\n", "[unused_mqtt]\n");
+        // Drop the table entirely: keys under it would be unknown.
+        let start = out.find("[unused_mqtt]").unwrap();
+        let end = out[start..].find("[[device]]").unwrap() + start;
+        out.replace_range(start..end, "");
+    }
+    let p = dir.join("devices.toml");
+    std::fs::write(&p, out).unwrap();
+    DevicesConfig::load(&p).expect("test devices file");
+    p
+}
+
+/// A run config: the bundled run.toml's planning settings, simulated, store in `dir`.
+fn run_config(dir: &Path, extra: &str) -> PathBuf {
+    let text = format!(
+        "cadence_min = 15\nstep_minutes = 15\nhorizon_h = 12.0\ndeadline_s = 30.0\nmip_gap = 1e-4\n\
+         clock = \"simulated\"\nstore = \"store.sqlite\"\nhttp = \"127.0.0.1:0\"\n{extra}\n\
+         [simulator]\nenabled = true\n"
+    );
+    let p = dir.join("run.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `aems run` as a child process; killed on drop.
+struct Aems {
+    child: Child,
+    http: String,
+    log: PathBuf,
+}
+
+impl Aems {
+    fn start(dir: &Path, devices: &Path, config: &Path, args: &[&str]) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = dir.join(format!("aems-{n}.log"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aems"))
+            .arg("run")
+            .arg("--scenario")
+            .arg(scenario())
+            .arg("--devices")
+            .arg(devices)
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env(
+                "RUST_LOG",
+                "info,aems::write=warn,rumqttc=error,tokio_modbus=warn",
+            )
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("aems run");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(a) = l.strip_prefix("aems run: http://") {
+                    let _ = tx.send(a.to_string());
+                }
+            }
+        });
+        let http = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "aems run did not start; log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            });
+        Self { child, http, log }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.http, path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    fn json(&self, path: &str) -> serde_json::Value {
+        let (code, body) = self.get(path);
+        assert!(code == 200, "GET {path}: {code} {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    /// Polls /health until `cycles` cycles have run.
+    fn wait_cycles(&mut self, cycles: u64) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "aems run exited ({status}) before {cycles} cycles; log:\n{}",
+                    self.log_tail()
+                );
+            }
+            if let Ok((200, body)) = http_get(&self.http, "/health") {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                if v["cycles"].as_u64().unwrap_or(0) >= cycles {
+                    return v;
+                }
+            }
+            assert!(
+                t0.elapsed() < LIMIT,
+                "{cycles} cycles not reached in time; log:\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the end of the run; its exit status must be success.
+    fn wait_end(&mut self) {
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "aems run failed ({status}); log:\n{}",
+                    self.log_tail()
+                );
+                return;
+            }
+            assert!(
+                t0.elapsed() < LIMIT,
+                "aems run did not end in time; log:\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Aems {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
+    let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
+    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no header end")?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status")?;
+    Ok((code, body.to_string()))
+}
+
+fn db(dir: &Path) -> Connection {
+    Connection::open(dir.join("store.sqlite")).unwrap()
+}
+
+fn count(c: &Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn kpis(c: &Connection) -> serde_json::Value {
+    let j: String = c
+        .query_row(
+            "SELECT json FROM kpis ORDER BY cycle_id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_str(&j).unwrap()
+}
+
+/// Counts setpoint messages received on the district's topics.
+fn subscribe(
+    host: &str,
+    port: u16,
+    district: &str,
+    rt: &tokio::runtime::Runtime,
+) -> (Arc<MqttLink>, Arc<Mutex<u64>>) {
+    let cfg: connectors::MqttConfig = toml::from_str(&format!(
+        "host = \"{host}\"\nport = {port}\nreconnect_max_ms = 200\n"
+    ))
+    .unwrap();
+    let _guard = rt.enter();
+    let mut opts = LinkOptions::plain(format!("test-sub-{district}"));
+    opts.subscribe
+        .push(format!("aems/v1/{district}/+/setpoint/#"));
+    let link = Arc::new(MqttLink::start(&cfg, district, opts).unwrap());
+    let n = Arc::new(Mutex::new(0u64));
+    let mut rx = link.messages();
+    let n2 = n.clone();
+    rt.spawn(async move {
+        while let Ok(m) = rx.recv().await {
+            if m.topic.contains("/setpoint/") {
+                *n2.lock().unwrap() += 1;
+            }
+        }
+    });
+    (link, n)
+}
+
+#[test]
+fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = broker::TestBroker::start();
+    let district = format!("gs_e2e_{}", std::process::id());
+    let (_sub, received) = subscribe(&b.host, b.port, &district, &rt);
+
+    // The loop in control, two simulated days (192 cycles of 15 minutes).
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));
+    let config = run_config(dir.path(), "speed = 0.0\nduration_h = 48.0\n");
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    // The operator's interface while it runs.
+    let health = aems.wait_cycles(8);
+    assert!(
+        matches!(health["status"].as_str(), Some("ok" | "degraded")),
+        "{health}"
+    );
+    let metrics = aems.get("/metrics").1;
+    for m in [
+        "aems_cycles_total",
+        "aems_cycle_seconds_bucket",
+        "aems_solve_seconds_count",
+        "aems_mip_gap",
+        "aems_month_peak_kw",
+    ] {
+        assert!(metrics.contains(m), "{m} not in /metrics:\n{metrics}");
+    }
+    let schedule = aems.json("/schedule");
+    assert_eq!(schedule["source"], "fresh", "{schedule}");
+    assert_eq!(schedule["step_minutes"], 15);
+    assert!(schedule["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["asset"] == "hub_bat" && s["quantity"] == "power_kw"));
+    let forecast = aems.json("/forecast");
+    assert_eq!(forecast["forecaster"], "scenario");
+    assert!(aems.json("/kpis")["cost_yen"].as_f64().is_some());
+    assert!(aems
+        .json("/setpoints")
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
+    aems.wait_end();
+    let c = db(dir.path());
+    assert_eq!(count(&c, "SELECT COUNT(*) FROM cycles"), 192);
+    assert_eq!(
+        count(&c, "SELECT COUNT(*) FROM cycles WHERE source = 'fresh'"),
+        192
+    );
+    // Setpoints reached the devices: every Modbus write confirmed by read-back.
+    let writes = count(
+        &c,
+        "SELECT COUNT(*) FROM setpoints WHERE channel = 'modbus'",
+    );
+    assert!(writes > 192 * 10, "{writes} writes");
+    assert_eq!(
+        count(
+            &c,
+            "SELECT COUNT(*) FROM setpoints WHERE channel = 'modbus' AND confirmed = 0"
+        ),
+        0
+    );
+    // ... and over MQTT, acknowledged by the broker and received by a consumer.
+    let mqtt = count(&c, "SELECT COUNT(*) FROM setpoints WHERE channel = 'mqtt'");
+    assert_eq!(
+        count(
+            &c,
+            "SELECT COUNT(*) FROM setpoints WHERE channel = 'mqtt' AND outcome = 'delivered'"
+        ),
+        mqtt
+    );
+    let t0 = Instant::now();
+    while (*received.lock().unwrap() as i64) < mqtt && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        *received.lock().unwrap() as i64 >= mqtt,
+        "{} of {mqtt} MQTT setpoints received",
+        received.lock().unwrap()
+    );
+    // The simulated batteries follow: the power read at each cycle is what the previous
+    // cycle asked (plain inverters; a setpoint the energy limits cut short is excluded).
+    for bat in ["hub_bat", "retail_b_bat", "hotel_c_bat"] {
+        let mut q = c
+            .prepare(
+                "SELECT s.requested, t.value FROM setpoints s JOIN telemetry t
+                 ON t.cycle_id = s.cycle_id + 1 AND t.asset = s.asset AND t.quantity = 'power_kw'
+                 WHERE s.asset = ?1 AND s.quantity = 'power_kw' AND s.channel = 'modbus'",
+            )
+            .unwrap();
+        let pairs: Vec<(f64, f64)> = q
+            .query_map([bat], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(pairs.len() > 150, "{bat}: {} pairs", pairs.len());
+        let followed = pairs
+            .iter()
+            .filter(|(sp, read)| (sp - read).abs() <= 0.5)
+            .count();
+        assert!(
+            followed * 10 >= pairs.len() * 9,
+            "{bat}: followed {followed} of {} setpoints",
+            pairs.len()
+        );
+        assert!(
+            pairs.iter().any(|(sp, _)| sp.abs() > 50.0),
+            "{bat}: never moved"
+        );
+    }
+    assert!(count(&c, "SELECT COUNT(*) FROM intervals") >= 95);
+    let with = kpis(&c);
+
+    // The same two days with the loop disabled: every device on its own control.
+    let dir2 = tempfile::tempdir().unwrap();
+    let devices2 = devices_file(dir2.path(), &format!("{district}_off"), None);
+    let config2 = run_config(
+        dir2.path(),
+        "speed = 0.0\nduration_h = 48.0\nmode = \"observe\"\n",
+    );
+    let mut off = Aems::start(dir2.path(), &devices2, &config2, &[]);
+    off.wait_end();
+    let c2 = db(dir2.path());
+    assert_eq!(
+        count(&c2, "SELECT COUNT(*) FROM setpoints"),
+        0,
+        "observe mode writes nothing"
+    );
+    let without = kpis(&c2);
+    let f = |k: &serde_json::Value, key: &str| k[key].as_f64().unwrap();
+    println!(
+        "two days, metered cost (energy + demand + fuel + CO2): with the loop {:.0} yen (storage-adjusted {:.0}, comfort {:.1} K·h, peak {:.1} kW), without {:.0} yen (comfort {:.1} K·h, peak {:.1} kW)",
+        f(&with, "cost_yen"),
+        f(&with, "storage_adjusted_cost_yen"),
+        f(&with, "comfort_violation_kh"),
+        with["peak_kw"]["pcc"].as_f64().unwrap(),
+        f(&without, "cost_yen"),
+        f(&without, "comfort_violation_kh"),
+        without["peak_kw"]["pcc"].as_f64().unwrap(),
+    );
+    assert!(f(&with, "cost_yen") < f(&without, "cost_yen"));
+    // Also with the batteries' lower final charge and the comfort given up, at their prices.
+    assert!(
+        f(&with, "storage_adjusted_cost_yen") + f(&with, "comfort_yen")
+            < f(&without, "storage_adjusted_cost_yen") + f(&without, "comfort_yen")
+    );
+}
+
+fn at(h: f64) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339("2025-08-04T00:00:00+09:00").unwrap()
+        + chrono::Duration::seconds((h * 3600.0) as i64);
+    t.to_rfc3339()
+}
+
+#[test]
+fn faults_broker_restart_silent_device_nan_and_late_solves_are_survived_and_recorded() {
+    let mut b = broker::RestartableBroker::start();
+    let district = format!("gs_faults_{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file_with(
+        dir.path(),
+        &district,
+        Some(("127.0.0.1", b.port)),
+        "timeout_ms = 150\nretries = 1\nbackoff_ms = 10",
+    );
+    let config = run_config(
+        dir.path(),
+        "speed = 3600.0\nduration_h = 12.0\n\
+         [[fault]]\nkind = \"nan\"\nasset = \"pcc\"\nquantity = \"power_kw\"\nfrom_h = 1.0\nuntil_h = 2.0\n\
+         [[fault]]\nkind = \"no_response\"\nasset = \"hotel_c_bat\"\nfrom_h = 3.0\nuntil_h = 5.0\n\
+         [[fault]]\nkind = \"solve_deadline\"\ndeadline_s = 0.0\nfrom_h = 7.0\nuntil_h = 9.0\n",
+    );
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    // The broker goes away at about 00:30 and comes back at about 02:30.
+    aems.wait_cycles(2);
+    b.kill();
+    let down = aems.wait_cycles(10);
+    assert_eq!(down["mqtt"]["connected"], false, "{down}");
+    assert_eq!(down["status"], "degraded");
+    b.spawn();
+    let late = aems.wait_cycles(41);
+    assert_eq!(late["mqtt"]["connected"], true, "reconnected: {late}");
+    assert!(late["mqtt"]["connections"].as_u64().unwrap() >= 2, "{late}");
+    let metrics = aems.get("/metrics").1;
+    for m in [
+        "aems_fallbacks_total{kind=\"previous\"}",
+        "aems_fallbacks_total{kind=\"rule\"}",
+        "aems_solve_failures_total{kind=\"deadline\"}",
+        "aems_device_errors_total{asset=\"hotel_c_bat\"}",
+        "aems_telemetry_flags_total{kind=\"missing\"}",
+    ] {
+        assert!(metrics.contains(m), "{m} not in /metrics:\n{metrics}");
+    }
+    aems.wait_end();
+    let c = db(dir.path());
+    let n = |sql: &str| count(&c, sql);
+    // The loop never stopped: 48 cycles.
+    assert_eq!(n("SELECT COUNT(*) FROM cycles"), 48);
+    // Every setpoint in the audit log is confirmed (read back, or acknowledged by the
+    // broker) or flagged.
+    assert_eq!(
+        n("SELECT COUNT(*) FROM setpoints WHERE confirmed = 0 AND flagged = 0"),
+        0
+    );
+    // Setpoints queued while the broker was away were delivered after it came back.
+    let outage = format!("time >= '{}' AND time <= '{}'", at(0.75), at(2.25));
+    assert!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE channel = 'mqtt' AND outcome = 'delivered' AND {outage}")) > 0);
+    assert_eq!(
+        n("SELECT COUNT(*) FROM setpoints WHERE channel = 'mqtt' AND outcome <> 'delivered'"),
+        0
+    );
+
+    // NaN from the grid meter: flagged each cycle (not available on the wire; its last good
+    // value stands in for 30 minutes, then it is stale too), nothing crashed.
+    let nan = format!("time >= '{}' AND time < '{}'", at(1.0), at(2.0));
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM flags WHERE asset = 'pcc' AND quantity = 'power_kw' AND kind = 'missing' AND {nan}")), 4);
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM flags WHERE asset = 'pcc' AND quantity = 'power_kw' AND kind = 'stale' AND {nan}")), 2);
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM telemetry WHERE asset = 'pcc' AND quantity = 'power_kw' AND value IS NULL AND {nan}")), 4);
+
+    // The silent battery: flagged, released (the attempt is in the audit log, flagged as
+    // it failed), sent nothing else; the others kept following their setpoints.
+    let silent = format!("time >= '{}' AND time < '{}'", at(3.0), at(5.0));
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM flags WHERE asset = 'hotel_c_bat' AND kind = 'device_error' AND {silent}")), 8);
+    assert!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = 'hotel_c_bat' AND quantity = 'control_mode' AND requested = 0 AND flagged = 1 AND {silent}")) >= 1);
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = 'hotel_c_bat' AND channel = 'modbus' AND quantity = 'power_kw' AND requested <> 0 AND {silent}")), 0);
+    for other in ["hub_bat", "retail_b_bat"] {
+        assert_eq!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = '{other}' AND channel = 'modbus' AND quantity = 'power_kw' AND confirmed = 1 AND {silent}")), 8, "{other}");
+    }
+    // ... and is back under control afterwards.
+    let after = format!("time >= '{}'", at(5.0));
+    assert!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = 'hotel_c_bat' AND quantity = 'power_kw' AND confirmed = 1 AND {after}")) >= 10);
+
+    // Solves forced past their deadline: the previous schedule for up to an hour, then the
+    // rule; each logged with its reason and counted; fresh schedules again afterwards.
+    let late = format!("time >= '{}' AND time < '{}'", at(7.0), at(9.0));
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM fallbacks WHERE kind = 'previous' AND reason LIKE '%deadline%' AND {late}")), 4);
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM fallbacks WHERE kind = 'rule' AND reason LIKE '%deadline%' AND {late}")), 4);
+    assert_eq!(
+        n(&format!(
+            "SELECT COUNT(*) FROM cycles WHERE source <> 'fresh' AND NOT ({late})"
+        )),
+        0
+    );
+    // Under the rule the HVAC units were handed back to their thermostats.
+    assert!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = 'office_a_ac' AND quantity = 'remote_control' AND requested = 0 AND confirmed = 1 AND {late}")) >= 1);
+    assert!(std::fs::read_to_string(&aems.log)
+        .unwrap()
+        .contains("solve missed its deadline"));
+}
+
+#[test]
+fn a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(
+        dir.path(),
+        &format!("gs_restart_{}", std::process::id()),
+        None,
+    );
+    let config = run_config(dir.path(), "speed = 0.0\nduration_h = 24.0\n");
+    let mut first = Aems::start(dir.path(), &devices, &config, &[]);
+    first.wait_cycles(42);
+    first.signal("KILL");
+    let _ = first.child.wait();
+    let c = db(dir.path());
+    let (last, cycles_before): (String, i64) = c
+        .query_row(
+            "SELECT MAX(time), COUNT(*) FROM cycles WHERE run_id = 1 AND source IS NOT NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let stored_peak: f64 = c
+        .query_row("SELECT MAX(mean_kw) FROM intervals", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        stored_peak > 450.0,
+        "the morning raised the month's peak above the scenario's 450 kW: {stored_peak}"
+    );
+    assert!(c
+        .query_row("SELECT ended_wall FROM runs WHERE id = 1", [], |r| r
+            .get::<_, Option<String>>(0))
+        .unwrap()
+        .is_none());
+
+    let mut second = Aems::start(dir.path(), &devices, &config, &[]);
+    second.wait_cycles(cycles_before as u64 + 3);
+    let kpis = second.json("/kpis");
+    assert!(kpis["peak_kw"]["pcc"].as_f64().unwrap() >= stored_peak);
+    second.signal("TERM");
+    second.wait_end();
+    let (first_time, peak): (String, f64) = c
+        .query_row(
+            "SELECT time, peak_so_far_kw FROM cycles WHERE run_id = 2 ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(&last).unwrap() + chrono::Duration::minutes(15);
+    // (A cycle the kill interrupted is run again.)
+    assert_eq!(
+        first_time,
+        next.to_rfc3339(),
+        "resumed after the last completed cycle"
+    );
+    assert!(
+        peak >= stored_peak - 1e-9,
+        "resumed with the stored peak {stored_peak}, planned with {peak}"
+    );
+    assert!(std::fs::read_to_string(&second.log)
+        .unwrap()
+        .contains("resuming the stored run"));
+    // SIGTERM: every controllable device handed back (confirmed), the run closed.
+    let released = count(
+        &c,
+        "SELECT COUNT(DISTINCT asset) FROM setpoints WHERE cycle_id = (SELECT MAX(id) FROM cycles)
+         AND quantity IN ('control_mode', 'remote_control', 'remote_mode', 'storage_control_mode')
+         AND requested = 0 AND confirmed = 1",
+    );
+    assert_eq!(released, 9, "4 batteries, 4 HVAC units, 1 gas engine");
+    assert!(c
+        .query_row("SELECT ended_wall FROM runs WHERE id = 2", [], |r| r
+            .get::<_, Option<String>>(0))
+        .unwrap()
+        .is_some());
+}
