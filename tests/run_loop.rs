@@ -412,6 +412,12 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
         );
     }
     assert!(count(&c, "SELECT COUNT(*) FROM intervals") >= 95);
+    // Cycles at :15 and :45 start mid-interval: the energy already imported in it (from the
+    // meter's counters) entered the demand constraint (0 only where the district imported
+    // nothing in that quarter hour).
+    let mid = count(&c, "SELECT COUNT(*) FROM cycles WHERE (time LIKE '%:15:00+09:00' OR time LIKE '%:45:00+09:00') AND interval_so_far_kwh > 0");
+    assert!(mid >= 90, "{mid} of 96 mid-interval cycles");
+    assert_eq!(count(&c, "SELECT COUNT(*) FROM cycles WHERE (time LIKE '%:00:00+09:00' OR time LIKE '%:30:00+09:00') AND interval_so_far_kwh > 0"), 0);
     let with = kpis(&c);
 
     // The same two days with the loop disabled: every device on its own control.

@@ -92,3 +92,35 @@ impl Forecaster for PersistenceForecaster {
         Ok(sc)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persistence_scales_the_loads_to_yesterdays_measured_base_load() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/gate_square/scenario.toml");
+        let file = ScenarioFile::read(&p).unwrap();
+        let day2 = DateTime::parse_from_rfc3339("2025-08-05T12:00:00+09:00").unwrap();
+        let plain = ScenarioForecaster.forecast(&file, day2, 2).unwrap();
+        let known = day2 - chrono::Duration::days(1);
+        let f = PersistenceForecaster {
+            // Yesterday at 12:00 the district's base load (loads − PV) was 1000 kW; nothing
+            // is known for 12:30.
+            history: Box::new(move |t| (t == known).then_some(1000.0)),
+        };
+        let sc = f.forecast(&file, day2, 2).unwrap();
+        let pv: f64 = sc.pvs.iter().map(|p| p.available_kw[0]).sum();
+        let loads: f64 = sc.nodes.iter().map(|n| n.load_kw[0]).sum();
+        assert!((loads - pv - 1000.0).abs() < 1e-6, "{loads} − {pv}");
+        // Shaped like the scenario's loads.
+        let share = |s: &Scenario, i: usize| {
+            s.nodes[i].load_kw[0] / s.nodes.iter().map(|n| n.load_kw[0]).sum::<f64>()
+        };
+        assert!((share(&sc, 1) - share(&plain, 1)).abs() < 1e-9);
+        // No history: the scenario's own loads.
+        assert_eq!(sc.nodes[1].load_kw[1], plain.nodes[1].load_kw[1]);
+        assert_eq!(f.name(), "persistence");
+    }
+}

@@ -107,6 +107,9 @@ pub struct Args {
     /// Do not publish over MQTT even if the devices file names a broker.
     #[arg(long)]
     pub no_mqtt: bool,
+    /// Start a new run even if the store holds one to resume (its history is kept).
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 fn init_logs() {
@@ -148,7 +151,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(main_loop(cfg, file, devices))?;
+    rt.block_on(main_loop(cfg, file, devices, args.fresh))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -205,7 +208,12 @@ async fn shutdown_signal(tx: tokio::sync::watch::Sender<bool>) {
     let _ = tx.send(true);
 }
 
-async fn main_loop(cfg: RunConfig, file: ScenarioFile, devices: DevicesConfig) -> Result<()> {
+async fn main_loop(
+    cfg: RunConfig,
+    file: ScenarioFile,
+    devices: DevicesConfig,
+    fresh: bool,
+) -> Result<()> {
     let first_row = *file
         .table()
         .times()
@@ -219,7 +227,12 @@ async fn main_loop(cfg: RunConfig, file: ScenarioFile, devices: DevicesConfig) -
         first_row + chrono::Duration::minutes(i64::from(row_min) * file.table().len() as i64);
     let store = Arc::new(Store::open(&cfg.store)?);
     let scenario_path = file.path().display().to_string();
-    let resume: Option<Resume> = match store.get_state("resume")? {
+    let stored = if fresh {
+        None
+    } else {
+        store.get_state("resume")?
+    };
+    let resume: Option<Resume> = match stored {
         Some(j) => match serde_json::from_str::<Resume>(&j) {
             Ok(r) if r.district == devices.district && r.scenario == scenario_path => Some(r),
             Ok(r) => {
@@ -251,6 +264,24 @@ async fn main_loop(cfg: RunConfig, file: ScenarioFile, devices: DevicesConfig) -
                 None => cfg.start.unwrap_or_else(|| file.start()),
             };
             let start = floor_to(start, cfg.step_minutes).max(floor_to(start, cfg.cadence_min));
+            if let (Some(r), Some(h)) = (&resume, cfg.duration_h) {
+                let end = r.origin + chrono::Duration::seconds((h * 3600.0) as i64);
+                if start >= end {
+                    bail!(
+                        "{}: the stored run is complete (it ran from {} to {}); pass --fresh to start a new run in it, or another --store",
+                        cfg.store.display(),
+                        r.origin.to_rfc3339(),
+                        r.time.to_rfc3339()
+                    );
+                }
+            }
+            if resume.is_some() && start >= data_end {
+                bail!(
+                    "{}: the stored run reached the end of the scenario's data ({}); pass --fresh to start a new run in it, or another --store",
+                    cfg.store.display(),
+                    data_end.to_rfc3339()
+                );
+            }
             if start < first_row || start >= data_end {
                 bail!(
                     "simulated start {} is outside the scenario's data ({} to {})",
