@@ -7,6 +7,8 @@ mod devices;
 mod forecast;
 mod optimize;
 mod run;
+mod scenario_cmd;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,15 @@ enum Command {
     /// The live control loop: every few minutes read telemetry, forecast, re-optimise and
     /// send setpoints, with a SQLite history and an HTTP interface (`aems run --help`).
     Run(run::Args),
+    /// Closed-loop simulation over a long period (a year at 15–60 min steps) with a
+    /// controller — `mpc` (receding horizon with forecasts), `rule`, `none` (the baseline)
+    /// or `oracle` (the whole period at once, perfect foresight) — and its KPIs against
+    /// the baseline, time series (CSV/Parquet) and HTML report.
+    Simulate(simulate::Args),
+    /// Make scenarios: `import-citylearn` (the CityLearn 2022 data), `generate` (the
+    /// Kashiwanoha reference district).
+    #[command(subcommand)]
+    Scenario(scenario_cmd::ScenarioCommand),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +70,8 @@ fn main() -> ExitCode {
         Command::Forecast(cmd) => forecast::run(&cmd),
         Command::Devices(cmd) => devices::run(&cmd),
         Command::Run(args) => run::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Scenario(cmd) => scenario_cmd::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,7 @@ pub mod scenario;
 pub use error::ScenarioError;
 pub use scenario::{Scenario, ScenarioFile};
 pub mod check;
+pub mod kpi;
 pub mod report;
 pub mod schedule;
 pub mod solve;

@@ -189,80 +189,85 @@ impl Schedule {
         self.node_inflow_kw(sc, n, t) - sc.nodes[n].load_kw[t]
     }
 
+    /// Every decision as a named column of one value per step: `<asset id>.<quantity>_<unit>`
+    /// (states at the end of each step, on/off as 0/1), then each node's load and balance
+    /// residual. The order of [`Schedule::write_csv`].
+    pub fn columns(&self, sc: &Scenario) -> Vec<(String, Vec<f64>)> {
+        let steps = self
+            .grids
+            .first()
+            .map_or(sc.steps, |g| g.import_kw.len())
+            .min(sc.steps);
+        let mut out: Vec<(String, Vec<f64>)> = Vec::new();
+        let mut push = |id: &str, q: &str, v: Vec<f64>| out.push((format!("{id}.{q}"), v));
+        let flag = |v: &[bool]| -> Vec<f64> { v.iter().map(|b| f64::from(u8::from(*b))).collect() };
+        for (g, s) in sc.grids.iter().zip(&self.grids) {
+            push(&g.id, "import_kw", s.import_kw[..steps].to_vec());
+            push(&g.id, "export_kw", s.export_kw[..steps].to_vec());
+        }
+        for (p, s) in sc.pvs.iter().zip(&self.pvs) {
+            push(&p.id, "used_kw", s.used_kw[..steps].to_vec());
+            let curtailed = (0..steps)
+                .map(|t| p.available_kw[t] - s.used_kw[t])
+                .collect();
+            push(&p.id, "curtailed_kw", curtailed);
+        }
+        for (k, s) in sc.batteries.iter().zip(&self.batteries) {
+            push(&k.id, "charge_kw", s.charge_kw[..steps].to_vec());
+            push(&k.id, "discharge_kw", s.discharge_kw[..steps].to_vec());
+            push(&k.id, "energy_end_kwh", s.energy_kwh[1..=steps].to_vec());
+        }
+        for (h, s) in sc.hvacs.iter().zip(&self.hvacs) {
+            push(&h.id, "power_kw", s.power_kw[..steps].to_vec());
+            push(&h.id, "on", flag(&s.on[..steps]));
+            push(&h.id, "temp_end_c", s.temp_c[1..=steps].to_vec());
+        }
+        for (j, s) in sc.generators.iter().zip(&self.generators) {
+            push(&j.id, "power_kw", s.power_kw[..steps].to_vec());
+            push(&j.id, "on", flag(&s.on[..steps]));
+            let startups = (0..steps)
+                .map(|t| {
+                    let before = if t == 0 { j.initially_on } else { s.on[t - 1] };
+                    f64::from(u8::from(s.on[t] && !before))
+                })
+                .collect();
+            push(&j.id, "startup", startups);
+        }
+        for (l, s) in sc.lines.iter().zip(&self.lines) {
+            push(&l.id, "fwd_kw", s.fwd_kw[..steps].to_vec());
+            push(&l.id, "rev_kw", s.rev_kw[..steps].to_vec());
+        }
+        for (n, node) in sc.nodes.iter().enumerate() {
+            push(&node.id, "load_kw", node.load_kw[..steps].to_vec());
+            let residual = (0..steps)
+                .map(|t| self.balance_residual_kw(sc, n, t))
+                .collect();
+            push(&node.id, "balance_residual_kw", residual);
+        }
+        out
+    }
+
     /// Writes the schedule as CSV: one row per step (`time` = step start), one column per
-    /// decision named `<asset id>.<quantity>_<unit>`, states at the end of each step, and
-    /// each node's balance residual.
+    /// decision (see [`Schedule::columns`]), states at the end of each step, and each
+    /// node's load and balance residual.
     pub fn write_csv(&self, sc: &Scenario, out: impl Write) -> csv::Result<()> {
+        let columns = self.columns(sc);
         let mut w = csv::Writer::from_writer(out);
         let mut header = vec!["time".to_string()];
-        let mut push = |id: &str, q: &str| header.push(format!("{id}.{q}"));
-        for g in &sc.grids {
-            push(&g.id, "import_kw");
-            push(&g.id, "export_kw");
-        }
-        for p in &sc.pvs {
-            push(&p.id, "used_kw");
-            push(&p.id, "curtailed_kw");
-        }
-        for k in &sc.batteries {
-            push(&k.id, "charge_kw");
-            push(&k.id, "discharge_kw");
-            push(&k.id, "energy_end_kwh");
-        }
-        for h in &sc.hvacs {
-            push(&h.id, "power_kw");
-            push(&h.id, "on");
-            push(&h.id, "temp_end_c");
-        }
-        for j in &sc.generators {
-            push(&j.id, "power_kw");
-            push(&j.id, "on");
-            push(&j.id, "startup");
-        }
-        for l in &sc.lines {
-            push(&l.id, "fwd_kw");
-            push(&l.id, "rev_kw");
-        }
-        for n in &sc.nodes {
-            push(&n.id, "load_kw");
-            push(&n.id, "balance_residual_kw");
-        }
+        header.extend(columns.iter().map(|(name, _)| name.clone()));
         w.write_record(&header)?;
-        let num = |x: f64| format!("{x:.6}");
-        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
-        for t in 0..sc.steps {
-            let mut row = vec![sc.times[t].to_rfc3339()];
-            for s in &self.grids {
-                row.push(num(s.import_kw[t]));
-                row.push(num(s.export_kw[t]));
-            }
-            for (p, s) in sc.pvs.iter().zip(&self.pvs) {
-                row.push(num(s.used_kw[t]));
-                row.push(num(p.available_kw[t] - s.used_kw[t]));
-            }
-            for s in &self.batteries {
-                row.push(num(s.charge_kw[t]));
-                row.push(num(s.discharge_kw[t]));
-                row.push(num(s.energy_kwh[t + 1]));
-            }
-            for s in &self.hvacs {
-                row.push(num(s.power_kw[t]));
-                row.push(flag(s.on[t]));
-                row.push(num(s.temp_c[t + 1]));
-            }
-            for (j, s) in sc.generators.iter().zip(&self.generators) {
-                row.push(num(s.power_kw[t]));
-                row.push(flag(s.on[t]));
-                let before = if t == 0 { j.initially_on } else { s.on[t - 1] };
-                row.push(flag(s.on[t] && !before));
-            }
-            for s in &self.lines {
-                row.push(num(s.fwd_kw[t]));
-                row.push(num(s.rev_kw[t]));
-            }
-            for (n, node) in sc.nodes.iter().enumerate() {
-                row.push(num(node.load_kw[t]));
-                row.push(format!("{:.3e}", self.balance_residual_kw(sc, n, t)));
+        let steps = columns.first().map_or(0, |c| c.1.len());
+        for t in 0..steps {
+            let mut row = Vec::with_capacity(header.len());
+            row.push(sc.times[t].to_rfc3339());
+            for (name, values) in &columns {
+                row.push(if name.ends_with("balance_residual_kw") {
+                    format!("{:.3e}", values[t])
+                } else if name.ends_with(".on") || name.ends_with(".startup") {
+                    format!("{}", values[t] as u8)
+                } else {
+                    format!("{:.6}", values[t])
+                });
             }
             w.write_record(&row)?;
         }

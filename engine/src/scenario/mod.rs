@@ -69,6 +69,35 @@ impl Scenario {
         ScenarioFile::read(path.as_ref())?.scenario()
     }
 
+    /// The scenario over `steps` of its horizon (a sub-horizon: every series cut to it,
+    /// states and settings unchanged) — what a receding-horizon controller solves.
+    pub fn slice(&self, steps: std::ops::Range<usize>) -> Scenario {
+        let cut = |v: &Vec<f64>| v[steps.clone()].to_vec();
+        let mut sc = self.clone();
+        sc.start = self.times[steps.start];
+        sc.steps = steps.len();
+        sc.times = self.times[steps.clone()].to_vec();
+        for n in &mut sc.nodes {
+            n.load_kw = cut(&n.load_kw);
+        }
+        for g in &mut sc.grids {
+            g.import_price_yen_per_kwh = cut(&g.import_price_yen_per_kwh);
+            g.export_price_yen_per_kwh = cut(&g.export_price_yen_per_kwh);
+            g.carbon_intensity_kg_per_kwh = cut(&g.carbon_intensity_kg_per_kwh);
+        }
+        for p in &mut sc.pvs {
+            p.available_kw = cut(&p.available_kw);
+        }
+        for h in &mut sc.hvacs {
+            h.cop = cut(&h.cop);
+            h.outdoor_temp_c = cut(&h.outdoor_temp_c);
+            h.heat_gain_kw = cut(&h.heat_gain_kw);
+            h.comfort_low_c = cut(&h.comfort_low_c);
+            h.comfort_high_c = cut(&h.comfort_high_c);
+        }
+        sc
+    }
+
     /// Step length Δ in hours.
     pub fn step_hours(&self) -> f64 {
         f64::from(self.step_minutes) / 60.0
@@ -363,6 +392,27 @@ impl ScenarioFile {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         })
+    }
+
+    /// The CSV column a node's `load_kw` or a PV array's `available_kw` reads (`None` when
+    /// it is a constant, or no such asset exists): what a forecaster must predict.
+    pub fn series_column(&self, table: &str, id: &str) -> Option<&str> {
+        use spec::SeriesSpec;
+        let spec = match table {
+            "node" => self
+                .nodes
+                .iter()
+                .find(|e| e.id == id)?
+                .raw
+                .load_kw
+                .as_ref()?,
+            "pv" => &self.pvs.iter().find(|e| e.id == id)?.raw.available_kw,
+            _ => return None,
+        };
+        match spec {
+            SeriesSpec::Column(c) => Some(c.as_str()),
+            SeriesSpec::Constant(_) => None,
+        }
     }
 
     /// An extension section (`[simulation]`, `[kpi]`), as TOML, if the file has it.

@@ -360,7 +360,10 @@ impl FittedModel {
         let origins: Vec<usize> = (first..=until - h)
             .filter(|&o| (data.slots[o] as usize) % cfg.origins.every_slots == 0)
             .collect();
-        let holdout_from = until.saturating_sub(h + cfg.holdout_days * d);
+        // The holdout takes at most a third of the history, so a young history still leaves
+        // data to fit on.
+        let holdout_days = cfg.holdout_days.min(((until - first) / d / 3).max(1));
+        let holdout_from = until.saturating_sub(h + holdout_days * d);
         let split = origins.partition_point(|&o| o < holdout_from);
         let all = examples(data, &origins, h);
         let n_fit = split * h;

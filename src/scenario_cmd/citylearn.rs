@@ -1,0 +1,210 @@
+//! `aems scenario import-citylearn DIR`: the CityLearn 2022 phase-1 data set as a scenario
+//! the engine runs on, data it did not make.
+//!
+//! Five homes (Fontana, California), one year, hourly: each home is a node with its own
+//! meter (a grid connection: import at the time-of-use price, exports allowed but unpaid,
+//! as CityLearn scores them), its PV (available = the measured PV output) and its battery
+//! (6.4 kWh, 5 kW; CityLearn's `battery_efficiency` 0.9 taken as the round trip, so each
+//! way √0.9; initial state of charge as given). Prices in USD/kWh are converted to yen at
+//! `--usd-to-yen` (default 150; every cost ratio is independent of it). The weather columns
+//! and their 6/12/24-h forecast columns go into the series CSV for the forecast models.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args as ClapArgs;
+use serde::Deserialize;
+
+use forecast::timeseries::{read_csv, ColumnSpec, SeriesRules, TimeSeries};
+
+/// Arguments of `aems scenario import-citylearn`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The data folder (buildings.csv, buildings.json, weather.csv, pricing.csv, carbon.csv).
+    pub dir: PathBuf,
+    /// Where to write scenario.toml and series.csv.
+    #[arg(long, default_value = "scenarios/citylearn")]
+    pub out: PathBuf,
+    /// Yen per US dollar for the prices.
+    #[arg(long, default_value_t = 150.0)]
+    pub usd_to_yen: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Home {
+    pv_nominal_kw: f64,
+    battery_capacity_kwh: f64,
+    battery_nominal_power_kw: f64,
+    battery_efficiency: f64,
+    battery_initial_soc: f64,
+}
+
+const WEATHER: [&str; 3] = ["temp_c", "diffuse_w_m2", "direct_w_m2"];
+
+fn any(name: &str) -> ColumnSpec {
+    ColumnSpec::new(name, f64::NEG_INFINITY, f64::INFINITY, "")
+}
+
+fn read(dir: &Path, file: &str, cols: &[ColumnSpec]) -> Result<TimeSeries> {
+    read_csv(&dir.join(file), cols, SeriesRules::default()).map_err(|e| anyhow!("{e}"))
+}
+
+/// Runs the import.
+pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.usd_to_yen.is_nan() || args.usd_to_yen <= 0.0 {
+        bail!("--usd-to-yen must be positive");
+    }
+    let dir = &args.dir;
+    let json_path = dir.join("buildings.json");
+    let text = std::fs::read_to_string(&json_path)
+        .with_context(|| format!("cannot read {}", json_path.display()))?;
+    let homes: BTreeMap<String, Home> =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", json_path.display()))?;
+    if homes.is_empty() {
+        bail!("{}: no homes", json_path.display());
+    }
+    let mut names: Vec<&String> = homes.keys().collect();
+    names.sort_by_key(|n| {
+        n.trim_start_matches("Building_")
+            .parse::<u32>()
+            .unwrap_or(u32::MAX)
+    });
+    let mut building_cols = Vec::new();
+    for n in &names {
+        building_cols.push(ColumnSpec::new(
+            &format!("{n}_load_kw"),
+            0.0,
+            f64::INFINITY,
+            "kW",
+        ));
+        building_cols.push(
+            ColumnSpec::new(&format!("{n}_pv_kw"), 0.0, f64::INFINITY, "kW")
+                .zero_negatives_above(-0.5),
+        );
+    }
+    let buildings = read(dir, "buildings.csv", &building_cols)?;
+    let mut weather_cols: Vec<ColumnSpec> = WEATHER.iter().map(|c| any(c)).collect();
+    for c in WEATHER {
+        for h in [6, 12, 24] {
+            weather_cols.push(any(&format!("{h}h_forecast_{c}")));
+        }
+    }
+    let weather = read(dir, "weather.csv", &weather_cols)?;
+    let pricing = read(
+        dir,
+        "pricing.csv",
+        &[ColumnSpec::new("price_usd_per_kwh", 0.0, 100.0, "USD/kWh")],
+    )?;
+    let carbon = read(
+        dir,
+        "carbon.csv",
+        &[ColumnSpec::new("carbon_kg_per_kwh", 0.0, 5.0, "kg/kWh")],
+    )?;
+    let n = buildings.times.len();
+    for (name, s) in [
+        ("weather.csv", &weather),
+        ("pricing.csv", &pricing),
+        ("carbon.csv", &carbon),
+    ] {
+        if s.times != buildings.times {
+            bail!(
+                "{}: its times differ from buildings.csv's",
+                dir.join(name).display()
+            );
+        }
+    }
+    if buildings.report.step.num_minutes() != 60 || !buildings.report.breaks.is_empty() {
+        bail!(
+            "{}: expected a regular hourly series",
+            dir.join("buildings.csv").display()
+        );
+    }
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    // series.csv
+    let mut csv = String::with_capacity(n * 400);
+    let mut header = vec!["time".to_string()];
+    header.extend(building_cols.iter().map(|c| c.name.clone()));
+    header.push("price_yen_per_kwh".into());
+    header.push("carbon_kg_per_kwh".into());
+    header.extend(weather_cols.iter().map(|c| c.name.clone()));
+    csv.push_str(&header.join(","));
+    csv.push('\n');
+    for t in 0..n {
+        let _ = write!(csv, "{}", buildings.times[t].to_rfc3339());
+        for c in &buildings.columns {
+            let _ = write!(csv, ",{}", c[t]);
+        }
+        let _ = write!(csv, ",{}", pricing.columns[0][t] * args.usd_to_yen);
+        let _ = write!(csv, ",{}", carbon.columns[0][t]);
+        for c in &weather.columns {
+            let _ = write!(csv, ",{}", c[t]);
+        }
+        csv.push('\n');
+    }
+    let series_path = args.out.join("series.csv");
+    std::fs::write(&series_path, csv)
+        .with_context(|| format!("cannot write {}", series_path.display()))?;
+
+    // scenario.toml
+    let mut toml = String::new();
+    let _ = write!(
+        toml,
+        "# CityLearn Challenge 2022 phase 1 as an AEMS scenario, made by\n\
+         # `aems scenario import-citylearn {}` (see src/scenario_cmd/citylearn.rs).\n\
+         # Five homes in Fontana, California, one year, hourly: each its own meter (exports\n\
+         # allowed but unpaid), PV and a 6.4 kWh / 5 kW battery. Prices converted at\n\
+         # {} yen/USD.\n\n\
+         [scenario]\nname = \"CityLearn 2022 phase 1 (5 homes, Fontana CA)\"\n\
+         timezone = \"America/Los_Angeles\"\nstart = \"{}\"\nstep_minutes = 60\nsteps = {n}\n\
+         series = \"series.csv\"\n\n\
+         [simulation]\nhorizon_hours = 24\nreplan_hours = 1\nterminal = \"initial\"\nholidays = \"none\"\n\
+         weather_temp_column = \"temp_c\"\nweather_solar_columns = [\"diffuse_w_m2\", \"direct_w_m2\"]\n",
+        dir.display(),
+        args.usd_to_yen,
+        buildings.times[0].to_rfc3339()
+    );
+    for name in &names {
+        let h = &homes[*name];
+        let eff = h.battery_efficiency.sqrt();
+        if !(eff > 0.0 && eff <= 1.0) {
+            bail!(
+                "{}: {name}: battery_efficiency {} outside (0, 1]",
+                json_path.display(),
+                h.battery_efficiency
+            );
+        }
+        let _ = write!(
+            toml,
+            "\n[[node]]\nid = \"{name}\"\nload_kw = \"{name}_load_kw\"\n\n\
+             [[grid]]\nid = \"{name}_meter\"\nnode = \"{name}\"\nimport_price_yen_per_kwh = \"price_yen_per_kwh\"\n\
+             export_price_yen_per_kwh = 0.0\nexport_limit_kw = inf\ncarbon_intensity_kg_per_kwh = \"carbon_kg_per_kwh\"\n\n\
+             [[pv]]\nid = \"{name}_pv\"\nnode = \"{name}\"\navailable_kw = \"{name}_pv_kw\"  # {} kW nominal\n\n\
+             [[battery]]\nid = \"{name}_battery\"\nnode = \"{name}\"\ncapacity_kwh = {}\nmin_kwh = 0.0\n\
+             charge_kw = {}\ndischarge_kw = {}\ncharge_efficiency = {eff}\ndischarge_efficiency = {eff}\n\
+             initial_kwh = {}\n",
+            h.pv_nominal_kw,
+            h.battery_capacity_kwh,
+            h.battery_nominal_power_kw,
+            h.battery_nominal_power_kw,
+            h.battery_initial_soc * h.battery_capacity_kwh
+        );
+    }
+    let toml_path = args.out.join("scenario.toml");
+    std::fs::write(&toml_path, toml)
+        .with_context(|| format!("cannot write {}", toml_path.display()))?;
+    // Check that what was written loads.
+    engine::Scenario::load(&toml_path)?;
+    println!(
+        "wrote {} and {} ({} homes, {n} hourly steps from {})",
+        toml_path.display(),
+        series_path.display(),
+        names.len(),
+        buildings.times[0].to_rfc3339()
+    );
+    Ok(ExitCode::SUCCESS)
+}
