@@ -632,3 +632,49 @@ fn a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_dev
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), "gs_bad", None);
+    let run = |config: &Path, devices: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_aems"))
+            .arg("run")
+            .arg("--scenario")
+            .arg(scenario())
+            .arg("--devices")
+            .arg(devices)
+            .arg("--config")
+            .arg(config)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let config = run_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("cadence_min = 15", "cadence_min = 10");
+    std::fs::write(&config, text).unwrap();
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("run.toml: field 'cadence_min': 10 is not a multiple of step_minutes = 15"),
+        "{err}"
+    );
+    // A device whose asset the scenario does not have.
+    let text = std::fs::read_to_string(&devices)
+        .unwrap()
+        .replace("asset = \"hotel_c_bat\"", "asset = \"hotel_z_bat\"");
+    let bad = dir.path().join("bad-devices.toml");
+    std::fs::write(&bad, text).unwrap();
+    let config = run_config(dir.path(), "");
+    let (code, err) = run(&config, &bad);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("bad-devices.toml: [[device]] #4 ('hotel_z_bat'): field 'asset'"),
+        "{err}"
+    );
+}

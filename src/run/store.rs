@@ -150,12 +150,14 @@ impl Store {
         Ok(c.last_insert_rowid())
     }
 
-    /// Marks the end of a run.
+    /// Marks the end of a run and folds the write-ahead log into the database file.
     pub fn end_run(&self, run_id: i64) -> Result<()> {
-        self.conn().execute(
+        let c = self.conn();
+        c.execute(
             "UPDATE runs SET ended_wall = ?1 WHERE id = ?2",
             params![now_wall(), run_id],
         )?;
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
