@@ -9,6 +9,7 @@ mod optimize;
 mod run;
 mod scenario_cmd;
 mod simulate;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,10 @@ enum Command {
     /// or `oracle` (the whole period at once, perfect foresight) — and its KPIs against
     /// the baseline, time series (CSV/Parquet) and HTML report.
     Simulate(simulate::Args),
+    /// What-if sweeps: every combination of `--set KEY=V1,V2,…` simulated in parallel (one
+    /// row of parameters and KPIs per run, CSV/Parquet, cost-vs-CO2 Pareto chart);
+    /// `--shard I/N` for batch schedulers, `--merge` to join the shards.
+    Sweep(sweep::Args),
     /// Make scenarios: `import-citylearn` (the CityLearn 2022 data), `generate` (the
     /// Kashiwanoha reference district).
     #[command(subcommand)]
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
         Command::Devices(cmd) => devices::run(&cmd),
         Command::Run(args) => run::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Scenario(cmd) => scenario_cmd::run(&cmd),
     };
     match result {

@@ -585,12 +585,16 @@ fn print_tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcom
     );
     for (id, k) in &out.kpis.buildings {
         println!(
-            "{id:<16}{:>14.0}{:>12.0}{:>12.1}{:>12.0}{:>9.0}%{:>10.1}",
+            "{id:<16}{:>14.0}{:>12.0}{:>12.1}{:>12.0}{:>10}{:>10.1}",
             k.cost_yen,
             k.co2_kg,
             k.peak_kw,
             k.pv_used_kwh,
-            100.0 * k.pv_self_consumption,
+            if k.pv_self_consumption.is_finite() {
+                format!("{:.0}%", 100.0 * k.pv_self_consumption)
+            } else {
+                "-".into()
+            },
             k.battery_cycles
         );
     }

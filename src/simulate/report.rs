@@ -35,7 +35,7 @@ pub fn write_parquet(path: &Path, sc: &Scenario, s: &Schedule) -> Result<()> {
 /// it, so the report needs no system fonts.
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
