@@ -1,0 +1,500 @@
+//! `aems simulate`, `aems sweep` and `aems scenario` end to end, as a user runs them: the
+//! CityLearn import against the whole-period optimum, time series that account for every
+//! decision, the HTML report in a real browser, sweeps whose shards merge to the unsharded
+//! table, and the reference district made again byte for byte.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn aems(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aems"))
+        .args(args)
+        .output()
+        .expect("aems runs")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = aems(args);
+    assert!(
+        out.status.success(),
+        "aems {}: {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.extend(["--json", "--quiet"]);
+    let out = ok(&a);
+    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kashiwanoha() -> String {
+    repo()
+        .join("scenarios/kashiwanoha/scenario.toml")
+        .display()
+        .to_string()
+}
+
+/// The CityLearn 2022 data imported into `dir` (as the README shows).
+fn citylearn(dir: &Path) -> String {
+    let data = repo().join("../shared/data/citylearn_2022_phase_1");
+    let out = dir.join("citylearn");
+    ok(&[
+        "scenario",
+        "import-citylearn",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    out.join("scenario.toml").display().to_string()
+}
+
+fn cost(v: &Value) -> f64 {
+    v["district"]["cost_yen"].as_f64().expect("district cost")
+}
+
+/// The acceptance on the imported CityLearn homes (each its own meter, exports
+/// unpaid), for the whole year at hourly replanning with a 24 h horizon: MPC with perfect
+/// forecasts comes within 2 % of the whole-year optimum (never below it), and MPC with the
+/// forecast crate's models (trained on the past only) captures at least 60 % of the saving
+/// that perfect forecasts achieve against the baseline. About two minutes in a debug build.
+#[test]
+fn citylearn_mpc_comes_close_to_the_whole_period_optimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = citylearn(dir.path());
+    let run = |controller: &[&str]| {
+        let mut a = vec!["simulate", sc.as_str()];
+        a.extend(controller);
+        json(&a)
+    };
+    let none = run(&["--controller", "none", "--no-baseline"]);
+    let oracle = run(&["--controller", "oracle", "--no-baseline"]);
+    let perfect = run(&["--controller", "mpc", "--forecast", "perfect"]);
+    let model = run(&["--controller", "mpc", "--forecast", "model"]);
+    let (c_none, c_opt, c_perfect, c_model) =
+        (cost(&none), cost(&oracle), cost(&perfect), cost(&model));
+    eprintln!(
+        "none {c_none:.0}, oracle {c_opt:.0}, mpc/perfect {c_perfect:.0}, mpc/model {c_model:.0}"
+    );
+    assert!(
+        c_opt < c_none,
+        "the optimum saves nothing: {c_opt} vs {c_none}"
+    );
+    assert!(
+        c_perfect >= c_opt * (1.0 - 1e-6),
+        "a closed loop cannot beat perfect foresight: {c_perfect} < {c_opt}"
+    );
+    assert!(
+        c_perfect <= c_opt * 1.02,
+        "mpc/perfect {c_perfect} is more than 2 % above the optimum {c_opt}"
+    );
+    // The baseline the runs report is the `none` run.
+    let b = cost(&perfect["baseline"]);
+    assert!((b - c_none).abs() < 1e-6 * c_none, "{b} vs {c_none}");
+    let capture = (c_none - c_model) / (c_none - c_perfect);
+    assert!(
+        capture >= 0.6,
+        "mpc/model captures {:.0} % of mpc/perfect's saving",
+        100.0 * capture
+    );
+    assert_eq!(perfect["solver"]["fallbacks"].as_u64(), Some(0));
+}
+
+/// Reads a CSV written by `--timeseries` into (header, rows).
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn col(header: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
+    let i = header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"));
+    rows.iter().map(|r| r[i].parse::<f64>().unwrap()).collect()
+}
+
+/// The time series hold every decision per asset and step, enough to audit a run without
+/// the engine: each home's energy balance closes, and the energy bill recomputed from the
+/// meter columns and the scenario's prices is the one reported.
+#[test]
+fn time_series_hold_every_decision_and_replay_the_bill() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = citylearn(dir.path());
+    let ts = dir.path().join("ts.csv");
+    let pq = dir.path().join("ts.parquet");
+    let base = [
+        "simulate",
+        sc.as_str(),
+        "--from",
+        "2017-02-01",
+        "--to",
+        "2017-02-04",
+        "--controller",
+        "mpc",
+        "--forecast",
+        "naive",
+        "--no-baseline",
+    ];
+    let mut a = base.to_vec();
+    a.extend(["--timeseries", ts.to_str().unwrap()]);
+    let v = json(&a);
+    let mut a = base.to_vec();
+    a.extend(["--timeseries", pq.to_str().unwrap()]);
+    ok(&a);
+    assert!(std::fs::metadata(&pq).unwrap().len() > 1000);
+    let (h, rows) = read_csv(&ts);
+    assert_eq!(rows.len(), 72);
+    // The series as imported, for loads and prices.
+    let (sh, srows) = read_csv(&dir.path().join("citylearn/series.csv"));
+    let first = srows
+        .iter()
+        .position(|r| r[0] == "2017-02-01T00:00:00-08:00")
+        .expect("the period's first row");
+    let srows = &srows[first..first + 72];
+    let price = col(&sh, srows, "price_yen_per_kwh");
+    let mut bill = 0.0;
+    for b in 1..=5 {
+        let load = col(&sh, srows, &format!("Building_{b}_load_kw"));
+        let import = col(&h, &rows, &format!("Building_{b}_meter.import_kw"));
+        let export = col(&h, &rows, &format!("Building_{b}_meter.export_kw"));
+        let pv = col(&h, &rows, &format!("Building_{b}_pv.used_kw"));
+        let charge = col(&h, &rows, &format!("Building_{b}_battery.charge_kw"));
+        let discharge = col(&h, &rows, &format!("Building_{b}_battery.discharge_kw"));
+        let energy = col(&h, &rows, &format!("Building_{b}_battery.energy_end_kwh"));
+        for t in 0..72 {
+            let residual = import[t] - export[t] + pv[t] + discharge[t] - charge[t] - load[t];
+            assert!(
+                residual.abs() < 1e-6,
+                "Building_{b} step {t}: the balance is off by {residual} kW"
+            );
+            assert!(charge[t] >= -1e-9 && discharge[t] >= -1e-9);
+            assert!((-1e-6..=6.4 + 1e-6).contains(&energy[t]), "{}", energy[t]);
+            bill += import[t] * price[t];
+        }
+    }
+    let reported = v["district"]["energy_yen"].as_f64().unwrap();
+    assert!(
+        (bill - reported).abs() < 1e-6 * reported.max(1.0),
+        "bill from the time series {bill} vs reported {reported}"
+    );
+    // The district's kinds of decision, on the reference district.
+    let ts = dir.path().join("kw.csv");
+    ok(&[
+        "simulate",
+        &kashiwanoha(),
+        "--from",
+        "2025-07-01",
+        "--to",
+        "2025-07-01T04:00:00+09:00",
+        "--controller",
+        "mpc",
+        "--forecast",
+        "perfect",
+        "--no-baseline",
+        "--quiet",
+        "--timeseries",
+        ts.to_str().unwrap(),
+    ]);
+    let (h, rows) = read_csv(&ts);
+    assert_eq!(rows.len(), 8);
+    for c in [
+        "mall_pcc.import_kw",
+        "mall_pcc.export_kw",
+        "gate_bat.charge_kw",
+        "gate_bat.discharge_kw",
+        "gate_bat.energy_end_kwh",
+        "ac_mall.power_kw",
+        "ac_mall.temp_end_c",
+        "gas_engine.power_kw",
+        "gas_engine.on",
+        "interchange.fwd_kw",
+        "interchange.rev_kw",
+        "gate_residences.fwd_kw",
+        "pv_mall.used_kw",
+        "pv_mall.curtailed_kw",
+    ] {
+        let v = col(&h, &rows, c);
+        assert!(v.iter().all(|x| x.is_finite()), "{c}");
+    }
+    for n in ["gate_hub", "mall", "office", "hotel", "residences"] {
+        for r in col(&h, &rows, &format!("{n}.balance_residual_kw")) {
+            assert!(r.abs() < 1e-6, "{n}: residual {r}");
+        }
+    }
+}
+
+/// Where Chromium is: `chromium` or `chromium-browser` on the PATH.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    })
+}
+
+/// The HTML report holds every chart as SVG and a real browser (headless Chromium from
+/// Debian) renders it: the DOM has one drawn SVG per figure and the screenshot is not
+/// blank. Runs when Chromium is installed; `.ci/run` installs it and sets
+/// `AEMS_TEST_CHROMIUM=1`, which makes a missing browser a failure.
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    ok(&[
+        "simulate",
+        &kashiwanoha(),
+        "--from",
+        "2025-07-01",
+        "--to",
+        "2025-07-02",
+        "--controller",
+        "mpc",
+        "--forecast",
+        "perfect",
+        "--quiet",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let index = report.join("index.html");
+    let html = std::fs::read_to_string(&index).unwrap();
+    let figures = html.matches("<figure>").count();
+    assert_eq!(html.matches("<svg").count(), figures);
+    for what in [
+        "supply",
+        "battery",
+        "interchange",
+        "price",
+        "CO2",
+        "peak",
+        "cost",
+    ] {
+        assert!(
+            html.to_lowercase().contains(&what.to_lowercase()),
+            "the report has no {what} chart"
+        );
+    }
+    assert!(figures >= 8, "{figures} charts");
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("AEMS_TEST_CHROMIUM").is_none(),
+            "AEMS_TEST_CHROMIUM is set but no chromium is installed"
+        );
+        eprintln!("chromium not installed: the report was checked without a browser");
+        return;
+    };
+    let url = format!("file://{}", index.display());
+    let profile = dir.path().join("chromium-profile");
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+    ];
+    let dump = Command::new(browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dump.stdout);
+    assert_eq!(dom.matches("<svg").count(), figures, "charts in the DOM");
+    assert!(dom.matches("<path").count() + dom.matches("<polyline").count() > 10 * figures);
+    let png = dir.path().join("report.png");
+    let shot = Command::new(browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1100,9000")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // A blank page of this size compresses to a few kB; charts make it far larger.
+    assert!(bytes.len() > 100_000, "screenshot of {} bytes", bytes.len());
+}
+
+/// A sweep of 12 combinations on the reference district: the table of its two shards,
+/// merged, is the unsharded run's table, byte for byte (CSV) and value for value (Parquet).
+#[test]
+fn sweep_shards_merge_to_the_unsharded_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).display().to_string();
+    let names = [
+        "all.csv",
+        "s1.csv",
+        "s2.parquet",
+        "merged.csv",
+        "merged.parquet",
+        "again.csv",
+        "x.csv",
+        "all-pareto.svg",
+    ];
+    let paths: std::collections::HashMap<&str, String> =
+        names.iter().map(|n| (*n, path(n))).collect();
+    let d = |n: &str| paths[n].as_str();
+    let sc = kashiwanoha();
+    let sets = [
+        "--set",
+        "battery.gate_bat.max_kwh=3610,5510",
+        "--set",
+        "objective.carbon_price_yen_per_kg=0,10,30",
+        "--set",
+        "line.interchange.capacity_kw=500,1000",
+    ];
+    let sweep = |extra: &[&str]| {
+        let mut a = vec![
+            "sweep",
+            sc.as_str(),
+            "--from",
+            "2025-07-01T12:00:00+09:00",
+            "--to",
+            "2025-07-01T15:00:00+09:00",
+            "--controller",
+            "mpc",
+            "--forecast",
+            "perfect",
+        ];
+        a.extend(sets);
+        a.extend(extra);
+        ok(&a)
+    };
+    let all = sweep(&["--out", &d("all.csv"), "--jobs", "2"]);
+    let err = String::from_utf8_lossy(&all.stderr);
+    assert!(
+        err.contains("12 combinations of 3 parameter(s); 12 run(s) here, 2 in parallel"),
+        "{err}"
+    );
+    let s1 = sweep(&["--shard", "1/2", "--out", &d("s1.csv")]);
+    assert!(String::from_utf8_lossy(&s1.stderr).contains("shard 1/2; 6 run(s) here"));
+    sweep(&["--shard", "2/2", "--out", &d("s2.parquet")]);
+    let merge = |out: &str| {
+        let mut a = vec!["sweep", sc.as_str()];
+        a.extend(sets);
+        a.extend(["--merge", &d("s1.csv"), &d("s2.parquet"), "--out", out]);
+        ok(&a)
+    };
+    merge(&d("merged.csv"));
+    let unsharded = std::fs::read_to_string(d("all.csv")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(d("merged.csv")).unwrap(),
+        unsharded,
+        "merged shards differ from the unsharded table"
+    );
+    assert_eq!(unsharded.lines().count(), 13);
+    assert!(
+        unsharded.lines().skip(1).all(|l| l.ends_with(',')),
+        "a run failed:\n{unsharded}"
+    );
+    // Parquet out, then back to CSV through a merge of that one file: the same table.
+    merge(&d("merged.parquet"));
+    let mut a = vec!["sweep", sc.as_str()];
+    a.extend(sets);
+    a.extend(["--merge", &d("merged.parquet"), "--out", &d("again.csv")]);
+    ok(&a);
+    assert_eq!(std::fs::read_to_string(d("again.csv")).unwrap(), unsharded);
+    let svg = std::fs::read_to_string(d("all-pareto.svg")).unwrap();
+    assert!(svg.contains("Pareto front"));
+    // A missing shard is refused, naming what is missing.
+    let mut a = vec!["sweep", sc.as_str()];
+    a.extend(sets);
+    a.extend(["--merge", &d("s1.csv"), "--out", &d("x.csv")]);
+    let out = aems(&a);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 of 12 runs missing"));
+}
+
+/// Bad input is refused with the file, table, id and field named, before anything runs.
+#[test]
+fn bad_sweeps_and_simulations_are_refused_clearly() {
+    let sc = kashiwanoha();
+    let out = aems(&[
+        "sweep",
+        &sc,
+        "--set",
+        "battery.nobat.max_kwh=1,2",
+        "--out",
+        "/tmp/never.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no [[battery]] 'nobat'"), "{err}");
+    let out = aems(&[
+        "sweep",
+        &sc,
+        "--set",
+        "battery.gate_bat.max_kwhh=1,2",
+        "--out",
+        "/tmp/never.csv",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("gate_bat") && err.contains("max_kwhh"),
+        "{err}"
+    );
+    let out = aems(&["simulate", &sc, "--from", "2019-01-01"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--from") && err.contains("series.csv"),
+        "{err}"
+    );
+    let out = aems(&[
+        "simulate",
+        &sc,
+        "--from",
+        "2025-07-01",
+        "--to",
+        "2025-07-01T00:10:00+09:00",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("whole number of steps"), "{err}");
+}
+
+/// `aems scenario generate` writes the bundled reference district again, byte for byte.
+#[test]
+fn the_reference_district_is_made_again_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&[
+        "scenario",
+        "generate",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    for f in ["scenario.toml", "series.csv"] {
+        let bundled = std::fs::read(repo().join("scenarios/kashiwanoha").join(f)).unwrap();
+        let made = std::fs::read(dir.path().join(f)).unwrap();
+        assert!(bundled == made, "{f} differs from the bundled one");
+    }
+}
