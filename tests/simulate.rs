@@ -308,6 +308,7 @@ fn the_html_report_renders_in_headless_chromium() {
         "--disable-gpu",
         "--hide-scrollbars",
         "--no-first-run",
+        "--disable-dev-shm-usage",
     ];
     let dump = Command::new(browser)
         .args(common)
@@ -389,22 +390,22 @@ fn sweep_shards_merge_to_the_unsharded_table() {
         a.extend(extra);
         ok(&a)
     };
-    let all = sweep(&["--out", &d("all.csv"), "--jobs", "2"]);
+    let all = sweep(&["--out", d("all.csv"), "--jobs", "2"]);
     let err = String::from_utf8_lossy(&all.stderr);
     assert!(
         err.contains("12 combinations of 3 parameter(s); 12 run(s) here, 2 in parallel"),
         "{err}"
     );
-    let s1 = sweep(&["--shard", "1/2", "--out", &d("s1.csv")]);
+    let s1 = sweep(&["--shard", "1/2", "--out", d("s1.csv")]);
     assert!(String::from_utf8_lossy(&s1.stderr).contains("shard 1/2; 6 run(s) here"));
-    sweep(&["--shard", "2/2", "--out", &d("s2.parquet")]);
+    sweep(&["--shard", "2/2", "--out", d("s2.parquet")]);
     let merge = |out: &str| {
         let mut a = vec!["sweep", sc.as_str()];
         a.extend(sets);
-        a.extend(["--merge", &d("s1.csv"), &d("s2.parquet"), "--out", out]);
+        a.extend(["--merge", d("s1.csv"), d("s2.parquet"), "--out", out]);
         ok(&a)
     };
-    merge(&d("merged.csv"));
+    merge(d("merged.csv"));
     let unsharded = std::fs::read_to_string(d("all.csv")).unwrap();
     assert_eq!(
         std::fs::read_to_string(d("merged.csv")).unwrap(),
@@ -417,10 +418,10 @@ fn sweep_shards_merge_to_the_unsharded_table() {
         "a run failed:\n{unsharded}"
     );
     // Parquet out, then back to CSV through a merge of that one file: the same table.
-    merge(&d("merged.parquet"));
+    merge(d("merged.parquet"));
     let mut a = vec!["sweep", sc.as_str()];
     a.extend(sets);
-    a.extend(["--merge", &d("merged.parquet"), "--out", &d("again.csv")]);
+    a.extend(["--merge", d("merged.parquet"), "--out", d("again.csv")]);
     ok(&a);
     assert_eq!(std::fs::read_to_string(d("again.csv")).unwrap(), unsharded);
     let svg = std::fs::read_to_string(d("all-pareto.svg")).unwrap();
@@ -428,7 +429,7 @@ fn sweep_shards_merge_to_the_unsharded_table() {
     // A missing shard is refused, naming what is missing.
     let mut a = vec!["sweep", sc.as_str()];
     a.extend(sets);
-    a.extend(["--merge", &d("s1.csv"), "--out", &d("x.csv")]);
+    a.extend(["--merge", d("s1.csv"), "--out", d("x.csv")]);
     let out = aems(&a);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("6 of 12 runs missing"));
