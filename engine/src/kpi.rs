@@ -271,3 +271,103 @@ pub fn compute(sc: &Scenario, s: &Schedule, billing: Billing) -> Kpis {
         billed_kw,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{optimize, SolveOptions};
+    use chrono::Timelike;
+    use std::path::PathBuf;
+
+    fn gate_square() -> Scenario {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        Scenario::load(p).expect("the bundled scenario loads")
+    }
+
+    /// Over one horizon, every part but the demand charge is the dispatch objective's: the
+    /// KPIs and the optimiser price the same schedule the same way; the buildings add up
+    /// to the district.
+    #[test]
+    fn kpis_agree_with_the_dispatch_objective() {
+        let sc = gate_square();
+        let out = optimize(&sc, &SolveOptions::default()).unwrap();
+        let (s, f) = (out.schedule.unwrap(), out.figures.unwrap());
+        let k = compute(&sc, &s, Billing::default());
+        let d = &k.district;
+        let close = |a: f64, b: f64, what: &str| {
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{what}: {a} vs {b}"
+            )
+        };
+        close(d.energy_yen, f.parts.energy_yen, "energy");
+        close(d.fuel_yen, f.parts.fuel_yen, "fuel");
+        close(d.startup_yen, f.parts.startup_yen, "start-ups");
+        close(d.degradation_yen, f.parts.degradation_yen, "degradation");
+        close(d.curtailment_yen, f.parts.curtailment_yen, "curtailment");
+        close(d.comfort_yen, f.parts.comfort_yen, "comfort");
+        close(d.carbon_yen, f.parts.carbon_yen, "carbon");
+        close(d.co2_kg, f.emissions_kg, "CO2");
+        // The bill is on the whole peak; the objective only on its increase.
+        let g = &sc.grids[0];
+        let peak = k.billed_kw[0].2;
+        close(d.demand_yen, g.demand_charge_yen_per_kw * peak, "demand");
+        assert!(peak >= g.peak_so_far_kw - 1e-9);
+        let sum: f64 = k.buildings.iter().map(|(_, b)| b.cost_yen).sum();
+        close(sum, d.cost_yen, "buildings add up");
+        assert!(d.self_sufficiency > 0.0 && d.self_sufficiency < 1.0);
+    }
+
+    /// Three months of a bare meter (no assets: import = load) with peaks 100, 50 and 80 kW:
+    /// billed per month, and with the 12-month ratchet on the largest so far.
+    #[test]
+    fn the_demand_charge_follows_the_billing_rules() {
+        let dir = std::env::temp_dir().join(format!("aems-kpi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339("2025-04-01T00:00:00+09:00").unwrap();
+        let steps = (30 + 31 + 30) * 24;
+        let mut csv = String::from("time,load\n");
+        for i in 0..steps {
+            let t = start + chrono::Duration::hours(i as i64);
+            let peak = match t.month() {
+                4 => 100.0,
+                5 => 50.0,
+                _ => 80.0,
+            };
+            let load = if t.day() == 10 && t.hour() == 14 {
+                peak
+            } else {
+                20.0
+            };
+            csv.push_str(&format!("{},{load}\n", t.to_rfc3339()));
+        }
+        std::fs::write(dir.join("series.csv"), csv).unwrap();
+        std::fs::write(
+            dir.join("scenario.toml"),
+            format!(
+                "[scenario]\nname = \"meter\"\ntimezone = \"Asia/Tokyo\"\nstart = \"{}\"\n\
+                 step_minutes = 60\nsteps = {steps}\nseries = \"series.csv\"\n\n\
+                 [[node]]\nid = \"b\"\nload_kw = \"load\"\n\n\
+                 [[grid]]\nid = \"m\"\nnode = \"b\"\nimport_price_yen_per_kwh = 10.0\n\
+                 demand_charge_yen_per_kw = 1000.0\n",
+                start.to_rfc3339()
+            ),
+        )
+        .unwrap();
+        let sc = Scenario::load(dir.join("scenario.toml")).unwrap();
+        let out = optimize(&sc, &SolveOptions::default()).unwrap();
+        let s = out.schedule.unwrap();
+        let monthly = compute(&sc, &s, Billing { ratchet_months: 1 });
+        let billed: Vec<f64> = monthly.billed_kw.iter().map(|b| b.2).collect();
+        assert_eq!(billed.len(), 3);
+        for (a, b) in billed.iter().zip([100.0, 50.0, 80.0]) {
+            assert!((a - b).abs() < 1e-6, "{billed:?}");
+        }
+        assert!((monthly.district.demand_yen - 230_000.0).abs() < 1e-3);
+        let ratchet = compute(&sc, &s, Billing { ratchet_months: 12 });
+        assert!((ratchet.district.demand_yen - 300_000.0).abs() < 1e-3);
+        assert!((ratchet.district.energy_yen - monthly.district.energy_yen).abs() < 1e-9);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -41,18 +41,62 @@ pub fn thermostat_kw(h: &Hvac, t: usize, zone_c: f64, step_hours: f64) -> f64 {
     q
 }
 
-/// The rule-based controller at step `t`, reacting to the present measurements:
+/// The grid connection that serves each node: the nearest one across the private lines
+/// (fewest lines; the first grid on ties), `None` for an island.
+pub fn areas(sc: &Scenario) -> Vec<Option<usize>> {
+    let n = sc.nodes.len();
+    let mut area = vec![None; n];
+    let mut frontier: Vec<usize> = Vec::new();
+    for (g, grid) in sc.grids.iter().enumerate() {
+        if area[grid.node].is_none() {
+            area[grid.node] = Some(g);
+            frontier.push(grid.node);
+        }
+    }
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for &u in &frontier {
+            for l in &sc.lines {
+                let v = if l.from == u {
+                    l.to
+                } else if l.to == u {
+                    l.from
+                } else {
+                    continue;
+                };
+                if area[v].is_none() {
+                    area[v] = area[u];
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    area
+}
+
+/// Where a demand charge applies, the rule controller's batteries hold the import at this
+/// fraction of the billed peak.
+pub const SHAVE_FRACTION: f64 = 0.85;
+
+/// The rule-based controller at step `t`, reacting to the present measurements. Each node
+/// belongs to the area of its nearest grid connection ([`areas`]); per area:
 ///
-/// - a battery charges with its node's PV surplus; it discharges to cover its node's
+/// - batteries take the area's PV surplus;
+/// - where a demand charge applies (peak shaving): they discharge whatever the area needs
+///   above [`SHAVE_FRACTION`] of the billed peak so far, and recharge from the grid at the
+///   coming day's cheapest price up to that level;
+/// - elsewhere (self-consumption and time of use): they discharge to cover the area's
 ///   demand when the import price is in the dear half of the coming day's price range (or
-///   the price is flat), or when the node would set a new monthly peak (if a demand charge
-///   applies) — never more than the node needs, so it never exports;
+///   the price is flat), and never charge from the grid;
+/// - never more than the area needs, so they never export;
 /// - HVAC runs on its thermostat;
-/// - a generator runs at full power when electricity from its node's grid (import price
-///   plus CO2 price) costs more than its own (fuel plus CO2 per kWh electric) and its
-///   node needs at least its minimum power, else it is off.
+/// - a generator runs (at most full power) when electricity from its area's grid (import
+///   price plus CO2 price) costs more than its own (fuel plus CO2 per kWh electric) and
+///   the district needs at least its minimum power, else it is off.
 pub fn rule(sc: &Scenario, t: usize, state: &PlantState, ratchet_months: usize) -> Decision {
     let dt = sc.step_hours();
+    let area = areas(sc);
     let mut need: Vec<f64> = sc.nodes.iter().map(|nd| nd.load_kw[t]).collect();
     for p in &sc.pvs {
         need[p.node] -= p.available_kw[t];
@@ -66,18 +110,11 @@ pub fn rule(sc: &Scenario, t: usize, state: &PlantState, ratchet_months: usize) 
     for (h, q) in sc.hvacs.iter().zip(&hvac_kw) {
         need[h.node] += q;
     }
-    // The grid each node buys from: its own, else the first.
-    let grid_of = |node: usize| {
-        sc.grids
-            .iter()
-            .position(|g| g.node == node)
-            .or(if sc.grids.is_empty() { None } else { Some(0) })
-    };
     let generator_kw: Vec<f64> = sc
         .generators
         .iter()
         .map(|j| {
-            let Some(g) = grid_of(j.node) else {
+            let Some(g) = area[j.node] else {
                 return j.max_kw;
             };
             let grid = &sc.grids[g];
@@ -97,30 +134,59 @@ pub fn rule(sc: &Scenario, t: usize, state: &PlantState, ratchet_months: usize) 
     for (j, p) in sc.generators.iter().zip(&generator_kw) {
         need[j.node] -= p;
     }
+    // What each area still needs from its grid (negative: surplus).
+    let mut area_need = vec![0.0; sc.grids.len()];
+    for (n, v) in need.iter().enumerate() {
+        if let Some(g) = area[n] {
+            area_need[g] += v;
+        }
+    }
     let day = ((24.0 / dt).round() as usize).max(1);
-
     let battery_kw = sc
         .batteries
         .iter()
         .map(|k| {
-            let v = need[k.node];
-            if v < 0.0 {
-                return ((-v).min(k.charge_kw), 0.0);
-            }
-            let Some(g) = grid_of(k.node) else {
-                return (0.0, 0.0);
+            let Some(g) = area[k.node] else {
+                let v = need[k.node];
+                return if v < 0.0 {
+                    ((-v).min(k.charge_kw), 0.0)
+                } else {
+                    (0.0, v.min(k.discharge_kw))
+                };
             };
+            let v = area_need[g];
             let grid = &sc.grids[g];
+            if v < 0.0 {
+                let ch = (-v).min(k.charge_kw);
+                area_need[g] += ch;
+                return (ch, 0.0);
+            }
             let end = (t + day).min(sc.steps);
             let window = &grid.import_price_yen_per_kwh[t..end];
             let lo = window.iter().cloned().fold(f64::INFINITY, f64::min);
             let hi = window.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let price = grid.import_price_yen_per_kwh[t];
-            let dear = hi <= lo || price >= 0.5 * (lo + hi);
-            let peak = state.billed_peak_kw(g, ratchet_months);
-            let shave = grid.demand_charge_yen_per_kw > 0.0 && v > peak;
-            if dear || shave {
-                (0.0, v.min(k.discharge_kw))
+            let varies = hi > lo;
+            let dear = !varies || price >= 0.5 * (lo + hi);
+            if grid.demand_charge_yen_per_kw > 0.0 {
+                // Peak shaving: hold the import at a threshold below the billed peak;
+                // recharge at the day's cheapest price up to that threshold.
+                let threshold = SHAVE_FRACTION * state.billed_peak_kw(g, ratchet_months);
+                if v > threshold {
+                    let dis = (v - threshold).min(k.discharge_kw);
+                    area_need[g] -= dis;
+                    (0.0, dis)
+                } else if !varies || price <= lo {
+                    let ch = (threshold - v).max(0.0).min(k.charge_kw);
+                    area_need[g] += ch;
+                    (ch, 0.0)
+                } else {
+                    (0.0, 0.0)
+                }
+            } else if dear {
+                let dis = v.min(k.discharge_kw);
+                area_need[g] -= dis;
+                (0.0, dis)
             } else {
                 (0.0, 0.0)
             }
@@ -144,5 +210,74 @@ pub fn none(sc: &Scenario, t: usize, state: &PlantState) -> Decision {
             .map(|(h, z)| thermostat_kw(h, t, *z, sc.step_hours()))
             .collect(),
         generator_kw: vec![0.0; sc.generators.len()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::plant::Plant;
+    use std::path::PathBuf;
+
+    fn load(rel: &str) -> Scenario {
+        Scenario::load(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+    }
+
+    fn node(sc: &Scenario, id: &str) -> usize {
+        sc.nodes.iter().position(|n| n.id == id).unwrap()
+    }
+
+    #[test]
+    fn each_node_is_served_by_its_nearest_grid() {
+        let sc = load("scenarios/kashiwanoha/scenario.toml").slice(0..48);
+        let a = areas(&sc);
+        let grid = |id: &str| sc.grids.iter().position(|g| g.id == id);
+        assert_eq!(a[node(&sc, "mall")], grid("mall_pcc"));
+        for n in ["gate_hub", "office", "hotel", "residences"] {
+            assert_eq!(a[node(&sc, n)], grid("gate_pcc"), "{n}");
+        }
+    }
+
+    /// A day of the reference district under the rule: the batteries act, stay within
+    /// their limits, never export, and the HVAC follows its thermostat.
+    #[test]
+    fn the_rule_keeps_batteries_within_limits_and_never_exports() {
+        let sc = load("scenarios/kashiwanoha/scenario.toml").slice(0..96);
+        let mut plant = Plant::new(&sc, 96, true);
+        for t in 0..96 {
+            let d = rule(&sc, t, &plant.state, 12);
+            for (q, h) in d.hvac_kw.iter().zip(&sc.hvacs) {
+                assert!(*q >= 0.0 && *q <= h.max_kw);
+            }
+            plant.step(t, &d).unwrap();
+        }
+        let r = &plant.realized;
+        let throughput: f64 = r
+            .batteries
+            .iter()
+            .map(|b| b.charge_kw.iter().chain(&b.discharge_kw).sum::<f64>())
+            .sum();
+        assert!(
+            throughput > 100.0,
+            "the batteries did nothing: {throughput}"
+        );
+        for (b, k) in r.batteries.iter().zip(&sc.batteries) {
+            for e in &b.energy_kwh {
+                assert!(*e >= k.min_kwh - 1e-6 && *e <= k.max_kwh + 1e-6, "{e}");
+            }
+        }
+        for g in &r.grids {
+            assert!(g.export_kw.iter().all(|x| *x <= 1e-6));
+        }
+    }
+
+    /// The baseline leaves batteries idle and generators off.
+    #[test]
+    fn the_baseline_does_nothing_but_cool() {
+        let sc = load("scenarios/kashiwanoha/scenario.toml").slice(4368..4368 + 48);
+        let plant = Plant::new(&sc, 48, true);
+        let d = none(&sc, 30, &plant.state);
+        assert!(d.battery_kw.iter().all(|b| *b == (0.0, 0.0)));
+        assert!(d.generator_kw.iter().all(|p| *p == 0.0));
     }
 }

@@ -239,11 +239,16 @@ impl<'a> Plant<'a> {
                     ch = ch.max((-need).min(k.charge_kw));
                 }
             }
-            // Stay within [min_kwh, max_kwh].
+            // Stay within [min_kwh, max_kwh]; the battery's own management holds the floor
+            // against self-discharge, as the dispatch model's energy bounds assume.
             let room = (k.max_kwh - e * keep) / (k.charge_efficiency * dt);
             ch = ch.min(room.max(0.0));
             let avail = (e * keep - k.min_kwh) * k.discharge_efficiency / dt;
             dis = dis.min(avail.max(0.0));
+            if e * keep < k.min_kwh {
+                let hold = (k.min_kwh - e * keep) / (k.charge_efficiency * dt);
+                ch = ch.max(hold.min(k.charge_kw));
+            }
             let next = e * keep + (k.charge_efficiency * ch - dis / k.discharge_efficiency) * dt;
             self.state.battery_kwh[i] = next;
             let r = &mut self.realized.batteries[i];
