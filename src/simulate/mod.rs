@@ -56,6 +56,29 @@ pub enum ForecastArg {
 pub struct Args {
     /// Scenario TOML (its series CSV beside it holds the whole period).
     pub scenario: PathBuf,
+    /// The period, the controller and its settings.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Skip the baseline run (KPIs then have no savings).
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Write every decision per asset and step: `.csv` or `.parquet`.
+    #[arg(long, value_name = "FILE")]
+    pub timeseries: Option<PathBuf>,
+    /// Write an HTML report with charts into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Do not show progress.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The period, the controller and its settings: shared by `aems simulate` and `aems sweep`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct RunArgs {
     /// First step (RFC 3339, or YYYY-MM-DD for midnight in the scenario's offset); default:
     /// the scenario's start.
     #[arg(long)]
@@ -81,24 +104,9 @@ pub struct Args {
     /// Battery energy at each plan's end: initial or free (default: [simulation] or initial).
     #[arg(long, value_parser = parse_terminal)]
     pub terminal: Option<Terminal>,
-    /// Relative MIP gap of each plan.
+    /// Relative MIP gap of each plan (default: [simulation] or 1e-6).
     #[arg(long)]
     pub mip_gap: Option<f64>,
-    /// Skip the baseline run (KPIs then have no savings).
-    #[arg(long)]
-    pub no_baseline: bool,
-    /// Print one JSON object instead of tables.
-    #[arg(long)]
-    pub json: bool,
-    /// Write every decision per asset and step: `.csv` or `.parquet`.
-    #[arg(long, value_name = "FILE")]
-    pub timeseries: Option<PathBuf>,
-    /// Write an HTML report with charts into this directory.
-    #[arg(long, value_name = "DIR")]
-    pub report: Option<PathBuf>,
-    /// Do not show progress.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 fn parse_terminal(s: &str) -> Result<Terminal, String> {
@@ -152,7 +160,7 @@ pub struct Setup {
 
 impl Setup {
     /// Reads the scenario and resolves the period and settings.
-    pub fn new(file: ScenarioFile, args: &Args) -> Result<Self> {
+    pub fn new(file: ScenarioFile, args: &RunArgs) -> Result<Self> {
         let sim: SimulationSection = config::section(&file, "simulation")?;
         let kpi: KpiSection = config::section(&file, "kpi")?;
         let table = file.table();
@@ -358,7 +366,7 @@ pub fn simulate(
 }
 
 /// The run the command line asks for.
-pub fn run_of(args: &Args) -> Result<Run> {
+pub fn run_of(args: &RunArgs) -> Result<Run> {
     Ok(match args.controller {
         ControllerArg::Mpc => Run::Mpc(match args.forecast {
             ForecastArg::Perfect => ForecastKind::Perfect,
@@ -642,8 +650,8 @@ pub fn write_timeseries(path: &Path, sc: &Scenario, s: &Schedule) -> Result<()> 
 /// Runs `aems simulate`.
 pub fn run(args: &Args) -> Result<ExitCode> {
     let file = ScenarioFile::read(&args.scenario)?;
-    let setup = Setup::new(file, args)?;
-    let run = run_of(args)?;
+    let setup = Setup::new(file, &args.run)?;
+    let run = run_of(&args.run)?;
     let bar = progress_bar(&run.label(), args.quiet);
     let out = simulate(&setup, run, |d, n| {
         bar.set_length(n as u64);

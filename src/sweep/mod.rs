@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use engine::{ScenarioError, ScenarioFile};
 
-use crate::simulate::{self, ControllerArg, ForecastArg, Run, Setup};
+use crate::simulate::{self, Run, RunArgs, Setup};
 pub use table::{Row, Table};
 
 /// Arguments of `aems sweep`.
@@ -45,24 +45,9 @@ pub struct Args {
     /// A parameter and its values, `KEY=V1,V2,…` (repeatable; every combination is run).
     #[arg(long = "set", value_name = "KEY=V1,V2,…", required = true)]
     pub sets: Vec<String>,
-    /// First step (RFC 3339 or YYYY-MM-DD), as `aems simulate`.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// End, exclusive (same forms).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Who decides in each run.
-    #[arg(long, value_enum, default_value_t = ControllerArg::Mpc)]
-    pub controller: ControllerArg,
-    /// What the MPC controller knows of the future.
-    #[arg(long, value_enum, default_value_t = ForecastArg::Model)]
-    pub forecast: ForecastArg,
-    /// The model behind `--forecast model`.
-    #[arg(long, default_value = "ridge")]
-    pub model: String,
-    /// Relative MIP gap of each plan (default: the scenario's [simulation] or 1e-6).
-    #[arg(long)]
-    pub mip_gap: Option<f64>,
+    /// The period, the controller and its settings, as `aems simulate`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Skip the baseline runs (no savings columns).
     #[arg(long)]
     pub no_baseline: bool,
@@ -301,26 +286,6 @@ fn label(params: &[Param], values: &[String]) -> String {
         .join(", ")
 }
 
-fn sim_args(args: &Args) -> simulate::Args {
-    simulate::Args {
-        scenario: args.scenario.clone(),
-        from: args.from.clone(),
-        to: args.to.clone(),
-        controller: args.controller,
-        forecast: args.forecast,
-        model: args.model.clone(),
-        horizon_hours: None,
-        replan_hours: None,
-        terminal: None,
-        mip_gap: args.mip_gap,
-        no_baseline: args.no_baseline,
-        json: false,
-        timeseries: None,
-        report: None,
-        quiet: true,
-    }
-}
-
 /// The Pareto chart's path.
 fn pareto_path(args: &Args) -> PathBuf {
     args.pareto.clone().unwrap_or_else(|| {
@@ -359,7 +324,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let run_kind = simulate::run_of(&sim_args(args))?;
+    let run_kind = simulate::run_of(&args.run)?;
 
     // Check every key and value against the scenario before starting (each value alone).
     let mut base = Base::read(&args.scenario)?;
@@ -373,7 +338,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let (root, series) = base.with(std::slice::from_ref(p), std::slice::from_ref(v))?;
             base.preload(&series)?;
             let file = base.file(&root, &format!("{}={v}", p.key))?;
-            Setup::new(file, &sim_args(args))?;
+            Setup::new(file, &args.run)?;
         }
     }
     let mine: Vec<usize> = (0..combos.len())
@@ -385,7 +350,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .max(1);
     let steps = {
         let (root, _) = base.with(&[], &[])?;
-        Setup::new(base.file(&root, "base")?, &sim_args(args))?.steps
+        Setup::new(base.file(&root, "base")?, &args.run)?.steps
     };
     let per_run = steps
         * if args.no_baseline || run_kind == Run::None {
@@ -426,7 +391,6 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .num_threads(jobs)
         .build()
         .map_err(|e| anyhow!("cannot start {jobs} worker threads: {e}"))?;
-    let sargs = sim_args(args);
     let rows: Vec<Row> = pool.install(|| {
         mine.par_iter()
             .map(|&i| {
@@ -439,7 +403,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 };
                 let result = (|| -> Result<Row> {
                     let (root, _) = base.with(&params, values)?;
-                    let setup = Setup::new(base.file(&root, &lbl)?, &sargs)?;
+                    let setup = Setup::new(base.file(&root, &lbl)?, &args.run)?;
                     let out = simulate::simulate(&setup, run_kind, tick)?;
                     last.set(0);
                     let baseline = if args.no_baseline || run_kind == Run::None {
