@@ -32,7 +32,8 @@ use plant::Plant;
 pub enum ControllerArg {
     /// Receding-horizon optimisation with forecasts.
     Mpc,
-    /// Rule-based: PV surplus into batteries, discharge at dear hours and peaks.
+    /// Rule-based: PV surplus into batteries; peak shaving where a demand charge applies,
+    /// else discharge at dear hours.
     Rule,
     /// No AEMS: batteries idle, HVAC on its thermostat, generators off (the baseline).
     None,
