@@ -46,7 +46,13 @@ struct Series {
     data: Option<DemandData>,
     fitted: Option<FittedModel>,
     fitted_at: Option<usize>,
+    /// The largest value in the history so far, and up to which row it was taken.
+    seen_max: f64,
+    seen_upto: usize,
 }
+
+/// A model's forecast is clipped to this multiple of the largest value in its history.
+const MAX_OVER_SEEN: f64 = 1.5;
 
 /// Forecasts for a simulation.
 pub struct Forecaster {
@@ -144,6 +150,8 @@ impl Forecaster {
                 data,
                 fitted: None,
                 fitted_at: None,
+                seen_max: 0.0,
+                seen_upto: 0,
             });
         }
         Ok(Self {
@@ -202,8 +210,22 @@ impl Forecaster {
                             s.fitted_at = Some(known);
                         }
                     }
+                    // A model may extrapolate far past anything seen (a plan on such a
+                    // forecast can be infeasible): clip to 1.5 × the largest value so far.
+                    let upto = known.min(data.load_kw.len());
+                    if upto > s.seen_upto {
+                        s.seen_max = data.load_kw[s.seen_upto..upto]
+                            .iter()
+                            .fold(s.seen_max, |a, b| a.max(*b));
+                        s.seen_upto = upto;
+                    }
+                    let cap = if s.seen_max > 0.0 {
+                        MAX_OVER_SEEN * s.seen_max
+                    } else {
+                        f64::INFINITY
+                    };
                     match s.fitted.as_ref().map(|m| m.forecast(data, known, steps)) {
-                        Some(Ok(f)) => f.mean_kw,
+                        Some(Ok(f)) => f.mean_kw.into_iter().map(|v| v.min(cap)).collect(),
                         _ => {
                             self.naive_fallbacks += 1;
                             Self::naive(data, known, steps, self.per_day)

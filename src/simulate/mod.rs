@@ -480,6 +480,8 @@ pub fn outcome_json(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Ou
             "fallbacks": out.stats.fallbacks,
             "solve_seconds": out.stats.solve_seconds,
             "naive_forecast_fallbacks": out.naive_fallbacks,
+            "first_failure": out.stats.first_failure,
+            "peak_guards": out.stats.peak_guards,
         },
         "seconds": out.seconds,
     });
@@ -513,6 +515,15 @@ fn print_tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcom
         out.stats.solves,
         out.stats.fallbacks
     );
+    if let Some(f) = &out.stats.first_failure {
+        println!("first failed solve: {f}");
+    }
+    if out.stats.peak_guards > 0 {
+        println!(
+            "peak guard: the batteries held {} steps below a new peak the plan did not intend",
+            out.stats.peak_guards
+        );
+    }
     let d = &out.kpis.district;
     let b = baseline.map(|b| &b.kpis.district);
     println!();
