@@ -67,7 +67,6 @@ pub fn build(
     if steps == 0 {
         bail!("no forecast beyond {}", s.now.to_rfc3339());
     }
-    let r = |v: &Vec<f64>| refine(v, per, skip, steps);
     let mut sc = forecast.clone();
     sc.start = s.now;
     sc.step_minutes = s.step_minutes;
@@ -75,16 +74,8 @@ pub fn build(
     sc.times = (0..steps)
         .map(|t| s.now + chrono::Duration::minutes(i64::from(s.step_minutes) * t as i64))
         .collect();
-    for n in &mut sc.nodes {
-        n.load_kw = r(&n.load_kw);
-    }
-    for p in &mut sc.pvs {
-        p.available_kw = r(&p.available_kw);
-    }
+    sc.map_series(|v| refine(v, per, skip, steps));
     for g in &mut sc.grids {
-        g.import_price_yen_per_kwh = r(&g.import_price_yen_per_kwh);
-        g.export_price_yen_per_kwh = r(&g.export_price_yen_per_kwh);
-        g.carbon_intensity_kg_per_kwh = r(&g.carbon_intensity_kg_per_kwh);
         if let Some((_, p)) = s.peak_so_far_kw.iter().find(|(id, _)| *id == g.id) {
             g.peak_so_far_kw = *p;
         }
@@ -96,11 +87,6 @@ pub fn build(
             .unwrap_or(0.0);
     }
     for h in &mut sc.hvacs {
-        h.cop = r(&h.cop);
-        h.outdoor_temp_c = r(&h.outdoor_temp_c);
-        h.heat_gain_kw = r(&h.heat_gain_kw);
-        h.comfort_low_c = r(&h.comfort_low_c);
-        h.comfort_high_c = r(&h.comfort_high_c);
         if let Some(t) = plant.zone_c.get(&h.id) {
             h.initial_temp_c = *t;
         }

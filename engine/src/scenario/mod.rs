@@ -72,30 +72,36 @@ impl Scenario {
     /// The scenario over `steps` of its horizon (a sub-horizon: every series cut to it,
     /// states and settings unchanged) — what a receding-horizon controller solves.
     pub fn slice(&self, steps: std::ops::Range<usize>) -> Scenario {
-        let cut = |v: &Vec<f64>| v[steps.clone()].to_vec();
         let mut sc = self.clone();
         sc.start = self.times[steps.start];
         sc.steps = steps.len();
         sc.times = self.times[steps.clone()].to_vec();
-        for n in &mut sc.nodes {
-            n.load_kw = cut(&n.load_kw);
-        }
-        for g in &mut sc.grids {
-            g.import_price_yen_per_kwh = cut(&g.import_price_yen_per_kwh);
-            g.export_price_yen_per_kwh = cut(&g.export_price_yen_per_kwh);
-            g.carbon_intensity_kg_per_kwh = cut(&g.carbon_intensity_kg_per_kwh);
-        }
-        for p in &mut sc.pvs {
-            p.available_kw = cut(&p.available_kw);
-        }
-        for h in &mut sc.hvacs {
-            h.cop = cut(&h.cop);
-            h.outdoor_temp_c = cut(&h.outdoor_temp_c);
-            h.heat_gain_kw = cut(&h.heat_gain_kw);
-            h.comfort_low_c = cut(&h.comfort_low_c);
-            h.comfort_high_c = cut(&h.comfort_high_c);
-        }
+        sc.map_series(|v| v[steps.clone()].to_vec());
         sc
+    }
+
+    /// Replaces every time series of the scenario (loads, prices, CO2 intensities, PV,
+    /// HVAC inputs and comfort bands) with `f` of it; `start`, `steps` and `times` are the
+    /// caller's to keep in step.
+    pub fn map_series(&mut self, f: impl Fn(&[f64]) -> Vec<f64>) {
+        for n in &mut self.nodes {
+            n.load_kw = f(&n.load_kw);
+        }
+        for g in &mut self.grids {
+            g.import_price_yen_per_kwh = f(&g.import_price_yen_per_kwh);
+            g.export_price_yen_per_kwh = f(&g.export_price_yen_per_kwh);
+            g.carbon_intensity_kg_per_kwh = f(&g.carbon_intensity_kg_per_kwh);
+        }
+        for p in &mut self.pvs {
+            p.available_kw = f(&p.available_kw);
+        }
+        for h in &mut self.hvacs {
+            h.cop = f(&h.cop);
+            h.outdoor_temp_c = f(&h.outdoor_temp_c);
+            h.heat_gain_kw = f(&h.heat_gain_kw);
+            h.comfort_low_c = f(&h.comfort_low_c);
+            h.comfort_high_c = f(&h.comfort_high_c);
+        }
     }
 
     /// Step length Δ in hours.
