@@ -54,6 +54,16 @@ pub enum ForecastArg {
 
 /// Arguments of `aems simulate`.
 #[derive(Debug, Clone, ClapArgs)]
+#[command(after_help = "\
+The scenario's optional [simulation] section sets defaults (horizon_hours, replan_hours,
+terminal, holidays, weather_temp_column, weather_solar_columns, demand_ratchet_months,
+mip_gap, batteries_follow_meter) and [kpi] the zero-carbon base year (base_year,
+base_year_co2_kg, target_year, target_reduction); see the README.
+
+Examples:
+  aems simulate scenarios/kashiwanoha/scenario.toml --from 2025-07-01 --to 2025-08-01 \\
+      --controller mpc --forecast model --report report/ --timeseries july.parquet
+  aems simulate citylearn/scenario.toml --controller oracle --json")]
 pub struct Args {
     /// Scenario TOML (its series CSV beside it holds the whole period).
     pub scenario: PathBuf,
