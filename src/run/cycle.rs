@@ -239,13 +239,7 @@ impl Loop {
         let recs = self.fleet.refresh().await;
         if !recs.is_empty() {
             // Refreshes belong to the last cycle's row.
-            let cycle = self
-                .store
-                .scalar("SELECT MAX(id) FROM cycles")
-                .ok()
-                .flatten()
-                .unwrap_or(0.0) as i64;
-            self.record_writes(cycle, now, &recs);
+            self.record_writes(self.last_cycle_id(), now, &recs);
         }
     }
 
@@ -790,13 +784,16 @@ impl Loop {
     /// Hands every device back to its own control (shutdown).
     pub async fn release_all(&self, now: DateTime<FixedOffset>) {
         let recs = self.fleet.release_all().await;
-        let cycle = self
-            .store
+        self.record_writes(self.last_cycle_id(), now, &recs);
+    }
+
+    /// The store's latest cycle row (0 before the first).
+    fn last_cycle_id(&self) -> i64 {
+        self.store
             .scalar("SELECT MAX(id) FROM cycles")
             .ok()
             .flatten()
-            .unwrap_or(0.0) as i64;
-        self.record_writes(cycle, now, &recs);
+            .unwrap_or(0.0) as i64
     }
 }
 
