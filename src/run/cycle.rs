@@ -605,6 +605,21 @@ impl Loop {
         });
     }
 
+    /// A solve that ended in an error: counted, and the reason.
+    fn solve_error(
+        &self,
+        reason: String,
+        mut info: SolveInfo,
+    ) -> (Option<Plan>, Option<String>, SolveInfo) {
+        info.status = Some("error".into());
+        self.shared
+            .metrics
+            .solve_failures
+            .get_or_create(&kind("error"))
+            .inc();
+        (None, Some(reason), info)
+    }
+
     /// Forecast, problem and solve: the fresh plan, or why there is none.
     async fn plan(
         &self,
@@ -723,24 +738,8 @@ impl Loop {
                     info,
                 )
             }
-            Ok(Err(e)) => {
-                info.status = Some("error".into());
-                self.shared
-                    .metrics
-                    .solve_failures
-                    .get_or_create(&kind("error"))
-                    .inc();
-                return (None, Some(format!("solve task failed: {e}")), info);
-            }
-            Ok(Ok(Err(e))) => {
-                info.status = Some("error".into());
-                self.shared
-                    .metrics
-                    .solve_failures
-                    .get_or_create(&kind("error"))
-                    .inc();
-                return (None, Some(format!("solve failed: {e}")), info);
-            }
+            Ok(Err(e)) => return self.solve_error(format!("solve task failed: {e}"), info),
+            Ok(Ok(Err(e))) => return self.solve_error(format!("solve failed: {e}"), info),
             Ok(Ok(Ok(o))) => o,
         };
         info.status = Some(outcome.status.as_str().into());
