@@ -113,7 +113,7 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
         c.over((ks.energy_kwh[0] - k.initial_kwh).abs(), || {
             format!("battery '{}' initial energy", k.id)
         });
-        let keep = 1.0 - k.self_discharge_per_hour * dt;
+        let law = k.physics();
         for t in 0..steps {
             let (ch, dis) = (ks.charge_kw[t], ks.discharge_kw[t]);
             c.within(ch, 0.0, k.charge_kw, || {
@@ -131,8 +131,7 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
             c.over(ch.min(dis), || {
                 format!("battery '{}' charges and discharges at step {t}", k.id)
             });
-            let expected = ks.energy_kwh[t] * keep
-                + (k.charge_efficiency * ch - dis / k.discharge_efficiency) * dt;
+            let expected = law.next_energy_kwh(ks.energy_kwh[t], ch, dis, dt);
             c.over((ks.energy_kwh[t + 1] - expected).abs(), || {
                 format!("battery '{}' energy recursion at step {t}", k.id)
             });
@@ -152,8 +151,7 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
         c.over((hs.temp_c[0] - h.initial_temp_c).abs(), || {
             format!("hvac '{}' initial temperature", h.id)
         });
-        let a = h.decay(dt);
-        let sign = h.mode.sign();
+        let zone = h.zone();
         for t in 0..steps {
             let q = hs.power_kw[t];
             let (lo, hi) = if hs.on[t] {
@@ -164,10 +162,7 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
             c.within(q, lo, hi, || {
                 format!("hvac '{}' power at step {t} outside its on/off range", h.id)
             });
-            let expected = a * hs.temp_c[t]
-                + (1.0 - a)
-                    * (h.outdoor_temp_c[t]
-                        + h.r_k_per_kw * (h.heat_gain_kw[t] - sign * h.cop[t] * q));
+            let expected = zone.next_temp_c(hs.temp_c[t], q, &h.conditions(t), dt);
             c.over((hs.temp_c[t + 1] - expected).abs(), || {
                 format!("hvac '{}' temperature recursion at step {t}", h.id)
             });

@@ -1,37 +1,135 @@
-//! Key performance indicators of a realized (or planned) schedule over a long period, per
-//! building (node) and for the district, with the Japanese billing rules: the demand
-//! charge is billed per calendar month on that month's largest 30-minute mean import
-//! (optionally the largest over a trailing ratchet of months, as high-voltage contracts do).
+//! Key performance indicators and billing: the one place where a schedule — planned,
+//! simulated or metered — becomes money, energy, CO2 and comfort.
 //!
-//! Unlike [`crate::report::Figures`] — the dispatch objective over one horizon, whose demand
-//! part is the *increase* of the peak — these are bills: each month's full demand charge.
+//! - [`Tally`] adds up one step at a time what each asset did: energy bought and sold,
+//!   fuel, start-ups, wear, curtailment, comfort, CO2 (per building and per fiscal year).
+//!   The dispatch objective's figures ([`crate::report::Figures`]), the closed-loop KPIs
+//!   ([`compute`]) and the live loop's metered KPIs all tally with it.
+//! - [`MonthlyPeaks`] is the Japanese demand charge: each calendar month's largest 30-minute
+//!   mean import, billed on that month's peak or, under a ratchet ([`Billing`]), on the
+//!   largest of the last N months.
+//! - Months and fiscal years (April–March) are those of the scenario's IANA time zone
+//!   ([`month_of`], [`fiscal_year_of`]).
+//!
+//! Unlike the figures — the objective over one horizon, whose demand part is the *increase*
+//! of the peak — KPIs are bills: each month's full demand charge.
 
 use std::collections::BTreeMap;
 
-use chrono::Datelike;
-use serde::Serialize;
+use chrono::{DateTime, Datelike, FixedOffset};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 
+/// A billing month: (year, month) in the scenario's time zone.
+pub type Month = (i32, u32);
+
+/// The billing month holding `t` in time zone `tz`.
+pub fn month_of(t: DateTime<FixedOffset>, tz: Tz) -> Month {
+    let local = t.with_timezone(&tz);
+    (local.year(), local.month())
+}
+
+/// The Japanese fiscal year (April–March, named by the year it starts in) holding `t`.
+pub fn fiscal_year_of(t: DateTime<FixedOffset>, tz: Tz) -> i32 {
+    let (y, m) = month_of(t, tz);
+    if m >= 4 {
+        y
+    } else {
+        y - 1
+    }
+}
+
 /// How the demand charge is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Billing {
     /// 0 or 1: each month billed on its own peak. N > 1: on the largest peak of the last N
-    /// months (12 for the Japanese high-voltage ratchet); months before the period are not
-    /// known and count as the scenario's `peak_so_far_kw`.
+    /// months (12 for the Japanese high-voltage ratchet); months before the record are not
+    /// known and count as the peak before it (the scenario's `peak_so_far_kw`).
     pub ratchet_months: usize,
 }
 
+/// One connection's monthly peaks (largest 30-minute mean import), in time order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MonthlyPeaks {
+    /// The billed peak before the first recorded month, kW.
+    pub before_kw: f64,
+    /// Each month and its peak, kW.
+    pub months: Vec<(Month, f64)>,
+}
+
+impl MonthlyPeaks {
+    /// No month yet; `before_kw` was billed before.
+    pub fn new(before_kw: f64) -> Self {
+        Self {
+            before_kw,
+            months: Vec::new(),
+        }
+    }
+
+    /// Raises `month`'s peak to `kw` (a month after the last starts a new entry).
+    pub fn raise(&mut self, month: Month, kw: f64) {
+        match self.months.last_mut() {
+            Some((m, p)) if *m == month => *p = p.max(kw),
+            Some((m, _)) if *m > month => {
+                if let Some(e) = self.months.iter_mut().find(|(m, _)| *m == month) {
+                    e.1 = e.1.max(kw);
+                }
+            }
+            _ => self.months.push((month, kw)),
+        }
+    }
+
+    /// The peak of `month` so far (0 before its first interval).
+    pub fn month_kw(&self, month: Month) -> f64 {
+        self.months
+            .iter()
+            .find(|(m, _)| *m == month)
+            .map_or(0.0, |(_, p)| *p)
+    }
+
+    /// The kW billed for `month` under `billing` as of its peak so far (a month not yet
+    /// recorded counts as the next one, with no peak yet).
+    pub fn billed_kw(&self, month: Month, billing: Billing) -> f64 {
+        let i = self
+            .months
+            .iter()
+            .position(|(m, _)| *m >= month)
+            .unwrap_or(self.months.len());
+        let here = self
+            .months
+            .get(i)
+            .filter(|(m, _)| *m == month)
+            .map_or(0.0, |e| e.1);
+        let window = billing.ratchet_months.max(1);
+        let from = (i + 1).saturating_sub(window);
+        let mut billed = self.months[from..i].iter().fold(here, |a, e| a.max(e.1));
+        if i < window {
+            billed = billed.max(self.before_kw);
+        }
+        billed
+    }
+
+    /// Every recorded month with its billed kW.
+    pub fn bill(&self, billing: Billing) -> Vec<(Month, f64)> {
+        self.months
+            .iter()
+            .map(|(m, _)| (*m, self.billed_kw(*m, billing)))
+            .collect()
+    }
+}
+
 /// The indicators of one building or of the district.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct KpiSet {
     /// Total cost: energy + demand + fuel + start-ups + degradation + curtailment +
     /// comfort + carbon, yen.
     pub cost_yen: f64,
     /// Energy bought less energy sold, yen.
     pub energy_yen: f64,
-    /// Monthly demand charges, yen.
+    /// Demand charges, yen.
     pub demand_yen: f64,
     /// Generator fuel, yen.
     pub fuel_yen: f64,
@@ -53,6 +151,8 @@ pub struct KpiSet {
     pub export_kwh: f64,
     /// CO2 of imports and fuel, kg.
     pub co2_kg: f64,
+    /// Generator fuel energy, kWh.
+    pub fuel_kwh: f64,
     /// Electricity consumed: loads and HVAC, kWh.
     pub consumption_kwh: f64,
     /// PV energy available, kWh.
@@ -77,6 +177,248 @@ pub struct KpiSet {
     pub losses_kwh: f64,
 }
 
+impl KpiSet {
+    /// Sets `cost_yen` and the shares from the other fields.
+    pub fn finish(&mut self, carbon_price_yen_per_kg: f64) {
+        self.carbon_yen = carbon_price_yen_per_kg * self.co2_kg;
+        self.cost_yen = self.energy_yen
+            + self.demand_yen
+            + self.fuel_yen
+            + self.startup_yen
+            + self.degradation_yen
+            + self.curtailment_yen
+            + self.comfort_yen
+            + self.carbon_yen;
+        self.pv_self_consumption = if self.pv_used_kwh > 0.0 {
+            (1.0 - self.export_kwh / self.pv_used_kwh).clamp(0.0, 1.0)
+        } else {
+            f64::NAN
+        };
+        self.self_sufficiency = if self.consumption_kwh > 0.0 {
+            (1.0 - self.import_kwh / self.consumption_kwh).clamp(0.0, 1.0)
+        } else {
+            f64::NAN
+        };
+    }
+
+    fn add(&mut self, o: &KpiSet) {
+        self.energy_yen += o.energy_yen;
+        self.demand_yen += o.demand_yen;
+        self.fuel_yen += o.fuel_yen;
+        self.startup_yen += o.startup_yen;
+        self.degradation_yen += o.degradation_yen;
+        self.curtailment_yen += o.curtailment_yen;
+        self.comfort_yen += o.comfort_yen;
+        self.import_kwh += o.import_kwh;
+        self.export_kwh += o.export_kwh;
+        self.co2_kg += o.co2_kg;
+        self.fuel_kwh += o.fuel_kwh;
+        self.consumption_kwh += o.consumption_kwh;
+        self.pv_available_kwh += o.pv_available_kwh;
+        self.pv_used_kwh += o.pv_used_kwh;
+        self.comfort_violation_kh += o.comfort_violation_kh;
+        self.battery_throughput_kwh += o.battery_throughput_kwh;
+    }
+}
+
+/// Running totals per building (node), tallied one asset and step at a time. Every
+/// `t` is a step of the tally's scenario (its prices, bands and times); `hours` the length
+/// of what is tallied (a step of the scenario, or a shorter cycle within it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Per node.
+    pub buildings: Vec<KpiSet>,
+    /// Energy sent over lines, all directions, kWh.
+    pub interchange_kwh: f64,
+    /// Losses in lines and battery round trips, kWh.
+    pub losses_kwh: f64,
+    /// CO2 per fiscal year, kg, and the hours tallied in it.
+    pub co2_by_fiscal_year: BTreeMap<i32, (f64, f64)>,
+}
+
+impl Tally {
+    /// Nothing yet, for the nodes of `sc`.
+    pub fn new(sc: &Scenario) -> Self {
+        Self {
+            buildings: vec![KpiSet::default(); sc.nodes.len()],
+            interchange_kwh: 0.0,
+            losses_kwh: 0.0,
+            co2_by_fiscal_year: BTreeMap::new(),
+        }
+    }
+
+    fn co2(&mut self, sc: &Scenario, t: usize, kg: f64) {
+        let fy = fiscal_year_of(sc.times[t], sc.timezone);
+        self.co2_by_fiscal_year.entry(fy).or_insert((0.0, 0.0)).0 += kg;
+    }
+
+    /// Marks `hours` of step `t` as tallied (for the fiscal years' coverage).
+    pub fn span(&mut self, sc: &Scenario, t: usize, hours: f64) {
+        let fy = fiscal_year_of(sc.times[t], sc.timezone);
+        self.co2_by_fiscal_year.entry(fy).or_insert((0.0, 0.0)).1 += hours;
+    }
+
+    /// Grid connection `g` imported `import_kw` and exported `export_kw` at step `t`.
+    pub fn grid(
+        &mut self,
+        sc: &Scenario,
+        g: usize,
+        t: usize,
+        import_kw: f64,
+        export_kw: f64,
+        hours: f64,
+    ) {
+        let c = &sc.grids[g];
+        let kg = hours * c.carbon_intensity_kg_per_kwh[t] * import_kw;
+        let k = &mut self.buildings[c.node];
+        k.energy_yen += hours
+            * (c.import_price_yen_per_kwh[t] * import_kw
+                - c.export_price_yen_per_kwh[t] * export_kw);
+        k.import_kwh += hours * import_kw;
+        k.export_kwh += hours * export_kw;
+        k.co2_kg += kg;
+        self.co2(sc, t, kg);
+    }
+
+    /// Node `n`'s own load at step `t` was served.
+    pub fn load(&mut self, sc: &Scenario, n: usize, t: usize, hours: f64) {
+        self.buildings[n].consumption_kwh += hours * sc.nodes[n].load_kw[t];
+    }
+
+    /// PV array `p` gave `used_kw` at step `t` (the rest of what was available curtailed).
+    pub fn pv(&mut self, sc: &Scenario, p: usize, t: usize, used_kw: f64, hours: f64) {
+        let a = &sc.pvs[p];
+        let k = &mut self.buildings[a.node];
+        k.pv_available_kwh += hours * a.available_kw[t];
+        k.pv_used_kwh += hours * used_kw;
+        k.curtailment_yen += hours * a.curtail_penalty_yen_per_kwh * (a.available_kw[t] - used_kw);
+    }
+
+    /// Battery `b` charged and discharged at these powers; its stored energy changed by
+    /// `stored_kwh`.
+    pub fn battery(
+        &mut self,
+        sc: &Scenario,
+        b: usize,
+        charge_kw: f64,
+        discharge_kw: f64,
+        stored_kwh: f64,
+        hours: f64,
+    ) {
+        let kb = &sc.batteries[b];
+        let k = &mut self.buildings[kb.node];
+        let dis = hours * discharge_kw;
+        k.battery_throughput_kwh += dis;
+        k.degradation_yen += kb.degradation_yen_per_kwh * dis;
+        let usable = kb.max_kwh - kb.min_kwh;
+        if usable > 0.0 {
+            k.battery_cycles += dis / usable;
+        }
+        self.losses_kwh += hours * charge_kw - dis - stored_kwh;
+    }
+
+    /// HVAC unit `h` drew `power_kw` at step `t` and left its zone at `temp_end_c`.
+    pub fn hvac(
+        &mut self,
+        sc: &Scenario,
+        h: usize,
+        t: usize,
+        power_kw: f64,
+        temp_end_c: f64,
+        hours: f64,
+    ) {
+        let u = &sc.hvacs[h];
+        let outside = (u.comfort_low_c[t] - temp_end_c).max(0.0)
+            + (temp_end_c - u.comfort_high_c[t]).max(0.0);
+        let k = &mut self.buildings[u.node];
+        k.consumption_kwh += hours * power_kw;
+        k.comfort_violation_kh += hours * outside;
+        k.comfort_yen += hours * u.comfort_penalty_yen_per_kh * outside;
+    }
+
+    /// Generator `j` ran at `power_kw` at step `t`; `started`: it started then.
+    pub fn generator(
+        &mut self,
+        sc: &Scenario,
+        j: usize,
+        t: usize,
+        power_kw: f64,
+        started: bool,
+        hours: f64,
+    ) {
+        let g = &sc.generators[j];
+        let fuel_kwh = hours * power_kw / g.efficiency;
+        let kg = g.fuel_carbon_kg_per_kwh * fuel_kwh;
+        let k = &mut self.buildings[g.node];
+        k.fuel_kwh += fuel_kwh;
+        k.fuel_yen += g.fuel_price_yen_per_kwh * fuel_kwh;
+        k.co2_kg += kg;
+        if started {
+            k.startup_yen += g.startup_cost_yen;
+        }
+        self.co2(sc, t, kg);
+    }
+
+    /// Line `l` carried `fwd_kw` from → to and `rev_kw` to → from.
+    pub fn line(&mut self, sc: &Scenario, l: usize, fwd_kw: f64, rev_kw: f64, hours: f64) {
+        let line = &sc.lines[l];
+        let (fwd, rev) = (hours * fwd_kw, hours * rev_kw);
+        self.buildings[line.from].interchange_kwh += fwd;
+        self.buildings[line.to].interchange_kwh += rev;
+        self.interchange_kwh += fwd + rev;
+        self.losses_kwh += line.loss_fraction * (fwd + rev);
+    }
+
+    /// Every asset of `s` at step `t` of `sc` (`s` indexed like `sc`).
+    pub fn step(&mut self, sc: &Scenario, s: &Schedule, t: usize) {
+        let dt = sc.step_hours();
+        self.span(sc, t, dt);
+        for (g, gs) in s.grids.iter().enumerate() {
+            self.grid(sc, g, t, gs.import_kw[t], gs.export_kw[t], dt);
+        }
+        for n in 0..sc.nodes.len() {
+            self.load(sc, n, t, dt);
+        }
+        for (p, ps) in s.pvs.iter().enumerate() {
+            self.pv(sc, p, t, ps.used_kw[t], dt);
+        }
+        for (b, bs) in s.batteries.iter().enumerate() {
+            let stored = bs.energy_kwh[t + 1] - bs.energy_kwh[t];
+            self.battery(sc, b, bs.charge_kw[t], bs.discharge_kw[t], stored, dt);
+        }
+        for (h, hs) in s.hvacs.iter().enumerate() {
+            self.hvac(sc, h, t, hs.power_kw[t], hs.temp_c[t + 1], dt);
+        }
+        for (j, js) in s.generators.iter().enumerate() {
+            let before = if t == 0 {
+                sc.generators[j].initially_on
+            } else {
+                js.on[t - 1]
+            };
+            self.generator(sc, j, t, js.power_kw[t], js.on[t] && !before, dt);
+        }
+        for (l, ls) in s.lines.iter().enumerate() {
+            self.line(sc, l, ls.fwd_kw[t], ls.rev_kw[t], dt);
+        }
+    }
+
+    /// The district: the buildings' sums (battery cycles over the district's usable
+    /// capacity), with interchange and losses; demand and cost are the caller's to finish.
+    pub fn district(&self, sc: &Scenario) -> KpiSet {
+        let mut d = KpiSet::default();
+        for k in &self.buildings {
+            d.add(k);
+        }
+        let usable: f64 = sc.batteries.iter().map(|k| k.max_kwh - k.min_kwh).sum();
+        if usable > 0.0 {
+            d.battery_cycles = d.battery_throughput_kwh / usable;
+        }
+        d.interchange_kwh = self.interchange_kwh;
+        d.losses_kwh = self.losses_kwh;
+        d
+    }
+}
+
 /// The indicators of a schedule: the district, then every node in file order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Kpis {
@@ -86,189 +428,137 @@ pub struct Kpis {
     pub buildings: Vec<(String, KpiSet)>,
     /// Per grid connection: (id, month "YYYY-MM", billed kW) for every month billed.
     pub billed_kw: Vec<(String, String, f64)>,
+    /// CO2 per fiscal year, kg, and the hours of it covered.
+    pub co2_by_fiscal_year: BTreeMap<i32, (f64, f64)>,
 }
 
-/// Each month's largest 30-minute mean import of a connection, in period order.
-fn monthly_peaks(
-    sc: &Scenario,
-    g: &crate::asset::GridConnection,
-    import_kw: &[f64],
-) -> Vec<(String, f64)> {
-    let mut months: BTreeMap<(i32, u32), f64> = BTreeMap::new();
-    for m in sc.demand_intervals() {
-        let t = sc.times[m.steps.start];
-        let mean = m.mean_kw(import_kw, g.interval_import_so_far_kwh, sc.step_hours());
-        let e = months.entry((t.year(), t.month())).or_insert(0.0);
-        *e = e.max(mean);
-    }
-    months
-        .into_iter()
-        .map(|((y, mo), kw)| (format!("{y:04}-{mo:02}"), kw))
+/// Each connection's monthly peaks over `s` (its 30-minute interval means, the part of an
+/// interval before the horizon included), starting from its `peak_so_far_kw`.
+pub fn monthly_peaks(sc: &Scenario, s: &Schedule) -> Vec<MonthlyPeaks> {
+    let intervals = sc.demand_intervals();
+    sc.grids
+        .iter()
+        .zip(&s.grids)
+        .map(|(g, gs)| {
+            let mut mp = MonthlyPeaks::new(g.peak_so_far_kw);
+            for m in &intervals {
+                let mean = m.mean_kw(&gs.import_kw, g.interval_import_so_far_kwh, sc.step_hours());
+                mp.raise(month_of(sc.times[m.steps.start], sc.timezone), mean);
+            }
+            mp
+        })
         .collect()
-}
-
-fn finish(k: &mut KpiSet) {
-    k.cost_yen = k.energy_yen
-        + k.demand_yen
-        + k.fuel_yen
-        + k.startup_yen
-        + k.degradation_yen
-        + k.curtailment_yen
-        + k.comfort_yen
-        + k.carbon_yen;
-    k.pv_self_consumption = if k.pv_used_kwh > 0.0 {
-        (1.0 - k.export_kwh / k.pv_used_kwh).clamp(0.0, 1.0)
-    } else {
-        f64::NAN
-    };
-    k.self_sufficiency = if k.consumption_kwh > 0.0 {
-        (1.0 - k.import_kwh / k.consumption_kwh).clamp(0.0, 1.0)
-    } else {
-        f64::NAN
-    };
 }
 
 /// Computes the indicators of `s` on `sc` under `billing`.
 pub fn compute(sc: &Scenario, s: &Schedule, billing: Billing) -> Kpis {
-    let dt = sc.step_hours();
-    let n_nodes = sc.nodes.len();
-    let mut b = vec![KpiSet::default(); n_nodes];
-    let mut district = KpiSet::default();
+    let mut tally = Tally::new(sc);
+    for t in 0..sc.steps {
+        tally.step(sc, s, t);
+    }
     let mut billed_kw = Vec::new();
-    for (g, gs) in sc.grids.iter().zip(&s.grids) {
-        let k = &mut b[g.node];
-        for t in 0..sc.steps {
-            let (imp, exp) = (gs.import_kw[t], gs.export_kw[t]);
-            k.energy_yen +=
-                dt * (g.import_price_yen_per_kwh[t] * imp - g.export_price_yen_per_kwh[t] * exp);
-            k.import_kwh += dt * imp;
-            k.export_kwh += dt * exp;
-            k.co2_kg += dt * g.carbon_intensity_kg_per_kwh[t] * imp;
+    for (g, peaks) in sc.grids.iter().zip(monthly_peaks(sc, s)) {
+        let k = &mut tally.buildings[g.node];
+        for (month, kw) in peaks.bill(billing) {
+            k.demand_yen += g.demand_charge_yen_per_kw * kw;
+            billed_kw.push((g.id.clone(), format!("{:04}-{:02}", month.0, month.1), kw));
         }
-        let peaks = monthly_peaks(sc, g, &gs.import_kw);
-        let window = billing.ratchet_months.max(1);
-        for (i, (month, _)) in peaks.iter().enumerate() {
-            let from = (i + 1).saturating_sub(window);
-            let mut billed = peaks[from..=i].iter().map(|p| p.1).fold(0.0, f64::max);
-            if i < window {
-                billed = billed.max(g.peak_so_far_kw);
-            }
-            k.demand_yen += g.demand_charge_yen_per_kw * billed;
-            billed_kw.push((g.id.clone(), month.clone(), billed));
-        }
-        let peak = peaks.iter().map(|p| p.1).fold(0.0, f64::max);
+        let peak = peaks.months.iter().map(|m| m.1).fold(0.0, f64::max);
         k.peak_kw = k.peak_kw.max(peak);
     }
-    for (n, node) in sc.nodes.iter().enumerate() {
-        b[n].consumption_kwh += dt * node.load_kw.iter().sum::<f64>();
-    }
-    for (p, ps) in sc.pvs.iter().zip(&s.pvs) {
-        let k = &mut b[p.node];
-        for t in 0..sc.steps {
-            k.pv_available_kwh += dt * p.available_kw[t];
-            k.pv_used_kwh += dt * ps.used_kw[t];
-            k.curtailment_yen +=
-                dt * p.curtail_penalty_yen_per_kwh * (p.available_kw[t] - ps.used_kw[t]);
-        }
-    }
-    for (kb, ks) in sc.batteries.iter().zip(&s.batteries) {
-        let k = &mut b[kb.node];
-        let dis: f64 = dt * ks.discharge_kw.iter().sum::<f64>();
-        let ch: f64 = dt * ks.charge_kw.iter().sum::<f64>();
-        k.battery_throughput_kwh += dis;
-        let usable = kb.max_kwh - kb.min_kwh;
-        if usable > 0.0 {
-            k.battery_cycles += dis / usable;
-        }
-        k.degradation_yen += kb.degradation_yen_per_kwh * dis;
-        let stored = ks.energy_kwh[sc.steps] - ks.energy_kwh[0];
-        district.losses_kwh += ch - dis - stored;
-    }
-    for (h, hs) in sc.hvacs.iter().zip(&s.hvacs) {
-        let k = &mut b[h.node];
-        for t in 0..sc.steps {
-            k.consumption_kwh += dt * hs.power_kw[t];
-            let theta = hs.temp_c[t + 1];
-            let outside =
-                (h.comfort_low_c[t] - theta).max(0.0) + (theta - h.comfort_high_c[t]).max(0.0);
-            k.comfort_violation_kh += dt * outside;
-            k.comfort_yen += dt * h.comfort_penalty_yen_per_kh * outside;
-        }
-    }
-    for (j, js) in sc.generators.iter().zip(&s.generators) {
-        let k = &mut b[j.node];
-        for t in 0..sc.steps {
-            let fuel_kwh = dt * js.power_kw[t] / j.efficiency;
-            k.fuel_yen += j.fuel_price_yen_per_kwh * fuel_kwh;
-            k.co2_kg += j.fuel_carbon_kg_per_kwh * fuel_kwh;
-            let before = if t == 0 { j.initially_on } else { js.on[t - 1] };
-            if js.on[t] && !before {
-                k.startup_yen += j.startup_cost_yen;
-            }
-        }
-    }
-    for (l, ls) in sc.lines.iter().zip(&s.lines) {
-        let fwd: f64 = dt * ls.fwd_kw.iter().sum::<f64>();
-        let rev: f64 = dt * ls.rev_kw.iter().sum::<f64>();
-        b[l.from].interchange_kwh += fwd;
-        b[l.to].interchange_kwh += rev;
-        district.interchange_kwh += fwd + rev;
-        district.losses_kwh += l.loss_fraction * (fwd + rev);
-    }
-    for k in &mut b {
-        k.carbon_yen = sc.carbon_price_yen_per_kg * k.co2_kg;
-    }
-    // District totals: sums of the buildings, except the peak (coincident, over all
-    // connections together) and interchange and losses (counted above).
-    let (interchange, losses) = (district.interchange_kwh, district.losses_kwh);
-    district = KpiSet::default();
-    for k in &b {
-        district.energy_yen += k.energy_yen;
-        district.demand_yen += k.demand_yen;
-        district.fuel_yen += k.fuel_yen;
-        district.startup_yen += k.startup_yen;
-        district.degradation_yen += k.degradation_yen;
-        district.curtailment_yen += k.curtailment_yen;
-        district.comfort_yen += k.comfort_yen;
-        district.carbon_yen += k.carbon_yen;
-        district.import_kwh += k.import_kwh;
-        district.export_kwh += k.export_kwh;
-        district.co2_kg += k.co2_kg;
-        district.consumption_kwh += k.consumption_kwh;
-        district.pv_available_kwh += k.pv_available_kwh;
-        district.pv_used_kwh += k.pv_used_kwh;
-        district.comfort_violation_kh += k.comfort_violation_kh;
-        district.battery_throughput_kwh += k.battery_throughput_kwh;
-        district.battery_cycles += k.battery_cycles;
-    }
-    let total_usable: f64 = sc.batteries.iter().map(|k| k.max_kwh - k.min_kwh).sum();
-    if total_usable > 0.0 {
-        district.battery_cycles = district.battery_throughput_kwh / total_usable;
-    }
+    // Demand charges are in the buildings before the district sums them.
+    let mut district = tally.district(sc);
+    // The district's peak is coincident: over all connections together.
     let mut total_import = vec![0.0; sc.steps];
     for gs in &s.grids {
         for (a, v) in total_import.iter_mut().zip(&gs.import_kw) {
             *a += v;
         }
     }
+    let so_far: f64 = sc.grids.iter().map(|g| g.interval_import_so_far_kwh).sum();
     district.peak_kw = sc
         .demand_intervals()
         .iter()
-        .map(|m| {
-            let so_far: f64 = sc.grids.iter().map(|g| g.interval_import_so_far_kwh).sum();
-            m.mean_kw(&total_import, so_far, dt)
-        })
+        .map(|m| m.mean_kw(&total_import, so_far, sc.step_hours()))
         .fold(0.0, f64::max);
-    district.interchange_kwh = interchange;
-    district.losses_kwh = losses;
-    finish(&mut district);
-    for k in &mut b {
-        finish(k);
+    district.finish(sc.carbon_price_yen_per_kg);
+    for k in &mut tally.buildings {
+        k.finish(sc.carbon_price_yen_per_kg);
     }
     Kpis {
         district,
-        buildings: sc.nodes.iter().map(|n| n.id.clone()).zip(b).collect(),
+        buildings: sc
+            .nodes
+            .iter()
+            .map(|n| n.id.clone())
+            .zip(tally.buildings)
+            .collect(),
         billed_kw,
+        co2_by_fiscal_year: tally.co2_by_fiscal_year,
+    }
+}
+
+/// A zero-carbon target: CO2 of a base fiscal year and the reduction due by a target year
+/// (the `[kpi]` section of a scenario).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// The base fiscal year (e.g. 2013).
+    pub base_year: i32,
+    /// CO2 in the base year, kg.
+    pub base_year_co2_kg: f64,
+    /// The target fiscal year (e.g. 2030).
+    pub target_year: i32,
+    /// The reduction due by the target year (e.g. 0.46).
+    pub target_reduction: f64,
+}
+
+/// One fiscal year against the target's straight trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct YearAgainstTarget {
+    /// Fiscal year.
+    pub fiscal_year: i32,
+    /// CO2 in the part of it covered, kg.
+    pub co2_kg: f64,
+    /// The same scaled to a whole year, kg.
+    pub co2_kg_annualised: f64,
+    /// Whether the whole year is covered.
+    pub complete: bool,
+    /// What the trajectory allows that year, kg.
+    pub trajectory_kg: f64,
+    /// 1 − annualised / base year.
+    pub reduction_vs_base: f64,
+    /// annualised ≤ trajectory.
+    pub on_track: bool,
+}
+
+impl Target {
+    /// Each fiscal year of `co2_by_fiscal_year` (kg and hours covered) against the
+    /// straight trajectory from the base year to the target.
+    pub fn years(&self, co2_by_fiscal_year: &BTreeMap<i32, (f64, f64)>) -> Vec<YearAgainstTarget> {
+        const YEAR_H: f64 = 365.0 * 24.0;
+        co2_by_fiscal_year
+            .iter()
+            .map(|(fy, (kg, hours))| {
+                let share = ((fy - self.base_year) as f64
+                    / (self.target_year - self.base_year).max(1) as f64)
+                    .clamp(0.0, 1.0);
+                let allowed = self.base_year_co2_kg * (1.0 - self.target_reduction * share);
+                let annualised = if *hours > 0.0 {
+                    kg * YEAR_H / hours
+                } else {
+                    0.0
+                };
+                YearAgainstTarget {
+                    fiscal_year: *fy,
+                    co2_kg: *kg,
+                    co2_kg_annualised: annualised,
+                    complete: *hours >= YEAR_H - 1e-6,
+                    trajectory_kg: allowed,
+                    reduction_vs_base: 1.0 - annualised / self.base_year_co2_kg,
+                    on_track: annualised <= allowed,
+                }
+            })
+            .collect()
     }
 }
 
@@ -317,6 +607,8 @@ mod tests {
         let sum: f64 = k.buildings.iter().map(|(_, b)| b.cost_yen).sum();
         close(sum, d.cost_yen, "buildings add up");
         assert!(d.self_sufficiency > 0.0 && d.self_sufficiency < 1.0);
+        let fy: f64 = k.co2_by_fiscal_year.values().map(|v| v.0).sum();
+        close(fy, d.co2_kg, "CO2 by fiscal year");
     }
 
     /// Three months of a bare meter (no assets: import = load) with peaks 100, 50 and 80 kW:
@@ -369,5 +661,25 @@ mod tests {
         assert!((ratchet.district.demand_yen - 300_000.0).abs() < 1e-3);
         assert!((ratchet.district.energy_yen - monthly.district.energy_yen).abs() < 1e-9);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_ratchet_bills_the_largest_of_its_window_and_the_peak_before_it() {
+        let mut p = MonthlyPeaks::new(70.0);
+        let b12 = Billing { ratchet_months: 12 };
+        let b1 = Billing { ratchet_months: 1 };
+        assert_eq!(p.billed_kw((2025, 4), b12), 70.0);
+        assert_eq!(p.billed_kw((2025, 4), b1), 70.0);
+        p.raise((2025, 4), 60.0);
+        p.raise((2025, 5), 90.0);
+        p.raise((2025, 5), 40.0);
+        assert_eq!(p.month_kw((2025, 5)), 90.0);
+        assert_eq!(p.billed_kw((2025, 6), b12), 90.0);
+        assert_eq!(p.billed_kw((2025, 6), b1), 0.0);
+        assert_eq!(p.bill(b1), vec![((2025, 4), 70.0), ((2025, 5), 90.0)]);
+        let tz = chrono_tz::Asia::Tokyo;
+        let t = DateTime::parse_from_rfc3339("2025-03-31T15:30:00Z").unwrap();
+        assert_eq!(month_of(t, tz), (2025, 4));
+        assert_eq!(fiscal_year_of(t, tz), 2025);
     }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::asset::GridConnection;
+use crate::kpi::Tally;
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
 
@@ -71,67 +72,38 @@ pub fn largest_interval_mean_kw(sc: &Scenario, g: &GridConnection, import_kw: &[
 }
 
 impl Figures {
-    /// Computes the figures of `s` on `sc`.
+    /// Computes the figures of `s` on `sc`: the KPI tally ([`crate::kpi::Tally`]) over the
+    /// horizon, with the demand charge on the rise of each connection's peak.
     pub fn compute(sc: &Scenario, s: &Schedule) -> Self {
-        let dt = sc.step_hours();
-        let mut p = Parts::default();
-        let mut emissions_kg = 0.0;
-        let mut import_kwh = 0.0;
-        let mut export_kwh = 0.0;
+        let mut tally = Tally::new(sc);
+        for t in 0..sc.steps {
+            tally.step(sc, s, t);
+        }
+        let d = tally.district(sc);
+        let mut p = Parts {
+            energy_yen: d.energy_yen,
+            demand_yen: 0.0,
+            fuel_yen: d.fuel_yen,
+            startup_yen: d.startup_yen,
+            degradation_yen: d.degradation_yen,
+            curtailment_yen: d.curtailment_yen,
+            comfort_yen: d.comfort_yen,
+            carbon_yen: sc.carbon_price_yen_per_kg * d.co2_kg,
+        };
         let mut peak_kw = Vec::new();
         for (g, gs) in sc.grids.iter().zip(&s.grids) {
-            for t in 0..sc.steps {
-                p.energy_yen += dt
-                    * (g.import_price_yen_per_kwh[t] * gs.import_kw[t]
-                        - g.export_price_yen_per_kwh[t] * gs.export_kw[t]);
-                emissions_kg += dt * g.carbon_intensity_kg_per_kwh[t] * gs.import_kw[t];
-                import_kwh += dt * gs.import_kw[t];
-                export_kwh += dt * gs.export_kw[t];
-            }
             let peak = largest_interval_mean_kw(sc, g, &gs.import_kw).max(g.peak_so_far_kw);
             p.demand_yen += g.demand_charge_yen_per_kw * (peak - g.peak_so_far_kw);
             peak_kw.push((g.id.clone(), peak));
         }
-        for (j, js) in sc.generators.iter().zip(&s.generators) {
-            for t in 0..sc.steps {
-                let fuel_kwh = dt * js.power_kw[t] / j.efficiency;
-                p.fuel_yen += j.fuel_price_yen_per_kwh * fuel_kwh;
-                emissions_kg += j.fuel_carbon_kg_per_kwh * fuel_kwh;
-                let before = if t == 0 { j.initially_on } else { js.on[t - 1] };
-                if js.on[t] && !before {
-                    p.startup_yen += j.startup_cost_yen;
-                }
-            }
-        }
-        for (k, ks) in sc.batteries.iter().zip(&s.batteries) {
-            p.degradation_yen +=
-                dt * k.degradation_yen_per_kwh * ks.discharge_kw.iter().sum::<f64>();
-        }
-        for (pv, ps) in sc.pvs.iter().zip(&s.pvs) {
-            for t in 0..sc.steps {
-                p.curtailment_yen +=
-                    dt * pv.curtail_penalty_yen_per_kwh * (pv.available_kw[t] - ps.used_kw[t]);
-            }
-        }
-        let mut comfort_violation_kh = 0.0;
-        for (h, hs) in sc.hvacs.iter().zip(&s.hvacs) {
-            for t in 0..sc.steps {
-                let theta = hs.temp_c[t + 1];
-                let outside =
-                    (h.comfort_low_c[t] - theta).max(0.0) + (theta - h.comfort_high_c[t]).max(0.0);
-                comfort_violation_kh += dt * outside;
-                p.comfort_yen += dt * h.comfort_penalty_yen_per_kh * outside;
-            }
-        }
-        p.carbon_yen = sc.carbon_price_yen_per_kg * emissions_kg;
         Self {
             objective_yen: p.total(),
             parts: p,
-            emissions_kg,
-            import_kwh,
-            export_kwh,
+            emissions_kg: d.co2_kg,
+            import_kwh: d.import_kwh,
+            export_kwh: d.export_kwh,
             peak_kw,
-            comfort_violation_kh,
+            comfort_violation_kh: d.comfort_violation_kh,
         }
     }
 }

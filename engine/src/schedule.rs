@@ -173,12 +173,12 @@ impl Schedule {
             }
         }
         for (l, s) in sc.lines.iter().zip(&self.lines) {
-            let kept = 1.0 - l.loss_fraction;
+            let line = l.physics();
             if l.from == n {
-                sum += -s.fwd_kw[t] + kept * s.rev_kw[t];
+                sum += -s.fwd_kw[t] + line.received_kw(s.rev_kw[t]);
             }
             if l.to == n {
-                sum += kept * s.fwd_kw[t] - s.rev_kw[t];
+                sum += line.received_kw(s.fwd_kw[t]) - s.rev_kw[t];
             }
         }
         sum

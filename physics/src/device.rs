@@ -93,6 +93,32 @@ impl std::fmt::Display for Quantity {
     }
 }
 
+/// The kinds of device the AEMS reads and commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A battery (its inverter).
+    Battery,
+    /// An HVAC unit and its zone.
+    Hvac,
+    /// A generator.
+    Generator,
+    /// A meter (a grid connection's or a node's).
+    Meter,
+}
+
+impl Kind {
+    /// Its name (`battery`, `hvac`, `generator`, `meter`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Battery => "battery",
+            Kind::Hvac => "hvac",
+            Kind::Generator => "generator",
+            Kind::Meter => "meter",
+        }
+    }
+}
+
 /// What a battery reports (`None`: not reported, or "not available").
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct BatteryReading {
@@ -150,6 +176,16 @@ pub enum Reading {
 }
 
 impl Reading {
+    /// The kind of device it comes from.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Reading::Battery(_) => Kind::Battery,
+            Reading::Hvac(_) => Kind::Hvac,
+            Reading::Generator(_) => Kind::Generator,
+            Reading::Meter(_) => Kind::Meter,
+        }
+    }
+
     /// Its values as (quantity, value), in a fixed order.
     pub fn values(&self) -> Vec<(Quantity, Option<f64>)> {
         match self {

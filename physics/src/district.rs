@@ -180,6 +180,10 @@ pub struct State {
     /// Per node: what its own loads and units draw, PV and batteries and generators
     /// netted, kW (a meter at the node, before its lines).
     pub node_kw: Vec<f64>,
+    /// Per node: energy drawn since the start, kWh (the node meter's import counter).
+    pub node_import_kwh: Vec<f64>,
+    /// Per node: energy given back since the start, kWh.
+    pub node_export_kwh: Vec<f64>,
 }
 
 /// Energy over an interval (what [`District::take_totals`] hands over), kWh, and the
@@ -247,6 +251,8 @@ impl District {
             import_kwh: vec![0.0; spec.network.grids().len()],
             export_kwh: vec![0.0; spec.network.grids().len()],
             node_kw: vec![0.0; spec.nodes.len()],
+            node_import_kwh: vec![0.0; spec.nodes.len()],
+            node_export_kwh: vec![0.0; spec.nodes.len()],
         };
         let totals = Self::zero_totals(&spec);
         let mut d = Self {
@@ -438,8 +444,11 @@ impl District {
         }
         for (n, d) in demand.iter().enumerate() {
             let used = flows.pv_share[n] * d.pv_kw;
-            st.node_kw[n] = d.base_kw - used + flows.charge_share[n] * d.charge_kw
+            let p = d.base_kw - used + flows.charge_share[n] * d.charge_kw
                 - flows.discharge_share[n] * d.discharge_kw;
+            st.node_kw[n] = p;
+            st.node_import_kwh[n] += p.max(0.0) * h;
+            st.node_export_kwh[n] += (-p).max(0.0) * h;
             self.totals.pv_used_kwh[n] += used * h;
         }
         for g in 0..st.grid_kw.len() {

@@ -1,97 +1,26 @@
-//! The simulator's plain description of a district (the `aems` binary fills it from a
-//! scenario; the connectors know nothing of the engine).
+//! The simulator's description of a district: the physical district of the `physics`
+//! crate (the `aems` binary builds it from a scenario; the connectors know nothing of the
+//! engine), its id and start, and which meters it has.
 
 use chrono::{DateTime, FixedOffset};
+use physics::DistrictSpec;
 
-/// A node: its own load and the PV available there, per step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimNode {
-    /// Node id.
-    pub id: String,
-    /// Non-controllable load per step, kW.
-    pub load_kw: Vec<f64>,
-    /// PV power available per step (all arrays of the node), kW.
-    pub pv_kw: Vec<f64>,
+/// What a meter measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metered {
+    /// A grid connection (index into the district's connections).
+    Grid(usize),
+    /// A node's own loads and units, before its lines (index into its nodes).
+    Node(usize),
 }
 
-/// A battery.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimBattery {
-    /// Asset id.
-    pub id: String,
-    /// Node id.
-    pub node: String,
-    /// Nameplate energy, kWh (SOC is relative to it).
-    pub capacity_kwh: f64,
-    /// Lowest stored energy, kWh.
-    pub min_kwh: f64,
-    /// Highest stored energy, kWh.
-    pub max_kwh: f64,
-    /// Largest charging power, kW.
-    pub charge_kw: f64,
-    /// Largest discharging power, kW.
-    pub discharge_kw: f64,
-    /// Share of charging power stored.
-    pub charge_efficiency: f64,
-    /// Share of stored energy delivered.
-    pub discharge_efficiency: f64,
-    /// Share of stored energy lost per hour.
-    pub self_discharge_per_hour: f64,
-    /// Stored energy at the start, kWh.
-    pub initial_kwh: f64,
-}
-
-/// An HVAC unit and its zone (first-order RC model).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimHvac {
-    /// Asset id.
-    pub id: String,
-    /// Node id.
-    pub node: String,
-    /// `true` for cooling (s = +1), `false` for heating (s = −1).
-    pub cooling: bool,
-    /// Least electric power when running, kW.
-    pub min_kw: f64,
-    /// Largest electric power, kW.
-    pub max_kw: f64,
-    /// Coefficient of performance per step.
-    pub cop: Vec<f64>,
-    /// Thermal resistance to outdoors, K/kW.
-    pub r_k_per_kw: f64,
-    /// Thermal capacitance, kWh/K.
-    pub c_kwh_per_k: f64,
-    /// Zone temperature at the start, °C.
-    pub initial_temp_c: f64,
-    /// Outdoor temperature per step, °C.
-    pub outdoor_temp_c: Vec<f64>,
-    /// Thermal gains per step, kW.
-    pub heat_gain_kw: Vec<f64>,
-    /// Setpoint the unit's own thermostat keeps when not under remote control, °C.
-    pub local_setpoint_c: f64,
-}
-
-/// A generator (gas engine).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimGenerator {
-    /// Asset id.
-    pub id: String,
-    /// Node id.
-    pub node: String,
-    /// Least power when running, kW.
-    pub min_kw: f64,
-    /// Largest power, kW.
-    pub max_kw: f64,
-    /// Running (at `min_kw`) under its own control.
-    pub initially_on: bool,
-}
-
-/// A meter: the net import of a set of nodes.
+/// A meter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimMeter {
     /// Asset id (a grid connection or a node).
     pub id: String,
-    /// Nodes it sums.
-    pub nodes: Vec<String>,
+    /// What it measures.
+    pub of: Metered,
 }
 
 /// A district to simulate.
@@ -101,25 +30,28 @@ pub struct SimConfig {
     pub district: String,
     /// Simulated time at the start.
     pub start: DateTime<FixedOffset>,
-    /// Length of a series step, minutes.
-    pub step_minutes: u32,
-    /// Nodes.
-    pub nodes: Vec<SimNode>,
-    /// Batteries.
-    pub batteries: Vec<SimBattery>,
-    /// HVAC units.
-    pub hvacs: Vec<SimHvac>,
-    /// Generators.
-    pub generators: Vec<SimGenerator>,
+    /// The physical district.
+    pub spec: DistrictSpec,
     /// Meters.
     pub meters: Vec<SimMeter>,
 }
 
-/// The value of `series` at step `k`, holding the last value past the end (0 if empty).
-pub(crate) fn at(series: &[f64], k: usize) -> f64 {
-    series
-        .get(k)
-        .or_else(|| series.last())
-        .copied()
-        .unwrap_or(0.0)
+impl SimConfig {
+    /// The district's meters: one per grid connection and one per node, named by their ids.
+    pub fn every_meter(spec: &DistrictSpec) -> Vec<SimMeter> {
+        let mut m: Vec<SimMeter> = spec
+            .grid_ids
+            .iter()
+            .enumerate()
+            .map(|(g, id)| SimMeter {
+                id: id.clone(),
+                of: Metered::Grid(g),
+            })
+            .collect();
+        m.extend(spec.nodes.iter().enumerate().map(|(n, node)| SimMeter {
+            id: node.id.clone(),
+            of: Metered::Node(n),
+        }));
+        m
+    }
 }

@@ -21,7 +21,6 @@
 //! - [`Simulator::publish_telemetry`] publishes each asset's readings over MQTT.
 
 pub mod config;
-pub mod physics;
 mod server;
 
 use std::collections::BTreeMap;
@@ -31,14 +30,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 
-pub use config::{SimBattery, SimConfig, SimGenerator, SimHvac, SimMeter, SimNode};
+pub use config::{Metered, SimConfig, SimMeter};
 
 use crate::devices::{DeviceEntry, DevicesConfig};
 use crate::error::ConfigError;
 use crate::mqtt::{MqttLink, Topics};
 use crate::profile::{DeviceFamily, Profile, RegisterKind};
 use crate::telemetry::Reading;
-use config::at;
+use physics::device::Quantity;
+use physics::{Battery, Commands, District, HvacControl};
 
 /// A fault injected into one simulated device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,224 +239,158 @@ impl SimDevice {
     }
 }
 
-/// State of the physics.
+/// The simulated district and the devices that show it.
 #[derive(Debug)]
 pub(crate) struct World {
     config: SimConfig,
-    elapsed_h: f64,
+    district: District,
     pub(crate) devices: Vec<SimDevice>,
-    battery_kwh: Vec<f64>,
-    battery_kw: Vec<f64>,
-    zone_c: Vec<f64>,
-    hvac_kw: Vec<f64>,
-    gen_kw: Vec<f64>,
-    meter_kw: Vec<f64>,
-    meter_import_kwh: Vec<f64>,
-    meter_export_kwh: Vec<f64>,
     /// Sensor faults: (asset, telemetry point) → the value served instead of the physics'.
     overrides: BTreeMap<(String, String), f64>,
+    /// Physical problems already logged (logged once each).
+    warned: usize,
 }
 
-/// Longest physics substep, hours (30 s).
-const SUBSTEP_H: f64 = 30.0 / 3600.0;
-
 impl World {
-    fn step_index(&self) -> usize {
-        let step_h = f64::from(self.config.step_minutes.max(1)) / 60.0;
-        (self.elapsed_h / step_h).floor().max(0.0) as usize
-    }
-
     fn now(&self) -> DateTime<FixedOffset> {
-        self.config.start + chrono::Duration::milliseconds((self.elapsed_h * 3.6e6).round() as i64)
+        self.config.start
+            + chrono::Duration::milliseconds(
+                (self.district.state().elapsed_h * 3.6e6).round() as i64
+            )
     }
 
     fn device_of(&self, model: Model) -> Option<&SimDevice> {
         self.devices.iter().find(|d| d.model == model)
     }
 
-    /// Advances the physics by `dt_h` hours (in substeps) and refreshes the registers.
-    fn advance(&mut self, dt_h: f64) {
-        let mut left = dt_h.max(0.0);
-        while left > 1e-12 {
-            let h = left.min(SUBSTEP_H);
-            self.substep(h);
-            left -= h;
-        }
-        if dt_h <= 0.0 {
-            self.substep(0.0);
-        }
-    }
-
-    fn substep(&mut self, h: f64) {
+    /// What the devices' registers tell the district's units to do.
+    fn commands(&self) -> Commands {
         let now = Instant::now();
-        let k = self.step_index();
-        // Batteries.
-        for i in 0..self.config.batteries.len() {
-            let b = self.config.batteries[i].clone();
-            let want = self
+        let spec = self.district.spec();
+        let mut c = Commands::local(spec);
+        for (i, b) in spec.batteries.iter().enumerate() {
+            c.battery_kw[i] = self
                 .device_of(Model::Battery(i))
-                .map(|d| battery_command(d, &b, now))
-                .unwrap_or(0.0);
-            let (e, p) = physics::battery_step(&b, self.battery_kwh[i], want, h);
-            if h > 0.0 {
-                self.battery_kwh[i] = e;
-            }
-            self.battery_kw[i] = p;
+                .and_then(|d| battery_command(d, &b.battery, now));
         }
-        // HVAC.
-        for i in 0..self.config.hvacs.len() {
-            let c = self.config.hvacs[i].clone();
-            let (on, sp) = match self.device_of(Model::Hvac(i)) {
-                Some(d) if d.under_control() => (
-                    d.value("on").unwrap_or(1.0) >= 0.5,
-                    d.value("zone_setpoint_c").unwrap_or(c.local_setpoint_c),
-                ),
-                _ => (true, c.local_setpoint_c),
-            };
-            let (out, gain, cop) = (
-                at(&c.outdoor_temp_c, k),
-                at(&c.heat_gain_kw, k),
-                at(&c.cop, k),
-            );
-            let q = if on {
-                // Over a step of at least a minute, so that the thermostat does not chase
-                // the setpoint with huge powers over tiny substeps.
-                physics::thermostat_kw(&c, self.zone_c[i], sp, out, gain, cop, h.max(1.0 / 60.0))
-            } else {
-                0.0
-            };
-            if h > 0.0 {
-                self.zone_c[i] = physics::zone_step(&c, self.zone_c[i], q, out, gain, cop, h);
-            }
-            self.hvac_kw[i] = q;
-        }
-        // Generators.
-        for i in 0..self.config.generators.len() {
-            let g = self.config.generators[i].clone();
-            let p = match self.device_of(Model::Generator(i)) {
+        for (i, h) in spec.hvacs.iter().enumerate() {
+            c.hvac[i] = match self.device_of(Model::Hvac(i)) {
                 Some(d) if d.under_control() => {
-                    if d.value("on").unwrap_or(0.0) >= 0.5 {
-                        d.value("power_kw")
-                            .unwrap_or(g.min_kw)
-                            .clamp(g.min_kw, g.max_kw)
-                    } else {
-                        0.0
+                    let on = d.value(Quantity::On.name()).unwrap_or(1.0) >= 0.5;
+                    match d.fresh(Quantity::PowerKw.name(), now) {
+                        Some(power_kw) => HvacControl::Power { on, power_kw },
+                        None => HvacControl::Setpoint {
+                            on,
+                            setpoint_c: d.value(Quantity::ZoneSetpointC.name()).unwrap_or_else(
+                                || h.local_setpoint_c.first().copied().unwrap_or(25.0),
+                            ),
+                        },
                     }
                 }
-                _ => {
-                    if g.initially_on {
-                        g.min_kw
-                    } else {
-                        0.0
-                    }
-                }
+                _ => HvacControl::Local,
             };
-            self.gen_kw[i] = p;
         }
-        // Meters.
-        for i in 0..self.config.meters.len() {
-            let nodes = self.config.meters[i].nodes.clone();
-            let p: f64 = nodes.iter().map(|n| self.node_import_kw(n, k)).sum();
-            self.meter_kw[i] = p;
-            if h > 0.0 {
-                if p >= 0.0 {
-                    self.meter_import_kwh[i] += p * h;
-                } else {
-                    self.meter_export_kwh[i] += -p * h;
-                }
-            }
+        for (i, g) in spec.generators.iter().enumerate() {
+            c.generator[i] = match self.device_of(Model::Generator(i)) {
+                Some(d) if d.under_control() => Some((
+                    d.value(Quantity::On.name()).unwrap_or(0.0) >= 0.5,
+                    d.value(Quantity::PowerKw.name())
+                        .unwrap_or(g.generator.min_kw),
+                )),
+                _ => None,
+            };
         }
-        self.elapsed_h += h;
-        self.write_registers();
+        c
     }
 
-    /// Net power drawn by node `n` from outside (lines or grid), kW.
-    fn node_import_kw(&self, n: &str, k: usize) -> f64 {
-        let c = &self.config;
-        let mut p = 0.0;
-        if let Some(node) = c.nodes.iter().find(|x| x.id == n) {
-            p += at(&node.load_kw, k) - at(&node.pv_kw, k);
-        }
-        for (i, b) in c.batteries.iter().enumerate() {
-            if b.node == n {
-                p -= self.battery_kw[i];
+    /// Advances the district by `dt_h` hours under what the registers say, and refreshes
+    /// the registers.
+    fn advance(&mut self, dt_h: f64) {
+        if dt_h > 0.0 {
+            let cmds = self.commands();
+            let trouble = self.district.advance(dt_h, &cmds);
+            if self.warned < 10 {
+                for t in trouble.iter().take(10 - self.warned) {
+                    tracing::warn!(target: "aems::sim", elapsed_h = t.elapsed_h, "the simulated network cannot do it: {:?}", t.violation);
+                }
+                self.warned += trouble.len().min(10);
             }
         }
-        for (i, h) in c.hvacs.iter().enumerate() {
-            if h.node == n {
-                p += self.hvac_kw[i];
-            }
-        }
-        for (i, g) in c.generators.iter().enumerate() {
-            if g.node == n {
-                p -= self.gen_kw[i];
-            }
-        }
-        p
+        self.write_registers();
     }
 
     /// Writes the physics' values into the devices' telemetry registers.
     fn write_registers(&mut self) {
-        let k = self.step_index();
+        let k = self.district.step_index();
+        let spec = self.district.spec();
+        let st = self.district.state();
         for di in 0..self.devices.len() {
             let model = self.devices[di].model;
+            let status = |p: f64, charging: f64, discharging: f64, idle: f64| {
+                if p > 1e-9 {
+                    discharging
+                } else if p < -1e-9 {
+                    charging
+                } else {
+                    idle
+                }
+            };
             let values: Vec<(&str, f64)> = match model {
                 Model::Battery(i) => {
-                    let b = &self.config.batteries[i];
-                    let p = self.battery_kw[i];
+                    let b = &spec.batteries[i];
+                    let p = st.battery_kw[i];
                     vec![
                         (
-                            "soc_pct",
-                            100.0 * self.battery_kwh[i] / b.capacity_kwh.max(1e-9),
+                            Quantity::SocPct.name(),
+                            100.0 * st.battery_kwh[i] / b.capacity_kwh.max(1e-9),
                         ),
-                        ("energy_kwh", self.battery_kwh[i]),
-                        ("power_kw", p),
-                        ("max_charge_kw", b.charge_kw),
-                        ("max_discharge_kw", b.discharge_kw),
-                        (
-                            "status_code",
-                            if p > 1e-9 {
-                                2.0
-                            } else if p < -1e-9 {
-                                1.0
-                            } else {
-                                0.0
-                            },
-                        ),
-                        (
-                            "charge_status",
-                            if p > 1e-9 {
-                                3.0
-                            } else if p < -1e-9 {
-                                4.0
-                            } else {
-                                6.0
-                            },
-                        ),
+                        (Quantity::EnergyKwh.name(), st.battery_kwh[i]),
+                        (Quantity::PowerKw.name(), p),
+                        (Quantity::MaxChargeKw.name(), b.battery.charge_kw),
+                        ("max_discharge_kw", b.battery.discharge_kw),
+                        ("status_code", status(p, 1.0, 2.0, 0.0)),
+                        ("charge_status", status(p, 4.0, 3.0, 6.0)),
                     ]
                 }
                 Model::Hvac(i) => {
-                    let c = &self.config.hvacs[i];
+                    let h = &spec.hvacs[i];
+                    let outdoor = h
+                        .outdoor_temp_c
+                        .get(k)
+                        .or(h.outdoor_temp_c.last())
+                        .copied()
+                        .unwrap_or(f64::NAN);
                     vec![
-                        ("zone_temp_c", self.zone_c[i]),
-                        ("power_kw", self.hvac_kw[i]),
-                        ("running", if self.hvac_kw[i] > 1e-9 { 1.0 } else { 0.0 }),
-                        ("outdoor_temp_c", at(&c.outdoor_temp_c, k)),
+                        (Quantity::ZoneTempC.name(), st.zone_c[i]),
+                        (Quantity::PowerKw.name(), st.hvac_kw[i]),
+                        (
+                            Quantity::Running.name(),
+                            if st.hvac_kw[i] > 1e-9 { 1.0 } else { 0.0 },
+                        ),
+                        ("outdoor_temp_c", outdoor),
                     ]
                 }
                 Model::Generator(i) => {
-                    let run = self.gen_kw[i] > 1e-9;
+                    let run = st.generator_kw[i] > 1e-9;
                     vec![
-                        ("power_kw", self.gen_kw[i]),
-                        ("running", if run { 1.0 } else { 0.0 }),
+                        (Quantity::PowerKw.name(), st.generator_kw[i]),
+                        (Quantity::Running.name(), if run { 1.0 } else { 0.0 }),
                         ("state_code", if run { 2.0 } else { 0.0 }),
                     ]
                 }
-                Model::Meter(i) => vec![
-                    ("power_kw", self.meter_kw[i]),
-                    ("import_kwh", self.meter_import_kwh[i]),
-                    ("export_kwh", self.meter_export_kwh[i]),
-                ],
+                Model::Meter(i) => {
+                    let (p, imp, exp) = match self.config.meters[i].of {
+                        Metered::Grid(g) => (st.grid_kw[g], st.import_kwh[g], st.export_kwh[g]),
+                        Metered::Node(n) => {
+                            (st.node_kw[n], st.node_import_kwh[n], st.node_export_kwh[n])
+                        }
+                    };
+                    vec![
+                        (Quantity::PowerKw.name(), p),
+                        (Quantity::ImportKwh.name(), imp),
+                        (Quantity::ExportKwh.name(), exp),
+                    ]
+                }
             };
             let d = &mut self.devices[di];
             for (name, v) in values {
@@ -486,57 +420,69 @@ impl World {
         let Some(d) = self.devices.iter().find(|d| d.entry.asset == asset) else {
             return out;
         };
+        let st = self.district.state();
+        let mut put = |q: Quantity, v: f64| {
+            out.insert(q.name().to_string(), v);
+        };
         match d.model {
             Model::Battery(i) => {
-                out.insert("energy_kwh".into(), self.battery_kwh[i]);
-                out.insert("power_kw".into(), self.battery_kw[i]);
+                put(Quantity::EnergyKwh, st.battery_kwh[i]);
+                put(Quantity::PowerKw, st.battery_kw[i]);
             }
             Model::Hvac(i) => {
-                out.insert("zone_temp_c".into(), self.zone_c[i]);
-                out.insert("power_kw".into(), self.hvac_kw[i]);
+                put(Quantity::ZoneTempC, st.zone_c[i]);
+                put(Quantity::PowerKw, st.hvac_kw[i]);
             }
-            Model::Generator(i) => {
-                out.insert("power_kw".into(), self.gen_kw[i]);
-            }
-            Model::Meter(i) => {
-                out.insert("power_kw".into(), self.meter_kw[i]);
-                out.insert("import_kwh".into(), self.meter_import_kwh[i]);
-                out.insert("export_kwh".into(), self.meter_export_kwh[i]);
-            }
+            Model::Generator(i) => put(Quantity::PowerKw, st.generator_kw[i]),
+            Model::Meter(i) => match self.config.meters[i].of {
+                Metered::Grid(g) => {
+                    put(Quantity::PowerKw, st.grid_kw[g]);
+                    put(Quantity::ImportKwh, st.import_kwh[g]);
+                    put(Quantity::ExportKwh, st.export_kwh[g]);
+                }
+                Metered::Node(n) => {
+                    put(Quantity::PowerKw, st.node_kw[n]);
+                    put(Quantity::ImportKwh, st.node_import_kwh[n]);
+                    put(Quantity::ExportKwh, st.node_export_kwh[n]);
+                }
+            },
         }
         out
     }
 }
 
-/// The power a battery device is commanded to deliver (+ discharging), kW.
-fn battery_command(d: &SimDevice, b: &SimBattery, now: Instant) -> f64 {
+/// The power a battery device is commanded to deliver (+ discharging), kW; `None` when it
+/// is on its own control.
+fn battery_command(d: &SimDevice, b: &Battery, now: Instant) -> Option<f64> {
     if !d.under_control() {
-        return 0.0;
+        return None;
     }
-    if d.profile().setpoint("power_kw").is_some() {
-        return d.fresh("power_kw", now).unwrap_or(0.0);
+    if d.profile().setpoint(Quantity::PowerKw.name()).is_some() {
+        return Some(d.fresh(Quantity::PowerKw.name(), now).unwrap_or(0.0));
     }
     // SunSpec model 124: a window [−charge limit, +discharge limit] in % of WChaMax
     // around the device's own target (idle).
-    let has_rates = d.profile().setpoint("charge_rate_pct").is_some()
-        || d.profile().setpoint("discharge_rate_pct").is_some();
-    if has_rates {
+    let (ch_q, dis_q) = (
+        Quantity::ChargeRatePct.name(),
+        Quantity::DischargeRatePct.name(),
+    );
+    if d.profile().setpoint(ch_q).is_some() || d.profile().setpoint(dis_q).is_some() {
         let wmax = b.charge_kw;
         let mode = d.value("storage_control_mode").unwrap_or(0.0) as u16;
-        let dis = match d.fresh("discharge_rate_pct", now) {
+        let dis = match d.fresh(dis_q, now) {
             Some(pct) if mode & 2 != 0 => pct / 100.0 * wmax,
             _ => wmax,
         };
-        let ch = match d.fresh("charge_rate_pct", now) {
+        let ch = match d.fresh(ch_q, now) {
             Some(pct) if mode & 1 != 0 => pct / 100.0 * wmax,
             _ => wmax,
         };
         if -ch > dis {
-            return 0.0;
+            return Some(0.0);
         }
-        return 0.0f64.clamp(-ch, dis);
+        return Some(0.0f64.clamp(-ch, dis));
     }
-    0.0
+    Some(0.0)
 }
 
 /// A running simulator. Dropping it stops its servers and tasks.
@@ -557,16 +503,19 @@ impl Simulator {
         for (i, e) in devices.devices.iter().enumerate() {
             let model = match e.profile.family {
                 DeviceFamily::Battery => config
+                    .spec
                     .batteries
                     .iter()
                     .position(|b| b.id == e.asset)
                     .map(Model::Battery),
                 DeviceFamily::Hvac => config
+                    .spec
                     .hvacs
                     .iter()
                     .position(|b| b.id == e.asset)
                     .map(Model::Hvac),
                 DeviceFamily::Generator => config
+                    .spec
                     .generators
                     .iter()
                     .position(|b| b.id == e.asset)
@@ -602,18 +551,11 @@ impl Simulator {
             });
         }
         let world = World {
-            battery_kwh: config.batteries.iter().map(|b| b.initial_kwh).collect(),
-            battery_kw: vec![0.0; config.batteries.len()],
-            zone_c: config.hvacs.iter().map(|h| h.initial_temp_c).collect(),
-            hvac_kw: vec![0.0; config.hvacs.len()],
-            gen_kw: vec![0.0; config.generators.len()],
-            meter_kw: vec![0.0; config.meters.len()],
-            meter_import_kwh: vec![0.0; config.meters.len()],
-            meter_export_kwh: vec![0.0; config.meters.len()],
+            district: District::new(config.spec.clone()),
             overrides: BTreeMap::new(),
-            elapsed_h: 0.0,
             devices: sim_devices,
             config,
+            warned: 0,
         };
         let world = Arc::new(Mutex::new(world));
         lock(&world).advance(0.0);
@@ -887,7 +829,9 @@ fn initial_bank(
             .find(|s| s.point == sp.point.name)
             .map(|s| s.value);
         let local = match (model, sp.point.name.as_str()) {
-            (Model::Hvac(i), "zone_setpoint_c") => Some(config.hvacs[i].local_setpoint_c),
+            (Model::Hvac(i), "zone_setpoint_c") => {
+                config.spec.hvacs[i].local_setpoint_c.first().copied()
+            }
             (Model::Hvac(_), "on") => Some(1.0),
             _ => None,
         };

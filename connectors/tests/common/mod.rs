@@ -8,85 +8,104 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::DateTime;
-use connectors::sim::{SimBattery, SimConfig, SimGenerator, SimHvac, SimMeter, SimNode};
+use connectors::sim::{Metered, SimConfig, SimMeter};
 use connectors::DevicesConfig;
+use physics::district::{BatterySpec, GeneratorSpec, HvacSpec, NodeSpec};
+use physics::{Battery, DistrictSpec, Generator, Grid, Line, Network, Zone};
 
 /// Bounds every network test.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
 /// A district with one of each device family (two batteries: one plain inverter, one
-/// SunSpec), 15-minute steps.
+/// SunSpec), 15-minute steps: a hub with the connection and a lossless line to the office.
 pub fn district() -> SimConfig {
     let steps = 8;
-    SimConfig {
-        district: "testdistrict".into(),
-        start: DateTime::parse_from_rfc3339("2025-08-04T00:00:00+09:00").unwrap(),
-        step_minutes: 15,
+    let battery =
+        |id: &str, node: usize, cap: f64, min: f64, max: f64, kw: f64, e0: f64| BatterySpec {
+            id: id.into(),
+            node,
+            capacity_kwh: cap,
+            battery: Battery {
+                min_kwh: min,
+                max_kwh: max,
+                charge_kw: kw,
+                discharge_kw: kw,
+                charge_efficiency: 0.95,
+                discharge_efficiency: 0.95,
+                self_discharge_per_hour: 0.0,
+            },
+            initial_kwh: e0,
+            follows_meter: false,
+        };
+    let spec = DistrictSpec {
+        step_hours: 0.25,
         nodes: vec![
-            SimNode {
+            NodeSpec {
                 id: "hub".into(),
                 load_kw: vec![0.0; steps],
                 pv_kw: vec![0.0; steps],
             },
-            SimNode {
+            NodeSpec {
                 id: "office".into(),
                 load_kw: vec![100.0; steps],
                 pv_kw: vec![30.0; steps],
             },
         ],
         batteries: vec![
-            SimBattery {
-                id: "bat".into(),
-                node: "office".into(),
-                capacity_kwh: 200.0,
-                min_kwh: 20.0,
-                max_kwh: 190.0,
-                charge_kw: 100.0,
-                discharge_kw: 100.0,
-                charge_efficiency: 0.95,
-                discharge_efficiency: 0.95,
-                self_discharge_per_hour: 0.0,
-                initial_kwh: 100.0,
-            },
-            SimBattery {
-                id: "home_bat".into(),
-                node: "hub".into(),
-                capacity_kwh: 10.0,
-                min_kwh: 1.0,
-                max_kwh: 9.5,
-                charge_kw: 5.0,
-                discharge_kw: 5.0,
-                charge_efficiency: 0.95,
-                discharge_efficiency: 0.95,
-                self_discharge_per_hour: 0.0,
-                initial_kwh: 5.0,
-            },
+            battery("bat", 1, 200.0, 20.0, 190.0, 100.0, 100.0),
+            battery("home_bat", 0, 10.0, 1.0, 9.5, 5.0, 5.0),
         ],
-        hvacs: vec![SimHvac {
+        hvacs: vec![HvacSpec {
             id: "ac".into(),
-            node: "office".into(),
-            cooling: true,
-            min_kw: 0.0,
-            max_kw: 80.0,
-            cop: vec![3.0; steps],
-            r_k_per_kw: 0.05,
-            c_kwh_per_k: 40.0,
+            node: 1,
+            zone: Zone {
+                r_k_per_kw: 0.05,
+                c_kwh_per_k: 40.0,
+                cooling: true,
+                min_kw: 0.0,
+                max_kw: 80.0,
+            },
             initial_temp_c: 27.0,
             outdoor_temp_c: vec![33.0; steps],
             heat_gain_kw: vec![20.0; steps],
-            local_setpoint_c: 25.0,
+            cop: vec![3.0; steps],
+            local_setpoint_c: vec![25.0],
+            deadband_c: vec![0.5],
         }],
-        generators: vec![SimGenerator {
+        generators: vec![GeneratorSpec {
             id: "chp".into(),
-            node: "hub".into(),
-            min_kw: 100.0,
-            max_kw: 400.0,
+            node: 0,
+            generator: Generator {
+                min_kw: 100.0,
+                max_kw: 400.0,
+            },
             initially_on: false,
         }],
+        network: Network::new(
+            2,
+            vec![Line {
+                from: 0,
+                to: 1,
+                capacity_kw: 10_000.0,
+                loss_fraction: 0.0,
+            }],
+            vec![Grid {
+                node: 0,
+                import_limit_kw: f64::INFINITY,
+                export_limit_kw: f64::INFINITY,
+            }],
+        ),
+        line_ids: vec!["hub_office".into()],
+        grid_ids: vec!["pcc".into()],
+    };
+    SimConfig {
+        district: "testdistrict".into(),
+        start: DateTime::parse_from_rfc3339("2025-08-04T00:00:00+09:00").unwrap(),
         meters: vec![SimMeter {
             id: "pcc".into(),
-            nodes: vec!["hub".into(), "office".into()],
+            of: Metered::Grid(0),
         }],
+        spec,
     }
 }
 

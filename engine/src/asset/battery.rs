@@ -37,6 +37,21 @@ pub struct Battery {
     pub degradation_yen_per_kwh: f64,
 }
 
+impl Battery {
+    /// Its ratings, for the laws of [`physics::battery`].
+    pub fn physics(&self) -> physics::Battery {
+        physics::Battery {
+            min_kwh: self.min_kwh,
+            max_kwh: self.max_kwh,
+            charge_kw: self.charge_kw,
+            discharge_kw: self.discharge_kw,
+            charge_efficiency: self.charge_efficiency,
+            discharge_efficiency: self.discharge_efficiency,
+            self_discharge_per_hour: self.self_discharge_per_hour,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawBattery {

@@ -28,6 +28,16 @@ pub struct Generator {
     pub initially_on: bool,
 }
 
+impl Generator {
+    /// Its range, for [`physics::generator`].
+    pub fn physics(&self) -> physics::Generator {
+        physics::Generator {
+            min_kw: self.min_kw,
+            max_kw: self.max_kw,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGenerator {

@@ -59,9 +59,29 @@ pub struct Hvac {
 }
 
 impl Hvac {
+    /// The zone and the unit, for the laws of [`physics::zone`].
+    pub fn zone(&self) -> physics::Zone {
+        physics::Zone {
+            r_k_per_kw: self.r_k_per_kw,
+            c_kwh_per_k: self.c_kwh_per_k,
+            cooling: self.mode == HvacMode::Cooling,
+            min_kw: self.min_kw,
+            max_kw: self.max_kw,
+        }
+    }
+
+    /// The zone's weather, gains and COP at step `t`.
+    pub fn conditions(&self, t: usize) -> physics::Conditions {
+        physics::Conditions {
+            outdoor_c: self.outdoor_temp_c[t],
+            gain_kw: self.heat_gain_kw[t],
+            cop: self.cop[t],
+        }
+    }
+
     /// The zero-order-hold decay factor `a = exp(−Δ / (R·C))` for steps of `step_hours`.
     pub fn decay(&self, step_hours: f64) -> f64 {
-        (-step_hours / (self.r_k_per_kw * self.c_kwh_per_k)).exp()
+        self.zone().decay(step_hours)
     }
 }
 

@@ -21,6 +21,18 @@ pub struct Line {
     pub loss_fraction: f64,
 }
 
+impl Line {
+    /// The line, for the laws of [`physics::network`].
+    pub fn physics(&self) -> physics::Line {
+        physics::Line {
+            from: self.from,
+            to: self.to,
+            capacity_kw: self.capacity_kw,
+            loss_fraction: self.loss_fraction,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLine {

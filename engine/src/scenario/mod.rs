@@ -421,6 +421,32 @@ impl ScenarioFile {
         }
     }
 
+    /// The CSV column an HVAC unit's series `field` (`outdoor_temp_c`, `heat_gain_kw`,
+    /// `cop`, `comfort_low_c`, `comfort_high_c`) reads (`None` when it is a constant, or no
+    /// such unit or field exists).
+    pub fn hvac_column(&self, id: &str, field: &str) -> Option<&str> {
+        use spec::SeriesSpec;
+        let h = &self.hvacs.iter().find(|e| e.id == id)?.raw;
+        let spec = match field {
+            "outdoor_temp_c" => &h.outdoor_temp_c,
+            "heat_gain_kw" => &h.heat_gain_kw,
+            "cop" => &h.cop,
+            "comfort_low_c" => &h.comfort_low_c,
+            "comfort_high_c" => &h.comfort_high_c,
+            _ => return None,
+        };
+        match spec {
+            SeriesSpec::Column(c) => Some(c.as_str()),
+            SeriesSpec::Constant(_) => None,
+        }
+    }
+
+    /// Every row of CSV column `name`, checked to be present, numeric and finite.
+    pub fn column(&self, name: &str) -> Result<Vec<f64>, ScenarioError> {
+        let ctx = Ctx::section(&self.path, "series");
+        self.table.values(&ctx, name, name, 0..self.table.len())
+    }
+
     /// An extension section (`[simulation]`, `[kpi]`), as TOML, if the file has it.
     pub fn extension(&self, name: &str) -> Option<&toml::Table> {
         self.extensions.get(name).and_then(|v| v.as_table())

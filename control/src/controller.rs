@@ -1,0 +1,325 @@
+//! [`Controller`]: the control cycle, the same for the live loop and the what-if.
+//!
+//! measurements → state ([`crate::state`]) → forecasts ([`crate::forecast`]) → dispatch
+//! problem ([`crate::problem`]) → plan ([`crate::plan`]) → decisions per unit
+//! ([`crate::decision`]), under the fast layer ([`crate::guard`]); or the rule
+//! ([`crate::rule`]) or the baseline ([`crate::baseline`]). When a plan is due and cannot
+//! be made, the previous plan stands in while it is valid, then the fallback rule (the
+//! baseline). A unit that cannot be trusted is released to its own control.
+//!
+//! A decision for a cycle uses only what was measured by its start and forecasts issued
+//! then; what a run takes from the actual future is listed by [`Controller::information`].
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+
+use engine::{Scenario, SolveOptions};
+use physics::device::{Command, Kind};
+use physics::Network;
+
+use crate::decision::{Decisions, Source};
+use crate::forecast::{Forecaster, Information};
+use crate::plan::{Plan, SolveInfo, Solver};
+use crate::problem::{self, Horizon};
+use crate::settings::{Policy, Settings};
+use crate::state::{Estimator, Measurements, State};
+use crate::{baseline, guard, plant, rule};
+
+/// Counters of a run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Stats {
+    /// Plans solved (attempted).
+    pub solves: usize,
+    /// Seconds in the solver.
+    pub solve_seconds: f64,
+    /// Cycles decided without a current plan because a solve failed (the previous plan,
+    /// or the fallback rule).
+    pub fallbacks: usize,
+    /// The first failed plan: when and why.
+    pub first_failure: Option<String>,
+    /// Cycles at which the peak guard cut battery charging or added discharge.
+    pub peak_guards: usize,
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cycle {
+    /// When.
+    pub time: DateTime<FixedOffset>,
+    /// The state estimate.
+    pub state: State,
+    /// Where the decisions come from.
+    pub source: Source,
+    /// Why there is no current plan, when there is none.
+    pub reason: Option<String>,
+    /// The solve, when one was made.
+    pub solve: Option<SolveInfo>,
+    /// A new plan was made this cycle.
+    pub replanned: bool,
+    /// The fast layer changed the decisions.
+    pub guarded: bool,
+    /// What every unit is told.
+    pub decisions: Decisions,
+}
+
+/// The controller: its settings, the district's data, and what it carries from cycle to
+/// cycle.
+pub struct Controller {
+    settings: Settings,
+    data: Scenario,
+    network: Network,
+    estimator: Estimator,
+    forecaster: Box<dyn Forecaster>,
+    solver: Solver,
+    plan: Option<Plan>,
+    forecast: Option<Scenario>,
+    uncommanded: BTreeSet<String>,
+    /// Counters.
+    pub stats: Stats,
+}
+
+impl Controller {
+    /// A controller of the district `data` (its whole series, on its own step) reading
+    /// `devices`; units in `uncommanded` (no device lets the AEMS command them) are planned
+    /// idle.
+    pub fn new(
+        data: Scenario,
+        settings: Settings,
+        forecaster: Box<dyn Forecaster>,
+        devices: Vec<(String, Kind)>,
+        uncommanded: BTreeSet<String>,
+    ) -> Self {
+        let estimator = Estimator::new(&data, devices, settings.stale_after_s, settings.billing);
+        let solver = Solver::new(SolveOptions {
+            mip_gap: settings.mip_gap,
+            threads: settings.threads,
+            ..SolveOptions::default()
+        });
+        Self {
+            network: plant::network(&data),
+            estimator,
+            forecaster,
+            solver,
+            plan: None,
+            forecast: None,
+            uncommanded,
+            stats: Stats::default(),
+            settings,
+            data,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Sets the deadline of the coming solves (a fault schedule forces it).
+    pub fn set_deadline(&mut self, deadline_s: Option<f64>) {
+        self.settings.deadline_s = deadline_s;
+    }
+
+    /// The district's data.
+    pub fn data(&self) -> &Scenario {
+        &self.data
+    }
+
+    /// The state estimator (saved with a run to resume it).
+    pub fn estimator(&self) -> &Estimator {
+        &self.estimator
+    }
+
+    /// Replaces the state estimator (a resumed run's).
+    pub fn set_estimator(&mut self, e: Estimator) {
+        self.estimator = e;
+    }
+
+    /// The forecaster.
+    pub fn forecaster(&self) -> &dyn Forecaster {
+        self.forecaster.as_ref()
+    }
+
+    /// The forecaster, mutable (a resumed run primes it).
+    pub fn forecaster_mut(&mut self) -> &mut dyn Forecaster {
+        self.forecaster.as_mut()
+    }
+
+    /// The current plan.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.plan.as_ref()
+    }
+
+    /// The forecast the current plan was made on.
+    pub fn forecast(&self) -> Option<&Scenario> {
+        self.forecast.as_ref()
+    }
+
+    /// What this controller takes from the actual future.
+    pub fn information(&self) -> Information {
+        Information {
+            perfect: match self.settings.policy {
+                Policy::Mpc => self.forecaster.perfect_information(&self.data),
+                _ => Vec::new(),
+            },
+            known_in_advance: Information::tariffs(&self.data),
+        }
+    }
+
+    /// The data row holding `t`, if the data cover it.
+    pub fn row_of(&self, t: DateTime<FixedOffset>) -> Option<usize> {
+        let s = (t - self.data.start).num_seconds();
+        if s < 0 {
+            return None;
+        }
+        let k = (s / (i64::from(self.data.step_minutes) * 60)) as usize;
+        (k < self.data.steps).then_some(k)
+    }
+
+    /// One cycle: from `m`, measured at its start, what every unit is told.
+    pub fn cycle(&mut self, m: &Measurements) -> Cycle {
+        let now = m.time;
+        let state = self.estimator.update(m, &self.data);
+        self.forecaster.observe(&state, &self.data);
+        let row = self.row_of(now);
+        let mut c = Cycle {
+            time: now,
+            source: Source::Baseline,
+            reason: None,
+            solve: None,
+            replanned: false,
+            guarded: false,
+            decisions: Decisions::default(),
+            state,
+        };
+        match (self.settings.policy, row) {
+            (Policy::None, _) => c.decisions = baseline::decide(&self.data),
+            (Policy::Rule, Some(row)) => {
+                c.source = Source::Rule;
+                c.decisions = rule::decide(&self.data, &self.network, row, &c.state);
+            }
+            (Policy::Rule, None) => {
+                c.source = Source::Fallback;
+                c.reason = Some(format!("the data do not cover {}", now.to_rfc3339()));
+                c.decisions = baseline::decide(&self.data);
+            }
+            (Policy::Mpc, row) => self.mpc(&mut c, row),
+        }
+        // Units that cannot be trusted go back to their own control.
+        for (asset, cmd) in &mut c.decisions.commands {
+            if c.state.unhealthy.contains(asset) {
+                *cmd = Command::Release;
+            }
+        }
+        c
+    }
+
+    fn mpc(&mut self, c: &mut Cycle, row: Option<usize>) {
+        let now = c.time;
+        let due = self.plan.as_ref().is_none_or(|p| {
+            (now - p.problem.start).num_seconds() as f64
+                >= self.settings.replan_minutes * 60.0 - 1e-6
+        });
+        let mut failed = false;
+        if due {
+            match self.make_plan(&c.state, row) {
+                Ok((plan, info)) => {
+                    self.plan = Some(plan);
+                    c.replanned = true;
+                    c.solve = Some(info);
+                }
+                Err((reason, info)) => {
+                    failed = true;
+                    c.solve = info;
+                    if self.stats.first_failure.is_none() {
+                        self.stats.first_failure = Some(format!("{}: {reason}", now.to_rfc3339()));
+                    }
+                    c.reason = Some(reason);
+                }
+            }
+        }
+        let step = self.plan.as_ref().and_then(|p| {
+            let k = p.step_at(now)?;
+            let age_min = (now - p.problem.start).num_seconds() as f64 / 60.0;
+            if failed && age_min > self.settings.plan_valid_minutes {
+                return None;
+            }
+            Some((
+                Decisions::of_plan(p, k, self.network.ties())?,
+                p.planned_import_kw(k),
+            ))
+        });
+        match step {
+            Some((mut d, planned)) => {
+                c.source = if failed {
+                    Source::Previous
+                } else {
+                    Source::Plan
+                };
+                if self.settings.peak_guard {
+                    c.guarded =
+                        guard::peak_guard(&self.data, &self.network, &c.state, &planned, &mut d);
+                    if c.guarded {
+                        self.stats.peak_guards += 1;
+                    }
+                }
+                c.decisions = d;
+            }
+            None => {
+                c.source = Source::Fallback;
+                if c.reason.is_none() {
+                    c.reason = Some("the plan does not reach this cycle".into());
+                }
+                c.decisions = baseline::decide(&self.data);
+            }
+        }
+        if c.source.is_fallback() {
+            self.stats.fallbacks += 1;
+        }
+    }
+
+    /// Forecast, problem and solve: the plan, or why there is none.
+    fn make_plan(
+        &mut self,
+        state: &State,
+        row: Option<usize>,
+    ) -> Result<(Plan, SolveInfo), (String, Option<SolveInfo>)> {
+        let now = state.time.unwrap_or(self.data.start);
+        let Some(row) = row else {
+            return Err((format!("the data do not cover {}", now.to_rfc3339()), None));
+        };
+        let row_min = i64::from(self.data.step_minutes);
+        let row_start = self.data.times[row];
+        let end =
+            now + chrono::Duration::seconds((self.settings.horizon_hours * 3600.0).round() as i64);
+        let want = ((end - row_start).num_minutes() as f64 / row_min as f64).ceil() as usize;
+        let rows = want.clamp(1, self.data.steps - row);
+        let forecast = self
+            .forecaster
+            .forecast(&self.data, row, rows)
+            .map_err(|e| {
+                (
+                    format!("forecast ({}): {e:#}", self.forecaster.name()),
+                    None,
+                )
+            })?;
+        let mut idle: BTreeSet<String> = state.unhealthy.clone();
+        idle.extend(self.uncommanded.iter().cloned());
+        let h = Horizon {
+            now,
+            step_minutes: self.settings.step_minutes,
+            steps: self.settings.horizon_steps(),
+        };
+        let problem = problem::build(&forecast, state, &h, self.settings.terminal, &idle)
+            .map_err(|e| (format!("dispatch problem: {e:#}"), None))?;
+        self.forecast = Some(forecast);
+        let (r, info) = self.solver.solve(problem, self.settings.deadline_s);
+        self.stats.solves += 1;
+        self.stats.solve_seconds += info.seconds;
+        match r {
+            Ok(p) => Ok((p, info)),
+            Err(e) => Err((e, Some(info))),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Plan → decisions: what each unit is told for the coming interval, in the typed device
+//! vocabulary ([`physics::device::Command`]), and where the decisions came from.
+
+use serde::Serialize;
+
+use physics::device::Command;
+
+use crate::plan::Plan;
+
+/// What every unit is told for the coming interval.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Decisions {
+    /// Per asset id: batteries, HVAC units and generators, in the data's order.
+    pub commands: Vec<(String, Command)>,
+    /// Per tie line (a line whose flow the network does not fix): its flow, kW
+    /// (+ from → to).
+    pub tie_kw: Vec<(String, f64)>,
+}
+
+impl Decisions {
+    /// The command for `asset`, if any.
+    pub fn get(&self, asset: &str) -> Option<&Command> {
+        self.commands
+            .iter()
+            .find(|(a, _)| a == asset)
+            .map(|(_, c)| c)
+    }
+
+    /// The command for `asset`, mutable.
+    pub fn get_mut(&mut self, asset: &str) -> Option<&mut Command> {
+        self.commands
+            .iter_mut()
+            .find(|(a, _)| a == asset)
+            .map(|(_, c)| c)
+    }
+
+    /// The decisions of step `k` of `plan`; `ties` are the indices of the tie lines.
+    pub fn of_plan(plan: &Plan, k: usize, ties: &[usize]) -> Option<Decisions> {
+        let (sc, s) = (&plan.problem, &plan.schedule);
+        if k >= sc.steps {
+            return None;
+        }
+        let mut commands = Vec::new();
+        for (b, bs) in sc.batteries.iter().zip(&s.batteries) {
+            commands.push((
+                b.id.clone(),
+                Command::Battery {
+                    power_kw: bs.discharge_kw[k] - bs.charge_kw[k],
+                },
+            ));
+        }
+        for (h, hs) in sc.hvacs.iter().zip(&s.hvacs) {
+            commands.push((
+                h.id.clone(),
+                Command::Hvac {
+                    on: hs.on[k],
+                    power_kw: Some(hs.power_kw[k]),
+                    setpoint_c: hs.temp_c[k + 1],
+                },
+            ));
+        }
+        for (g, gs) in sc.generators.iter().zip(&s.generators) {
+            commands.push((
+                g.id.clone(),
+                Command::Generator {
+                    on: gs.on[k],
+                    power_kw: if gs.on[k] { gs.power_kw[k] } else { 0.0 },
+                },
+            ));
+        }
+        let tie_kw = ties
+            .iter()
+            .filter_map(|&l| {
+                let line = sc.lines.get(l)?;
+                let ls = s.lines.get(l)?;
+                Some((line.id.clone(), ls.fwd_kw[k] - ls.rev_kw[k]))
+            })
+            .collect();
+        Some(Decisions { commands, tie_kw })
+    }
+}
+
+/// Where a cycle's decisions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The current plan (made this cycle or at an earlier one, while not due for a
+    /// replan).
+    Plan,
+    /// A plan that should have been replaced, standing in for a failed solve while it is
+    /// valid.
+    Previous,
+    /// The fallback rule: every unit back to its own control (batteries hold, generators as
+    /// they run on their own, HVAC on its thermostat).
+    Fallback,
+    /// The rule-based controller.
+    Rule,
+    /// No AEMS: every unit on its own control.
+    Baseline,
+}
+
+impl Source {
+    /// Its name in the store, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Plan => "plan",
+            Source::Previous => "previous",
+            Source::Fallback => "fallback",
+            Source::Rule => "rule",
+            Source::Baseline => "baseline",
+        }
+    }
+
+    /// Whether the decisions are a stand-in for a plan that could not be made.
+    pub fn is_fallback(self) -> bool {
+        matches!(self, Source::Previous | Source::Fallback)
+    }
+}

@@ -1,0 +1,181 @@
+//! Problem → plan: the dispatch solved with the engine, within a deadline when one is set
+//! (on a thread of its own: a result later than the deadline is discarded, and a solve
+//! abandoned at its deadline blocks the next one until it ends).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+
+use engine::{Scenario, Schedule, SolveOptions, Status};
+
+/// A solved schedule and the problem it solves.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The horizon that was solved (its `start`, `step_minutes`, `times`).
+    pub problem: Scenario,
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Objective, yen.
+    pub objective_yen: f64,
+    /// Relative MIP gap.
+    pub mip_gap: Option<f64>,
+}
+
+impl Plan {
+    /// The step holding `t`, if `t` is inside the horizon.
+    pub fn step_at(&self, t: DateTime<FixedOffset>) -> Option<usize> {
+        let s = (t - self.problem.start).num_seconds();
+        let step = i64::from(self.problem.step_minutes) * 60;
+        if s < 0 {
+            return None;
+        }
+        let k = (s / step) as usize;
+        (k < self.problem.steps).then_some(k)
+    }
+
+    /// Each grid connection's planned import at step `k`, kW.
+    pub fn planned_import_kw(&self, k: usize) -> Vec<f64> {
+        self.schedule
+            .grids
+            .iter()
+            .map(|g| g.import_kw.get(k).copied().unwrap_or(0.0))
+            .collect()
+    }
+}
+
+/// How a solve went.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SolveInfo {
+    /// The engine's status, or `missed_deadline`, `error`, `skipped`.
+    pub status: String,
+    /// Wall seconds.
+    pub seconds: f64,
+}
+
+/// Solves plans.
+#[derive(Debug, Clone)]
+pub struct Solver {
+    /// The engine's options (the time limit is set from the deadline).
+    pub opts: SolveOptions,
+    running: Arc<AtomicBool>,
+}
+
+impl Solver {
+    /// A solver with `opts`.
+    pub fn new(opts: SolveOptions) -> Self {
+        Self {
+            opts,
+            running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Solves `problem`, within `deadline_s` wall seconds when given: the plan, or why
+    /// there is none.
+    pub fn solve(
+        &self,
+        problem: Scenario,
+        deadline_s: Option<f64>,
+    ) -> (Result<Plan, String>, SolveInfo) {
+        let mut info = SolveInfo::default();
+        let t0 = Instant::now();
+        let outcome = match deadline_s {
+            None => {
+                engine::optimize(&problem, &self.opts).map_err(|e| format!("solve failed: {e}"))
+            }
+            Some(deadline) => {
+                if self.running.load(Ordering::SeqCst) {
+                    info.status = "skipped".into();
+                    return (
+                        Err(
+                            "the previous solve, abandoned at its deadline, is still running"
+                                .into(),
+                        ),
+                        info,
+                    );
+                }
+                let opts = SolveOptions {
+                    time_limit_s: Some(deadline),
+                    ..self.opts.clone()
+                };
+                let running = self.running.clone();
+                running.store(true, Ordering::SeqCst);
+                let (tx, rx) = std::sync::mpsc::channel();
+                let sc = problem.clone();
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("aems-solve".into())
+                        .spawn(move || {
+                            let r = engine::optimize(&sc, &opts);
+                            running.store(false, Ordering::SeqCst);
+                            let _ = tx.send(r);
+                        });
+                if let Err(e) = spawned {
+                    self.running.store(false, Ordering::SeqCst);
+                    info.status = "error".into();
+                    return (Err(format!("cannot start the solve: {e}")), info);
+                }
+                // The engine stops itself at the time limit; the margin only guards against
+                // a solver that does not.
+                let guard = Duration::from_secs_f64(deadline * 1.5 + 1.0);
+                match rx.recv_timeout(guard) {
+                    Err(_) => {
+                        info.seconds = t0.elapsed().as_secs_f64();
+                        info.status = "missed_deadline".into();
+                        return (
+                            Err(format!(
+                                "solve missed its deadline of {deadline} s: still running after {:.3} s, abandoned",
+                                info.seconds
+                            )),
+                            info,
+                        );
+                    }
+                    Ok(r) => {
+                        let elapsed = t0.elapsed().as_secs_f64();
+                        match r {
+                            Ok(o) if elapsed > deadline => {
+                                info.seconds = elapsed;
+                                info.status = "missed_deadline".into();
+                                return (
+                                    Err(format!(
+                                        "solve missed its deadline of {deadline} s: took {elapsed:.3} s ({})",
+                                        o.status
+                                    )),
+                                    info,
+                                );
+                            }
+                            r => r.map_err(|e| format!("solve failed: {e}")),
+                        }
+                    }
+                }
+            }
+        };
+        info.seconds = t0.elapsed().as_secs_f64();
+        let o = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                info.status = "error".into();
+                return (Err(e), info);
+            }
+        };
+        info.status = o.status.as_str().into();
+        match (o.status, o.schedule, o.figures) {
+            (Status::Optimal | Status::TimeLimit, Some(schedule), Some(fig)) => (
+                Ok(Plan {
+                    problem,
+                    schedule,
+                    objective_yen: fig.objective_yen,
+                    mip_gap: o.mip_gap,
+                }),
+                info,
+            ),
+            (status, _, _) => {
+                let why = o.message.unwrap_or_default();
+                let diag = o.diagnosis.map(|d| format!(" ({d})")).unwrap_or_default();
+                (Err(format!("solve: {status}: {why}{diag}")), info)
+            }
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! The what-if: the controller against the plant, step after step over a period
+//! (`aems simulate`, `aems sweep`) — the same [`Controller`] as the live loop's, the
+//! district played by [`Plant`] — and the KPIs of what happened.
+
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+
+use engine::kpi::{self, Billing, Kpis, Target};
+use engine::{Scenario, ScenarioFile, Schedule, SolveOptions, Status};
+use forecast::demand::ModelKind;
+
+use crate::controller::{Controller, Stats};
+use crate::forecast::{Forecaster, Information, Method, Perfect, SeriesForecaster};
+use crate::plant::{every_device, Plant};
+use crate::settings::{self, KpiSection, Policy, Settings, SimulationSection, Terminal};
+
+/// What the MPC knows of the future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForecastChoice {
+    /// The actual series.
+    Perfect,
+    /// The same slot one day before.
+    Naive,
+    /// A fitted demand model.
+    Model(ModelKind),
+}
+
+/// Who decides, with what forecasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// MPC with forecasts.
+    Mpc(ForecastChoice),
+    /// The rule-based controller.
+    Rule,
+    /// The baseline.
+    None,
+    /// The whole period solved at once with perfect foresight: the best achievable.
+    Oracle,
+}
+
+impl Run {
+    /// A short label: `mpc/model(ridge)`, `rule`, `none`, `oracle`.
+    pub fn label(self) -> String {
+        match self {
+            Run::Mpc(ForecastChoice::Perfect) => "mpc/perfect".into(),
+            Run::Mpc(ForecastChoice::Naive) => "mpc/naive".into(),
+            Run::Mpc(ForecastChoice::Model(m)) => format!("mpc/model({})", m.name()),
+            Run::Rule => "rule".into(),
+            Run::None => "none".into(),
+            Run::Oracle => "oracle".into(),
+        }
+    }
+}
+
+/// The period and the controller's settings, as the command line gives them (each `None`
+/// takes the scenario's `[simulation]`, then the default).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// First step (RFC 3339, or YYYY-MM-DD for midnight in the scenario's offset).
+    pub from: Option<String>,
+    /// End, exclusive (same forms).
+    pub to: Option<String>,
+    /// Plan length, hours (default 24).
+    pub horizon_hours: Option<f64>,
+    /// Hours between replans (default 1).
+    pub replan_hours: Option<f64>,
+    /// Battery energy at each plan's end (default `initial`).
+    pub terminal: Option<Terminal>,
+    /// Relative MIP gap of each plan (default 1e-6).
+    pub mip_gap: Option<f64>,
+}
+
+/// A time given on the command line: RFC 3339, or a date at midnight in `offset`.
+pub fn parse_time(text: &str, offset: FixedOffset, what: &str) -> Result<DateTime<FixedOffset>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| anyhow!("--{what}: '{text}' is neither RFC 3339 nor YYYY-MM-DD"))?;
+    let midnight = date
+        .and_hms_opt(0, 0, 0)
+        .ok_or_else(|| anyhow!("--{what}: '{text}' has no midnight"))?;
+    offset
+        .from_local_datetime(&midnight)
+        .single()
+        .ok_or_else(|| anyhow!("--{what}: '{text}' is not a time in offset {offset}"))
+}
+
+/// Everything a simulation needs, resolved.
+pub struct Setup {
+    /// The scenario file.
+    pub file: ScenarioFile,
+    /// `[simulation]`.
+    pub sim: SimulationSection,
+    /// `[kpi]`.
+    pub kpi: KpiSection,
+    /// The district's whole series (every row of its CSV).
+    pub data: Scenario,
+    /// Row of the first simulated step.
+    pub first_row: usize,
+    /// Steps simulated.
+    pub steps: usize,
+    /// Plan length, steps.
+    pub horizon: usize,
+    /// Steps between replans.
+    pub replan: usize,
+    /// Battery energy at each plan's end.
+    pub terminal: Terminal,
+    /// Billing rules.
+    pub billing: Billing,
+    /// MIP gap of each plan.
+    pub mip_gap: f64,
+    /// Plant behaviour: batteries keep to their meters (see [`crate::plant::district_spec`]).
+    pub batteries_follow_meter: bool,
+    /// The fast layer under the plan.
+    pub peak_guard: bool,
+}
+
+impl Setup {
+    /// Reads the scenario's sections and resolves the period and settings.
+    pub fn new(file: ScenarioFile, o: &RunOptions) -> Result<Self> {
+        let sim: SimulationSection = settings::section(&file, "simulation")?;
+        let kpi: KpiSection = settings::section(&file, "kpi")?;
+        let table = file.table();
+        let offset = *file.start().offset();
+        let from = match &o.from {
+            Some(f) => parse_time(f, offset, "from")?,
+            None => file.start(),
+        };
+        let first_row = table.row_of(from).ok_or_else(|| {
+            anyhow!(
+                "--from {}: no row of {} has that time",
+                from.to_rfc3339(),
+                table.path().display()
+            )
+        })?;
+        let total = table.len() - first_row;
+        let steps = match &o.to {
+            Some(t) => {
+                let to = parse_time(t, offset, "to")?;
+                let step_s = i64::from(file.step_minutes()) * 60;
+                let span = (to - from).num_seconds();
+                if span <= 0 || span % step_s != 0 {
+                    bail!(
+                        "--to {}: must be a whole number of steps after --from",
+                        to.to_rfc3339()
+                    );
+                }
+                let n = (span / step_s) as usize;
+                if n > total {
+                    bail!(
+                        "--to {}: the series CSV ends {total} steps after --from",
+                        to.to_rfc3339()
+                    );
+                }
+                n
+            }
+            None => total,
+        };
+        let data = file.window(table.times()[0], table.len())?;
+        let path = file.path().to_path_buf();
+        let horizon_h = o.horizon_hours.or(sim.horizon_hours).unwrap_or(24.0);
+        let replan_h = o.replan_hours.or(sim.replan_hours).unwrap_or(1.0);
+        let horizon = settings::steps_of(horizon_h, file.step_minutes(), "horizon_hours", &path)?;
+        let replan = settings::steps_of(replan_h, file.step_minutes(), "replan_hours", &path)?;
+        if replan > horizon {
+            bail!("replan every {replan_h} h is longer than the {horizon_h} h horizon");
+        }
+        let mip_gap = o.mip_gap.or(sim.mip_gap).unwrap_or(1e-6);
+        if mip_gap.is_nan() || mip_gap < 0.0 {
+            bail!("--mip-gap must be ≥ 0");
+        }
+        Ok(Self {
+            terminal: o.terminal.or(sim.terminal).unwrap_or_default(),
+            billing: Billing {
+                ratchet_months: sim.demand_ratchet_months.unwrap_or(1),
+            },
+            batteries_follow_meter: sim.batteries_follow_meter.unwrap_or(false),
+            peak_guard: sim.peak_guard.unwrap_or(true),
+            file,
+            sim,
+            kpi,
+            data,
+            first_row,
+            steps,
+            horizon,
+            replan,
+            mip_gap,
+        })
+    }
+
+    /// The simulated part of the series.
+    pub fn period(&self) -> Scenario {
+        self.data.slice(self.first_row..self.first_row + self.steps)
+    }
+
+    /// The zero-carbon target of `[kpi]`, if declared.
+    pub fn target(&self) -> Option<Target> {
+        self.kpi.target()
+    }
+
+    /// The controller's settings for `policy`.
+    pub fn settings(&self, policy: Policy) -> Settings {
+        let step = self.data.step_minutes;
+        let horizon_hours = self.horizon as f64 * self.data.step_hours();
+        Settings {
+            policy,
+            step_minutes: step,
+            horizon_hours,
+            replan_minutes: (self.replan as u32 * step) as f64,
+            terminal: self.terminal,
+            mip_gap: self.mip_gap,
+            threads: Some(1),
+            deadline_s: None,
+            plan_valid_minutes: horizon_hours * 60.0,
+            stale_after_s: 2.0 * f64::from(step) * 60.0,
+            billing: self.billing,
+            peak_guard: self.peak_guard,
+        }
+    }
+
+    /// The forecaster of `choice`.
+    pub fn forecaster(&self, choice: ForecastChoice) -> Result<Box<dyn Forecaster>> {
+        Ok(match choice {
+            ForecastChoice::Perfect => Box::new(Perfect),
+            ForecastChoice::Naive => Box::new(SeriesForecaster::new(
+                Method::Naive,
+                &self.file,
+                &self.sim,
+                self.horizon,
+            )?),
+            ForecastChoice::Model(m) => Box::new(SeriesForecaster::new(
+                Method::Model(m),
+                &self.file,
+                &self.sim,
+                self.horizon,
+            )?),
+        })
+    }
+}
+
+/// What a run produced.
+pub struct Outcome {
+    /// Every decision per asset and step.
+    pub realized: Schedule,
+    /// The indicators.
+    pub kpis: Kpis,
+    /// Solver counters.
+    pub stats: Stats,
+    /// Forecasts that fell back to naive for lack of history.
+    pub forecast_fallbacks: usize,
+    /// What the run took from the actual future.
+    pub information: Information,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Runs one simulation; `progress(done, total)` now and then.
+pub fn simulate(
+    setup: &Setup,
+    run: Run,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let n = setup.steps;
+    let period = setup.period();
+    let (realized, stats, forecast_fallbacks, information) = match run {
+        Run::Oracle => {
+            let (s, seconds) = oracle(&period, setup.mip_gap)?;
+            progress(n, n);
+            let stats = Stats {
+                solves: 1,
+                solve_seconds: seconds,
+                ..Stats::default()
+            };
+            let information = Information {
+                perfect: Perfect.perfect_information(&period),
+                known_in_advance: Information::tariffs(&period),
+            };
+            (s, stats, 0, information)
+        }
+        _ => {
+            let (policy, forecaster) = match run {
+                Run::Mpc(choice) => (Policy::Mpc, setup.forecaster(choice)?),
+                Run::Rule => (Policy::Rule, Box::new(Perfect) as Box<dyn Forecaster>),
+                _ => (Policy::None, Box::new(Perfect) as Box<dyn Forecaster>),
+            };
+            let actual = setup.data.slice(setup.first_row..setup.data.steps);
+            let mut plant = Plant::new(&actual, n, setup.batteries_follow_meter);
+            let mut ctl = Controller::new(
+                setup.data.clone(),
+                setup.settings(policy),
+                forecaster,
+                every_device(&setup.data),
+                Default::default(),
+            );
+            for t in 0..n {
+                let c = ctl.cycle(&plant.measure());
+                plant
+                    .apply(&c.decisions)
+                    .with_context(|| format!("simulating {}", run.label()))?;
+                if t % 24 == 23 || t + 1 == n {
+                    progress(t + 1, n);
+                }
+            }
+            let information = ctl.information();
+            let fallbacks = ctl.forecaster().fallbacks();
+            (
+                plant.into_realized(),
+                ctl.stats.clone(),
+                fallbacks,
+                information,
+            )
+        }
+    };
+    let kpis = kpi::compute(&period, &realized, setup.billing);
+    Ok(Outcome {
+        realized,
+        kpis,
+        stats,
+        forecast_fallbacks,
+        information,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The whole of `period` solved as one problem with perfect foresight (to `mip_gap`), and
+/// the seconds it took.
+pub fn oracle(period: &Scenario, mip_gap: f64) -> Result<(Schedule, f64)> {
+    let started = Instant::now();
+    let opts = SolveOptions {
+        mip_gap,
+        ..SolveOptions::default()
+    };
+    let out = engine::optimize(period, &opts).map_err(|e| anyhow!("{e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    match (out.status, out.schedule) {
+        (Status::Optimal | Status::TimeLimit, Some(s)) => Ok((s, seconds)),
+        (status, _) => Err(anyhow!(
+            "the whole-period problem ended {status}: {}",
+            out.message.unwrap_or_default()
+        )),
+    }
+}
