@@ -14,9 +14,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args as ClapArgs, Subcommand};
 
 use connectors::mqtt::LinkOptions;
-use connectors::sim::{SimBattery, SimConfig, SimGenerator, SimHvac, SimMeter, SimNode};
+use connectors::sim::SimConfig;
 use connectors::{DevicesConfig, Fleet, MqttLink, Setpoint, Simulator};
-use engine::asset::hvac::HvacMode;
 use engine::Scenario;
 
 /// `aems devices …` subcommands.
@@ -120,96 +119,15 @@ fn load_devices(path: &Path) -> Result<DevicesConfig> {
     DevicesConfig::load(path).map_err(|e| anyhow!("{e}"))
 }
 
-/// The simulator's view of a scenario: every battery, HVAC unit and generator, a meter per
-/// grid connection (summing every node: the lines meet at the connection's node; line
-/// losses are left out) and per node.
+/// The simulator's view of a scenario: its physical district (`control::plant`, the same the
+/// closed-loop plant runs) and a meter per grid connection and per node.
 pub fn sim_config(sc: &Scenario, district: &str) -> SimConfig {
-    let node_id = |i: usize| sc.nodes[i].id.clone();
-    let nodes = sc
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let mut pv = vec![0.0; sc.steps];
-            for p in sc.pvs.iter().filter(|p| p.node == i) {
-                for (t, v) in p.available_kw.iter().enumerate() {
-                    pv[t] += v;
-                }
-            }
-            SimNode {
-                id: n.id.clone(),
-                load_kw: n.load_kw.clone(),
-                pv_kw: pv,
-            }
-        })
-        .collect();
-    let mut meters: Vec<SimMeter> = sc
-        .grids
-        .iter()
-        .map(|g| SimMeter {
-            id: g.id.clone(),
-            nodes: sc.nodes.iter().map(|n| n.id.clone()).collect(),
-        })
-        .collect();
-    meters.extend(sc.nodes.iter().map(|n| SimMeter {
-        id: n.id.clone(),
-        nodes: vec![n.id.clone()],
-    }));
+    let spec = control::plant::district_spec(sc, false);
     SimConfig {
         district: district.to_string(),
         start: sc.start,
-        step_minutes: sc.step_minutes,
-        nodes,
-        batteries: sc
-            .batteries
-            .iter()
-            .map(|b| SimBattery {
-                id: b.id.clone(),
-                node: node_id(b.node),
-                capacity_kwh: b.capacity_kwh,
-                min_kwh: b.min_kwh,
-                max_kwh: b.max_kwh,
-                charge_kw: b.charge_kw,
-                discharge_kw: b.discharge_kw,
-                charge_efficiency: b.charge_efficiency,
-                discharge_efficiency: b.discharge_efficiency,
-                self_discharge_per_hour: b.self_discharge_per_hour,
-                initial_kwh: b.initial_kwh,
-            })
-            .collect(),
-        hvacs: sc
-            .hvacs
-            .iter()
-            .map(|h| SimHvac {
-                id: h.id.clone(),
-                node: node_id(h.node),
-                cooling: h.mode == HvacMode::Cooling,
-                min_kw: h.min_kw,
-                max_kw: h.max_kw,
-                cop: h.cop.clone(),
-                r_k_per_kw: h.r_k_per_kw,
-                c_kwh_per_k: h.c_kwh_per_k,
-                initial_temp_c: h.initial_temp_c,
-                outdoor_temp_c: h.outdoor_temp_c.clone(),
-                heat_gain_kw: h.heat_gain_kw.clone(),
-                local_setpoint_c: match (h.comfort_low_c.first(), h.comfort_high_c.first()) {
-                    (Some(lo), Some(hi)) => (lo + hi) / 2.0,
-                    _ => h.initial_temp_c,
-                },
-            })
-            .collect(),
-        generators: sc
-            .generators
-            .iter()
-            .map(|g| SimGenerator {
-                id: g.id.clone(),
-                node: node_id(g.node),
-                min_kw: g.min_kw,
-                max_kw: g.max_kw,
-                initially_on: g.initially_on,
-            })
-            .collect(),
-        meters,
+        meters: SimConfig::every_meter(&spec),
+        spec,
     }
 }
 

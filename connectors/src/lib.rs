@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod devices;
 pub mod dump;
 pub mod error;

@@ -116,7 +116,7 @@ fn base_profile_is_valid() {
 fn unknown_data_type_is_refused_with_line_and_field() {
     let e = refuse(&BASE.replace(
         "type = \"i32\"\n\n[[setpoint]]",
-        "type = \"f64\"\n\n[[setpoint]]",
+        "type = \"f128\"\n\n[[setpoint]]",
     ));
     assert_eq!(e.file, Path::new("bad.toml"));
     assert_eq!(e.line, Some(16), "{e}");

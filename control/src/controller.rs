@@ -177,11 +177,17 @@ impl Controller {
         (k < self.data.steps).then_some(k)
     }
 
+    /// The state estimate of `m` alone, deciding nothing (a loop that only observes).
+    pub fn observe(&mut self, m: &Measurements) -> State {
+        let state = self.estimator.update(m, &self.data);
+        self.forecaster.observe(&state, &self.data);
+        state
+    }
+
     /// One cycle: from `m`, measured at its start, what every unit is told.
     pub fn cycle(&mut self, m: &Measurements) -> Cycle {
         let now = m.time;
-        let state = self.estimator.update(m, &self.data);
-        self.forecaster.observe(&state, &self.data);
+        let state = self.observe(m);
         let row = self.row_of(now);
         let mut c = Cycle {
             time: now,

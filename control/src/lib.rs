@@ -35,6 +35,7 @@ pub mod controller;
 pub mod decision;
 pub mod forecast;
 pub mod guard;
+pub mod ledger;
 pub mod plan;
 pub mod plant;
 pub mod problem;
@@ -45,6 +46,7 @@ pub mod state;
 
 pub use controller::{Controller, Cycle, Stats};
 pub use decision::{Decisions, Source};
+pub use ledger::Ledger;
 pub use plan::Plan;
 pub use plant::Plant;
 pub use settings::{Policy, Settings, Terminal};

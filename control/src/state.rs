@@ -359,13 +359,22 @@ impl Estimator {
                     false
                 }
                 Some(Ok(r)) => {
-                    for (q, v) in r.values() {
-                        let Some(v) = v else {
-                            if needed(*kind).iter().any(|g| g.contains(&q)) {
-                                flag(&mut st, q.name(), FlagKind::Missing, "not available".into());
-                            }
-                            continue;
-                        };
+                    let values = r.values();
+                    // A needed group none of whose quantities the device reports.
+                    for group in needed(*kind) {
+                        let reported = values.iter().any(|(q, v)| group.contains(q) && v.is_some());
+                        if !reported {
+                            let names: Vec<&str> = group.iter().map(|q| q.name()).collect();
+                            flag(
+                                &mut st,
+                                &names.join("|"),
+                                FlagKind::Missing,
+                                "not available".into(),
+                            );
+                        }
+                    }
+                    for (q, v) in values {
+                        let Some(v) = v else { continue };
                         if !v.is_finite() {
                             flag(&mut st, q.name(), FlagKind::NotFinite, format!("{v}"));
                             continue;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset};
+use control::Policy;
 use serde::Deserialize;
 
 /// Whether the loop sends setpoints.
@@ -40,10 +41,16 @@ pub enum ForecasterKind {
     #[default]
     Scenario,
     /// The scenario's series for prices, PV and weather, and for the loads the district's
-    /// measured base load of the same time one day earlier (seasonal naive, from the
-    /// store), shaped onto the nodes by the scenario's loads; the scenario's loads where
-    /// there is no such history.
+    /// measured base load of the same time one day earlier (seasonal naive on the
+    /// measurements), shaped onto the nodes by the scenario's loads; the scenario's loads
+    /// where there is no such history.
     Persistence,
+    /// Loads and PV from the same slot one day before in the scenario's series, up to the
+    /// cycle only (as `aems simulate --forecast naive`).
+    Naive,
+    /// Loads and PV from the forecast crate's ridge model fitted on the scenario's series
+    /// before the cycle (as `aems simulate --forecast model`).
+    Model,
 }
 
 /// Faults injected on a schedule, in simulated time (embedded simulator or simulated clock).
@@ -103,6 +110,7 @@ struct RawConfig {
     deadline_s: Option<f64>,
     mip_gap: Option<f64>,
     threads: Option<u32>,
+    controller: Option<Policy>,
     forecaster: Option<ForecasterKind>,
     stale_after_s: Option<f64>,
     schedule_valid_min: Option<f64>,
@@ -136,6 +144,8 @@ pub struct RunConfig {
     pub mip_gap: f64,
     /// HiGHS threads (`None`: HiGHS chooses).
     pub threads: Option<u32>,
+    /// Who decides: mpc (default), rule or none.
+    pub controller: Policy,
     /// The forecaster.
     pub forecaster: ForecasterKind,
     /// A reading older than this (simulated seconds) is stale.
@@ -178,6 +188,8 @@ pub struct Overrides {
     pub deadline_s: Option<f64>,
     /// `--mip-gap`.
     pub mip_gap: Option<f64>,
+    /// `--controller`.
+    pub controller: Option<Policy>,
     /// `--forecaster`.
     pub forecaster: Option<ForecasterKind>,
     /// `--mode`.
@@ -383,6 +395,7 @@ impl RunConfig {
             deadline_s,
             mip_gap,
             threads: raw.threads,
+            controller: o.controller.or(raw.controller).unwrap_or_default(),
             forecaster: o.forecaster.or(raw.forecaster).unwrap_or_default(),
             stale_after_s,
             schedule_valid_min,
@@ -402,11 +415,6 @@ impl RunConfig {
             faults: raw.fault,
         })
     }
-
-    /// Steps of the horizon.
-    pub fn horizon_steps(&self) -> usize {
-        ((self.horizon_h * 60.0) / f64::from(self.step_minutes)).floor() as usize
-    }
 }
 
 #[cfg(test)]
@@ -423,7 +431,7 @@ mod tests {
     fn defaults_and_overrides() {
         let c = RunConfig::load(None, &Overrides::default(), 30).unwrap();
         assert_eq!((c.cadence_min, c.step_minutes), (5, 5));
-        assert_eq!(c.horizon_steps(), 72);
+        assert_eq!(c.horizon_h, 6.0);
         assert_eq!(c.deadline_s, 60.0);
         let f = write("cadence_min = 15\nstep_minutes = 15\nhorizon_h = 12\n");
         let o = Overrides {
@@ -431,10 +439,7 @@ mod tests {
             ..Default::default()
         };
         let c = RunConfig::load(Some(f.path()), &o, 30).unwrap();
-        assert_eq!(
-            (c.cadence_min, c.step_minutes, c.horizon_steps()),
-            (15, 15, 24)
-        );
+        assert_eq!((c.cadence_min, c.step_minutes, c.horizon_h), (15, 15, 6.0));
     }
 
     #[test]

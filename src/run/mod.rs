@@ -10,34 +10,26 @@
 //! release every device and flush the store. With `--clock simulated --simulate` the
 //! device simulator runs in this process in lockstep with the loop's clock.
 //!
-//! One concept per module: [`config`], [`clock`], [`state`] (telemetry → state),
-//! [`forecast`], [`problem`] (state + forecast → dispatch problem), [`fallback`],
-//! [`setpoints`] (schedule → setpoints), [`cycle`], [`kpi`], [`store`] (SQLite),
-//! [`http`], [`metrics`], [`sim`] (embedded simulator and scheduled faults).
+//! The controller is `control::Controller`, the same as `aems simulate`'s; this module
+//! holds the adapters only: [`config`] (settings), [`clock`], [`cycle`] (devices ↔ the
+//! controller), [`store`] (SQLite), [`http`], [`metrics`], [`sim`] (embedded simulator and
+//! scheduled faults).
 
 pub mod clock;
 pub mod config;
 pub mod cycle;
-pub mod fallback;
-pub mod forecast;
 pub mod http;
-pub mod kpi;
 pub mod metrics;
-pub mod problem;
-pub mod setpoints;
 pub mod sim;
-pub mod state;
 pub mod store;
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::Datelike;
 use clap::Args as ClapArgs;
 use connectors::mqtt::LinkOptions;
 use connectors::{DevicesConfig, Fleet, MqttLink};
@@ -45,10 +37,34 @@ use engine::ScenarioFile;
 
 use clock::{floor_to, Clock};
 use config::{ClockKind, ForecasterKind, Mode, Overrides, RunConfig};
+use control::forecast::{Forecaster, Method, Perfect, Persistence, SeriesForecaster};
+use control::settings::{self as csettings, SimulationSection};
+use control::{Controller, Ledger, Policy, Settings};
 use cycle::{Loop, Resume};
-use forecast::{Forecaster, PersistenceForecaster, ScenarioForecaster};
+use engine::kpi::Billing;
 use http::Shared;
 use store::Store;
+
+/// `--controller` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControllerArg {
+    /// Receding-horizon optimisation with forecasts, under the peak guard.
+    Mpc,
+    /// The rule-based controller.
+    Rule,
+    /// No AEMS: batteries hold, generators off, HVAC on its own thermostat.
+    None,
+}
+
+impl ControllerArg {
+    fn policy(self) -> Policy {
+        match self {
+            ControllerArg::Mpc => Policy::Mpc,
+            ControllerArg::Rule => Policy::Rule,
+            ControllerArg::None => Policy::None,
+        }
+    }
+}
 
 /// Arguments of `aems run`.
 #[derive(Debug, ClapArgs)]
@@ -77,7 +93,10 @@ pub struct Args {
     /// Relative MIP gap (default 1e-4).
     #[arg(long)]
     pub mip_gap: Option<f64>,
-    /// Forecaster: scenario (default) or persistence.
+    /// Who decides: mpc (default), rule or none (the baseline).
+    #[arg(long, value_enum)]
+    pub controller: Option<ControllerArg>,
+    /// Forecaster: scenario (default), persistence, naive or model.
     #[arg(long, value_enum)]
     pub forecaster: Option<ForecasterKind>,
     /// control (default) or observe (no solve, no setpoint: the loop disabled).
@@ -132,6 +151,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         horizon_h: args.horizon_h,
         deadline_s: args.deadline_s,
         mip_gap: args.mip_gap,
+        controller: args.controller.map(ControllerArg::policy),
         forecaster: args.forecaster,
         mode: args.mode,
         store: args.store.clone(),
@@ -363,16 +383,64 @@ async fn main_loop(
     };
     tokio::spawn(shutdown_signal(stop_tx.clone()));
 
+    let sim_section: SimulationSection = csettings::section(&file, "simulation")?;
+    let rows_per_horizon = ((cfg.horizon_h * 60.0) / f64::from(row_min)).ceil() as usize;
     let forecaster: Box<dyn Forecaster> = match cfg.forecaster {
-        ForecasterKind::Scenario => Box::new(ScenarioForecaster),
+        ForecasterKind::Scenario => Box::new(Perfect),
         ForecasterKind::Persistence => {
-            let st = store.clone();
-            let tol = i64::from(cfg.cadence_min).max(1);
-            Box::new(PersistenceForecaster {
-                history: Box::new(move |t| st.base_load_near(t, tol)),
-            })
+            let mut p = Persistence::new(i64::from(cfg.cadence_min).max(1) * 60);
+            if resume.is_some() {
+                for (t, kw) in store.base_loads()? {
+                    p.record(t, kw);
+                }
+            }
+            Box::new(p)
         }
+        ForecasterKind::Naive => Box::new(SeriesForecaster::new(
+            Method::Naive,
+            &file,
+            &sim_section,
+            rows_per_horizon,
+        )?),
+        ForecasterKind::Model => Box::new(SeriesForecaster::new(
+            Method::Model(forecast::demand::ModelKind::Ridge),
+            &file,
+            &sim_section,
+            rows_per_horizon,
+        )?),
     };
+    let settings = Settings {
+        policy: cfg.controller,
+        step_minutes: cfg.step_minutes,
+        horizon_hours: cfg.horizon_h,
+        replan_minutes: f64::from(cfg.cadence_min),
+        terminal: sim_section.terminal.unwrap_or_default(),
+        mip_gap: cfg.mip_gap,
+        threads: cfg.threads,
+        deadline_s: Some(cfg.deadline_s),
+        plan_valid_minutes: cfg.schedule_valid_min,
+        stale_after_s: cfg.stale_after_s,
+        billing: Billing {
+            ratchet_months: sim_section.demand_ratchet_months.unwrap_or(1),
+        },
+        peak_guard: sim_section.peak_guard.unwrap_or(true),
+    };
+    // Batteries and generators no device lets the AEMS command are planned idle.
+    let uncommanded = data
+        .batteries
+        .iter()
+        .map(|b| b.id.clone())
+        .chain(data.generators.iter().map(|g| g.id.clone()))
+        .filter(|id| served.device(id).is_none())
+        .collect();
+    let ledger = Ledger::new(&data);
+    let controller = Controller::new(
+        data,
+        settings,
+        forecaster,
+        cycle::expected(&served),
+        uncommanded,
+    );
     let cfg_json = format!("{cfg:?}");
     let run_id = store.begin_run(
         &devices.district,
@@ -390,43 +458,29 @@ async fn main_loop(
         first_cycle,
         resume.is_some(),
     )?;
-    let base_sc = file.window(file.start(), 1).map_err(|e| anyhow!("{e}"))?;
-    let base_local = file.start().with_timezone(&file.timezone());
     let mut lp = Loop {
         cfg: cfg.clone(),
-        base_peak: base_sc
-            .grids
-            .iter()
-            .map(|g| (g.id.clone(), g.peak_so_far_kw))
-            .collect(),
-        base_month: (base_local.year(), base_local.month()),
-        file,
-        data,
+        controller,
+        ledger,
+        scenario: scenario_path.clone(),
         devices: served,
         fleet,
         link: link.clone(),
         store: store.clone(),
         shared: shared.clone(),
-        forecaster,
         run_id,
         origin,
-        last_good: Default::default(),
-        intervals: Default::default(),
-        kpis: Default::default(),
-        previous: None,
         released: Default::default(),
-        solving: Arc::new(AtomicBool::new(false)),
         last_mqtt_id: 0,
-        last_cycle: None,
+        last_cycle_id: 0,
     };
     if let Some(r) = &resume {
         lp.resume_from(r);
-        lp.last_cycle = Some(r.time);
         tracing::info!(
             target: "aems::run",
             resumed_at = %r.time.to_rfc3339(),
             next = %first_cycle.to_rfc3339(),
-            month_peak_kw = ?lp.intervals.month_peak,
+            peaks = ?lp.controller.estimator().peaks(),
             "resuming the stored run"
         );
     }
@@ -511,7 +565,7 @@ async fn main_loop(
     println!(
         "aems run: stopped at {}; cost {} yen; store {}",
         now.to_rfc3339(),
-        k.get("cost_yen")
+        k.pointer("/district/cost_yen")
             .and_then(|v| v.as_f64())
             .map(|c| format!("{c:.0}"))
             .unwrap_or_else(|| "-".into()),

@@ -14,7 +14,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use connectors::{Setpoint, WriteOutcome, WriteRecord};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::state::{Flag, Interval};
+use control::state::{Flag, Interval};
+use control::Decisions;
+use physics::device::Command;
 
 const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
@@ -49,6 +51,9 @@ CREATE TABLE IF NOT EXISTS intervals (
     grid TEXT NOT NULL, start TEXT NOT NULL, import_kwh REAL NOT NULL, export_kwh REAL NOT NULL,
     mean_kw REAL NOT NULL, PRIMARY KEY (grid, start));
 CREATE TABLE IF NOT EXISTS kpis (cycle_id INTEGER NOT NULL, time TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, asset TEXT NOT NULL, command TEXT NOT NULL,
+    on_off INTEGER, power_kw REAL, setpoint_c REAL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#;
 
@@ -276,6 +281,35 @@ impl Store {
         Ok(())
     }
 
+    /// Records what the controller told each unit (before the setpoints' limits).
+    pub fn decisions(&self, cycle: i64, time: DateTime<FixedOffset>, d: &Decisions) -> Result<()> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO decisions (cycle_id, time, asset, command, on_off, power_kw, setpoint_c) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            )?;
+            let t = ts(time);
+            for (asset, cmd) in &d.commands {
+                let (kind, on, p, sp): (&str, Option<bool>, Option<f64>, Option<f64>) = match cmd {
+                    Command::Battery { power_kw } => ("battery", None, Some(*power_kw), None),
+                    Command::Hvac {
+                        on,
+                        power_kw,
+                        setpoint_c,
+                    } => ("hvac", Some(*on), *power_kw, Some(*setpoint_c)),
+                    Command::Generator { on, power_kw } => {
+                        ("generator", Some(*on), Some(*power_kw), None)
+                    }
+                    Command::Release => ("release", None, None, None),
+                };
+                ins.execute(params![cycle, t, asset, kind, on.map(i64::from), p, sp])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records a fallback.
     pub fn fallback(
         &self,
@@ -409,6 +443,7 @@ impl Store {
     }
 
     /// Every stored interval of `grid`, oldest first.
+    #[cfg(test)]
     pub fn all_intervals(&self, grid: &str) -> Result<Vec<Interval>> {
         let c = self.conn();
         let mut q = c.prepare(
@@ -454,33 +489,21 @@ impl Store {
             .optional()?)
     }
 
-    /// The district base load stored by the cycle closest to `t` within `tolerance_min`.
-    pub fn base_load_near(&self, t: DateTime<FixedOffset>, tolerance_min: i64) -> Option<f64> {
-        let lo = ts(t - chrono::Duration::minutes(tolerance_min));
-        let hi = ts(t + chrono::Duration::minutes(tolerance_min));
+    /// Every district base load the cycles stored, oldest first.
+    pub fn base_loads(&self) -> Result<Vec<(DateTime<FixedOffset>, f64)>> {
         let c = self.conn();
-        let mut q = c
-            .prepare_cached("SELECT time, base_load_kw FROM cycles WHERE time >= ?1 AND time <= ?2 AND base_load_kw IS NOT NULL")
-            .ok()?;
-        let rows = q
-            .query_map(params![lo, hi], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
-            })
-            .ok()?;
-        rows.filter_map(|r| r.ok())
-            .filter_map(|(s, v)| {
-                Some((
-                    (DateTime::parse_from_rfc3339(&s).ok()? - t)
-                        .num_seconds()
-                        .abs(),
-                    v,
-                ))
-            })
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, v)| v)
+        let mut q = c.prepare(
+            "SELECT time, base_load_kw FROM cycles WHERE base_load_kw IS NOT NULL ORDER BY id",
+        )?;
+        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?;
+        Ok(rows
+            .filter_map(|r| r.ok())
+            .filter_map(|(s, v)| Some((DateTime::parse_from_rfc3339(&s).ok()?, v)))
+            .collect())
     }
 
-    /// Runs a query returning one number (tests, reports).
+    /// Runs a query returning one number (tests).
+    #[cfg(test)]
     pub fn scalar(&self, sql: &str) -> Result<Option<f64>> {
         Ok(self
             .conn()

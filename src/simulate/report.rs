@@ -10,7 +10,7 @@ use polars::prelude::{Column, DataFrame, ParquetWriter};
 
 use engine::{Scenario, Schedule};
 
-use super::{Outcome, Run, Setup};
+use control::simulation::{Outcome, Run, Setup};
 
 /// Writes every column of [`Schedule::columns`] (and `time`) to a Parquet file.
 pub fn write_parquet(path: &Path, sc: &Scenario, s: &Schedule) -> Result<()> {
@@ -566,14 +566,15 @@ pub fn write_report(
          <style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th:first-child,td:first-child{{text-align:left}}\
          figure{{margin:1.5em 0}}</style></head><body>\n<h1>{}</h1>\n<p>{} steps of {} min from {} to {}; \
-         controller <b>{}</b>; baseline: batteries idle, HVAC on its thermostat, generators off.</p>\n",
+         controller <b>{}</b>; baseline: batteries idle, HVAC on its thermostat, generators off.</p>\n<p>{}</p>\n",
         escape(&title),
         escape(&title),
         sc.steps,
         sc.step_minutes,
         sc.times[0].to_rfc3339(),
         sc.times[sc.steps - 1].to_rfc3339(),
-        escape(&run.label())
+        escape(&run.label()),
+        escape(&super::information_lines(setup, out).join("; "))
     );
     let d = &out.kpis.district;
     let _ = write!(

@@ -19,7 +19,8 @@ use rayon::prelude::*;
 
 use engine::{ScenarioError, ScenarioFile};
 
-use crate::simulate::{self, Run, RunArgs, Setup};
+use crate::simulate::RunArgs;
+use control::simulation::{self, Run, Setup};
 pub use table::{Row, Table};
 
 /// Arguments of `aems sweep`.
@@ -324,7 +325,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let run_kind = simulate::run_of(&args.run)?;
+    let run_kind = args.run.run()?;
 
     // Check every key and value against the scenario before starting (each value alone).
     let mut base = Base::read(&args.scenario)?;
@@ -338,7 +339,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let (root, series) = base.with(std::slice::from_ref(p), std::slice::from_ref(v))?;
             base.preload(&series)?;
             let file = base.file(&root, &format!("{}={v}", p.key))?;
-            Setup::new(file, &args.run)?;
+            Setup::new(file, &args.run.options())?;
         }
     }
     let mine: Vec<usize> = (0..combos.len())
@@ -350,7 +351,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .max(1);
     let steps = {
         let (root, _) = base.with(&[], &[])?;
-        Setup::new(base.file(&root, "base")?, &args.run)?.steps
+        Setup::new(base.file(&root, "base")?, &args.run.options())?.steps
     };
     let per_run = steps
         * if args.no_baseline || run_kind == Run::None {
@@ -403,13 +404,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 };
                 let result = (|| -> Result<Row> {
                     let (root, _) = base.with(&params, values)?;
-                    let setup = Setup::new(base.file(&root, &lbl)?, &args.run)?;
-                    let out = simulate::simulate(&setup, run_kind, tick)?;
+                    let setup = Setup::new(base.file(&root, &lbl)?, &args.run.options())?;
+                    let out = simulation::simulate(&setup, run_kind, tick)?;
                     last.set(0);
                     let baseline = if args.no_baseline || run_kind == Run::None {
                         None
                     } else {
-                        Some(simulate::simulate(&setup, Run::None, tick)?)
+                        Some(simulation::simulate(&setup, Run::None, tick)?)
                     };
                     Ok(Row::of(i, values.clone(), &out, baseline.as_ref()))
                 })();

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use polars::prelude::{Column, DataFrame, ParquetReader, ParquetWriter, SerReader};
 
 use super::Param;
-use crate::simulate::Outcome;
+use control::simulation::Outcome;
 
 /// The KPI columns, in order.
 pub const KPI_COLUMNS: [&str; 26] = [

@@ -652,7 +652,11 @@ fn point(
     if !offset.is_finite() {
         return Err(loc.err(span, table, "offset", format!("{offset} is not finite")));
     }
-    let max_bits: i64 = if len == 1 { 0xFFFF } else { 0xFFFF_FFFF };
+    let max_bits: i64 = match len {
+        1 => 0xFFFF,
+        2 => 0xFFFF_FFFF,
+        _ => i64::MAX,
+    };
     let mut not_available = Vec::new();
     for v in rp.not_available.iter().flatten() {
         if *v < 0 || *v > max_bits {
@@ -666,7 +670,7 @@ fn point(
                 ),
             ));
         }
-        not_available.push(*v as u32);
+        not_available.push(*v as u64);
     }
     let register = Register {
         kind: rp.kind,

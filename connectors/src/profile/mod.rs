@@ -72,7 +72,7 @@ pub struct Point {
     /// Engineering unit, e.g. `kW`, `%`, `°C` (empty for codes and counts).
     pub unit: String,
     /// Raw bit patterns meaning "not available" (e.g. `0xFFFF`, `0x8000`).
-    pub not_available: Vec<u32>,
+    pub not_available: Vec<u64>,
     /// The value a simulator serves when its physics does not compute this quantity.
     pub sim_value: Option<f64>,
     /// Free text.

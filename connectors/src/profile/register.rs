@@ -60,6 +60,8 @@ pub enum DataType {
     I32,
     /// IEEE 754 single precision float (two words).
     F32,
+    /// IEEE 754 double precision float (four words): exact for any value a device holds.
+    F64,
     /// One bit: a coil or a discrete input.
     Bool,
 }
@@ -70,6 +72,7 @@ impl DataType {
         match self {
             DataType::U16 | DataType::I16 | DataType::Bool => 1,
             DataType::U32 | DataType::I32 | DataType::F32 => 2,
+            DataType::F64 => 4,
         }
     }
 
@@ -81,21 +84,22 @@ impl DataType {
             DataType::U32 => "u32",
             DataType::I32 => "i32",
             DataType::F32 => "f32",
+            DataType::F64 => "f64",
             DataType::Bool => "bool",
         }
     }
 }
 
-/// Order of the two words of a 32-bit value (bytes within a word are always big-endian, as
-/// Modbus says).
+/// Order of the words of a 32- or 64-bit value (bytes within a word are always big-endian,
+/// as Modbus says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WordOrder {
-    /// High word first (`ABCD`), the Modbus convention and SunSpec's.
+    /// Most significant word first (`ABCD`), the Modbus convention and SunSpec's.
     #[default]
     #[serde(alias = "abcd", alias = "high_first")]
     Big,
-    /// Low word first (`CDAB`), common on meters.
+    /// Least significant word first (`CDAB`), common on meters.
     #[serde(alias = "cdab", alias = "low_first")]
     Little,
 }
@@ -112,7 +116,7 @@ pub struct Register {
     pub address: u16,
     /// Encoding.
     pub data_type: DataType,
-    /// Word order of 32-bit values.
+    /// Word order of 32- and 64-bit values.
     pub word_order: WordOrder,
 }
 
@@ -139,24 +143,17 @@ impl Register {
             && u32::from(other.address) <= self.last()
     }
 
-    /// The raw bit pattern of the words (16 or 32 bits), for sentinel comparison.
-    pub fn bits(&self, words: &[u16]) -> u32 {
-        match self.data_type.words() {
-            1 => u32::from(words.first().copied().unwrap_or(0)),
-            _ => {
-                let (hi, lo) = self.hi_lo(words);
-                (u32::from(hi) << 16) | u32::from(lo)
-            }
-        }
-    }
-
-    fn hi_lo(&self, words: &[u16]) -> (u16, u16) {
-        let a = words.first().copied().unwrap_or(0);
-        let b = words.get(1).copied().unwrap_or(0);
-        match self.word_order {
-            WordOrder::Big => (a, b),
-            WordOrder::Little => (b, a),
-        }
+    /// The raw bit pattern of the words (16, 32 or 64 bits), for sentinel comparison.
+    pub fn bits(&self, words: &[u16]) -> u64 {
+        let n = usize::from(self.data_type.words());
+        (0..n).fold(0u64, |acc, i| {
+            // The i-th most significant word.
+            let at = match self.word_order {
+                WordOrder::Big => i,
+                WordOrder::Little => n - 1 - i,
+            };
+            (acc << 16) | u64::from(words.get(at).copied().unwrap_or(0))
+        })
     }
 
     /// The raw number the words hold (before scaling).
@@ -165,9 +162,10 @@ impl Register {
         match self.data_type {
             DataType::U16 => f64::from(bits as u16),
             DataType::I16 => f64::from(bits as u16 as i16),
-            DataType::U32 => f64::from(bits),
-            DataType::I32 => f64::from(bits as i32),
-            DataType::F32 => f64::from(f32::from_bits(bits)),
+            DataType::U32 => f64::from(bits as u32),
+            DataType::I32 => f64::from(bits as u32 as i32),
+            DataType::F32 => f64::from(f32::from_bits(bits as u32)),
+            DataType::F64 => f64::from_bits(bits),
             DataType::Bool => {
                 if bits != 0 {
                     1.0
@@ -195,18 +193,23 @@ impl Register {
                 Ok(int)
             }
         };
-        let bits: u32 = match self.data_type {
-            DataType::U16 => range(0.0, f64::from(u16::MAX))? as u32,
-            DataType::I16 => range(f64::from(i16::MIN), f64::from(i16::MAX))? as i16 as u16 as u32,
-            DataType::U32 => range(0.0, f64::from(u32::MAX))? as u32,
-            DataType::I32 => range(f64::from(i32::MIN), f64::from(i32::MAX))? as i32 as u32,
+        let bits: u64 = match self.data_type {
+            DataType::U16 => range(0.0, f64::from(u16::MAX))? as u64,
+            DataType::I16 => {
+                u64::from(range(f64::from(i16::MIN), f64::from(i16::MAX))? as i16 as u16)
+            }
+            DataType::U32 => range(0.0, f64::from(u32::MAX))? as u64,
+            DataType::I32 => {
+                u64::from(range(f64::from(i32::MIN), f64::from(i32::MAX))? as i32 as u32)
+            }
             DataType::F32 => {
                 let v = raw as f32;
                 if !v.is_finite() {
                     return Err(format!("{raw} does not fit f32"));
                 }
-                v.to_bits()
+                u64::from(v.to_bits())
             }
+            DataType::F64 => raw.to_bits(),
             DataType::Bool => match int {
                 0.0 => 0,
                 1.0 => 1,
@@ -216,19 +219,16 @@ impl Register {
         Ok(self.words_of(bits))
     }
 
-    /// The words of a raw bit pattern (16 or 32 bits) in this register's word order.
-    pub fn words_of(&self, bits: u32) -> Vec<u16> {
-        match self.data_type.words() {
-            1 => vec![bits as u16],
-            _ => {
-                let hi = (bits >> 16) as u16;
-                let lo = bits as u16;
-                match self.word_order {
-                    WordOrder::Big => vec![hi, lo],
-                    WordOrder::Little => vec![lo, hi],
-                }
-            }
+    /// The words of a raw bit pattern (16, 32 or 64 bits) in this register's word order.
+    pub fn words_of(&self, bits: u64) -> Vec<u16> {
+        let n = usize::from(self.data_type.words());
+        let mut words: Vec<u16> = (0..n)
+            .map(|i| (bits >> (16 * (n - 1 - i))) as u16)
+            .collect();
+        if self.word_order == WordOrder::Little {
+            words.reverse();
         }
+        words
     }
 }
 
@@ -266,6 +266,7 @@ mod tests {
                 (DataType::U32, 4_000_000_000.0),
                 (DataType::I32, -2_000_000_000.0),
                 (DataType::F32, -1234.5),
+                (DataType::F64, -1234.567_890_123_456_7),
                 (DataType::Bool, 1.0),
             ] {
                 let r = reg(t, order);
@@ -288,6 +289,10 @@ mod tests {
         assert_eq!(little, vec![2, 1]);
         let f = reg(DataType::F32, WordOrder::Big).encode(1.0).unwrap();
         assert_eq!(f, vec![0x3F80, 0x0000]);
+        let d = reg(DataType::F64, WordOrder::Big).encode(1.0).unwrap();
+        assert_eq!(d, vec![0x3FF0, 0, 0, 0]);
+        let d = reg(DataType::F64, WordOrder::Little).encode(1.0).unwrap();
+        assert_eq!(d, vec![0, 0, 0, 0x3FF0]);
     }
 
     #[test]

@@ -161,7 +161,9 @@ impl SimDevice {
             return;
         };
         let words = if p.register.data_type == crate::profile::DataType::F32 {
-            p.register.words_of((value as f32).to_bits())
+            p.register.words_of(u64::from((value as f32).to_bits()))
+        } else if p.register.data_type == crate::profile::DataType::F64 {
+            p.register.words_of(value.to_bits())
         } else {
             match p.not_available.first() {
                 Some(bits) => p.register.words_of(*bits),
