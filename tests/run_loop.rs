@@ -329,7 +329,7 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
         assert!(metrics.contains(m), "{m} not in /metrics:\n{metrics}");
     }
     let schedule = aems.json("/schedule");
-    assert_eq!(schedule["source"], "fresh", "{schedule}");
+    assert_eq!(schedule["source"], "plan", "{schedule}");
     assert_eq!(schedule["step_minutes"], 15);
     assert!(schedule["series"]
         .as_array()
@@ -337,8 +337,8 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
         .iter()
         .any(|s| s["asset"] == "hub_bat" && s["quantity"] == "power_kw"));
     let forecast = aems.json("/forecast");
-    assert_eq!(forecast["forecaster"], "scenario");
-    assert!(aems.json("/kpis")["cost_yen"].as_f64().is_some());
+    assert_eq!(forecast["forecaster"], "perfect");
+    assert!(aems.json("/kpis").pointer("/district/cost_yen").is_some_and(|v| v.is_f64()));
     assert!(aems
         .json("/setpoints")
         .as_array()
@@ -347,7 +347,7 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     let c = db(dir.path());
     assert_eq!(count(&c, "SELECT COUNT(*) FROM cycles"), 192);
     assert_eq!(
-        count(&c, "SELECT COUNT(*) FROM cycles WHERE source = 'fresh'"),
+        count(&c, "SELECT COUNT(*) FROM cycles WHERE source = 'plan'"),
         192
     );
     // Setpoints reached the devices: every Modbus write confirmed by read-back.
@@ -436,23 +436,23 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
         "observe mode writes nothing"
     );
     let without = kpis(&c2);
-    let f = |k: &serde_json::Value, key: &str| k[key].as_f64().unwrap();
+    // The metered KPIs (control::Ledger: engine::kpi's tally and billing).
+    let f = |k: &serde_json::Value, key: &str| k.pointer(key).and_then(|v| v.as_f64()).unwrap();
     println!(
-        "two days, metered cost (energy + demand + fuel + CO2): with the loop {:.0} yen (storage-adjusted {:.0}, comfort {:.1} K·h, peak {:.1} kW), without {:.0} yen (comfort {:.1} K·h, peak {:.1} kW)",
-        f(&with, "cost_yen"),
-        f(&with, "storage_adjusted_cost_yen"),
-        f(&with, "comfort_violation_kh"),
-        with["peak_kw"]["pcc"].as_f64().unwrap(),
-        f(&without, "cost_yen"),
-        f(&without, "comfort_violation_kh"),
-        without["peak_kw"]["pcc"].as_f64().unwrap(),
+        "two days, metered cost (energy + demand + fuel + comfort + CO2): with the loop {:.0} yen (storage-adjusted {:.0}, comfort {:.1} K·h, peak {:.1} kW), without {:.0} yen (comfort {:.1} K·h, peak {:.1} kW)",
+        f(&with, "/district/cost_yen"),
+        f(&with, "/storage_adjusted_cost_yen"),
+        f(&with, "/district/comfort_violation_kh"),
+        f(&with, "/month_peak_kw/pcc"),
+        f(&without, "/district/cost_yen"),
+        f(&without, "/district/comfort_violation_kh"),
+        f(&without, "/month_peak_kw/pcc"),
     );
-    assert!(f(&with, "cost_yen") < f(&without, "cost_yen"));
-    // Also with the batteries' lower final charge and the comfort given up, at their prices.
-    assert!(
-        f(&with, "storage_adjusted_cost_yen") + f(&with, "comfort_yen")
-            < f(&without, "storage_adjusted_cost_yen") + f(&without, "comfort_yen")
-    );
+    assert!(f(&with, "/district/cost_yen") < f(&without, "/district/cost_yen"));
+    // Also with the batteries' lower final charge at the run's mean price.
+    assert!(f(&with, "/storage_adjusted_cost_yen") < f(&without, "/storage_adjusted_cost_yen"));
+    // Every cycle's readings were there: nothing skipped.
+    assert_eq!(with["skipped"], serde_json::json!({}), "{with}");
 }
 
 fn at(h: f64) -> String {
@@ -493,7 +493,7 @@ fn faults_broker_restart_silent_device_nan_and_late_solves_are_survived_and_reco
     let metrics = aems.get("/metrics").1;
     for m in [
         "aems_fallbacks_total{kind=\"previous\"}",
-        "aems_fallbacks_total{kind=\"rule\"}",
+        "aems_fallbacks_total{kind=\"fallback\"}",
         "aems_solve_failures_total{kind=\"deadline\"}",
         "aems_device_errors_total{asset=\"hotel_c_bat\"}",
         "aems_telemetry_flags_total{kind=\"missing\"}",
@@ -539,18 +539,18 @@ fn faults_broker_restart_silent_device_nan_and_late_solves_are_survived_and_reco
     let after = format!("time >= '{}'", at(5.0));
     assert!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = 'hotel_c_bat' AND quantity = 'power_kw' AND confirmed = 1 AND {after}")) >= 10);
 
-    // Solves forced past their deadline: the previous schedule for up to an hour, then the
-    // rule; each logged with its reason and counted; fresh schedules again afterwards.
+    // Solves forced past their deadline: the previous plan for up to an hour, then the
+    // fallback rule; each logged with its reason and counted; new plans again afterwards.
     let late = format!("time >= '{}' AND time < '{}'", at(7.0), at(9.0));
     assert_eq!(n(&format!("SELECT COUNT(*) FROM fallbacks WHERE kind = 'previous' AND reason LIKE '%deadline%' AND {late}")), 4);
-    assert_eq!(n(&format!("SELECT COUNT(*) FROM fallbacks WHERE kind = 'rule' AND reason LIKE '%deadline%' AND {late}")), 4);
+    assert_eq!(n(&format!("SELECT COUNT(*) FROM fallbacks WHERE kind = 'fallback' AND reason LIKE '%deadline%' AND {late}")), 4);
     assert_eq!(
         n(&format!(
-            "SELECT COUNT(*) FROM cycles WHERE source <> 'fresh' AND NOT ({late})"
+            "SELECT COUNT(*) FROM cycles WHERE source <> 'plan' AND NOT ({late})"
         )),
         0
     );
-    // Under the rule the HVAC units were handed back to their thermostats.
+    // Under the fallback rule the HVAC units were handed back to their thermostats.
     assert!(n(&format!("SELECT COUNT(*) FROM setpoints WHERE asset = 'office_a_ac' AND quantity = 'remote_control' AND requested = 0 AND confirmed = 1 AND {late}")) >= 1);
     assert!(std::fs::read_to_string(&aems.log)
         .unwrap()
@@ -594,7 +594,7 @@ fn a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_dev
     let mut second = Aems::start(dir.path(), &devices, &config, &[]);
     second.wait_cycles(cycles_before as u64 + 3);
     let kpis = second.json("/kpis");
-    assert!(kpis["peak_kw"]["pcc"].as_f64().unwrap() >= stored_peak);
+    assert!(kpis["month_peak_kw"]["pcc"].as_f64().unwrap() >= stored_peak);
     second.signal("TERM");
     second.wait_end();
     let (first_time, peak): (String, f64) = c

@@ -320,6 +320,12 @@ impl District {
         std::mem::replace(&mut self.totals, Self::zero_totals(&self.spec))
     }
 
+    /// Applies `cmds` at once without moving time: the powers (and what the meters read)
+    /// become those the units take under them; energies and temperatures stay.
+    pub fn settle(&mut self, cmds: &Commands) -> Vec<Violation> {
+        self.substep(0.0, cmds)
+    }
+
     /// Advances by `dt_h` hours with `cmds` held, in equal substeps of at most
     /// [`SUBSTEP_H`]. Returns what the network could not do (the district still moves:
     /// imports beyond a limit are imported, and so on).

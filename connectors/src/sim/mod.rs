@@ -305,11 +305,14 @@ impl World {
         c
     }
 
-    /// Advances the district by `dt_h` hours under what the registers say, and refreshes
-    /// the registers.
+    /// Advances the district by `dt_h` hours under what the registers say (0: applies them
+    /// at once), and refreshes the registers.
     fn advance(&mut self, dt_h: f64) {
-        if dt_h > 0.0 {
-            let cmds = self.commands();
+        let cmds = self.commands();
+        if dt_h <= 0.0 {
+            // New setpoints take effect at once.
+            let _ = self.district.settle(&cmds);
+        } else {
             let trouble = self.district.advance(dt_h, &cmds);
             if self.warned < 10 {
                 for t in trouble.iter().take(10 - self.warned) {
