@@ -329,3 +329,112 @@ impl Controller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forecast::Perfect;
+    use crate::plant::{every_device, Plant};
+    use crate::settings::Terminal;
+    use engine::kpi::Billing;
+
+    fn gate_square() -> Scenario {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        let f = engine::ScenarioFile::read(&p).unwrap();
+        f.window(f.table().times()[0], f.table().len()).unwrap()
+    }
+
+    fn settings(policy: Policy) -> Settings {
+        Settings {
+            policy,
+            step_minutes: 30,
+            horizon_hours: 6.0,
+            replan_minutes: 30.0,
+            terminal: Terminal::Initial,
+            mip_gap: 1e-4,
+            threads: Some(1),
+            deadline_s: None,
+            plan_valid_minutes: 60.0,
+            stale_after_s: 3600.0,
+            billing: Billing::default(),
+            peak_guard: true,
+        }
+    }
+
+    /// A plan each cycle; when solves fail, the previous plan while it is valid, then the
+    /// fallback rule; a unit that cannot be read is released.
+    #[test]
+    fn the_fallback_policy_and_untrusted_units() {
+        let data = gate_square();
+        let mut plant = Plant::new(&data, 8, false);
+        let mut ctl = Controller::new(
+            data.clone(),
+            settings(Policy::Mpc),
+            Box::new(Perfect),
+            every_device(&data),
+            Default::default(),
+        );
+        let mut sources = Vec::new();
+        for k in 0..5 {
+            if k == 1 {
+                // Every solve from now on misses its deadline.
+                ctl.set_deadline(Some(0.0));
+            }
+            let c = ctl.cycle(&plant.measure());
+            sources.push(c.source);
+            if k == 0 {
+                assert!(c.replanned && c.solve.as_ref().unwrap().status == "optimal");
+            } else {
+                assert!(
+                    c.reason.as_deref().unwrap().contains("deadline"),
+                    "{:?}",
+                    c.reason
+                );
+            }
+            if c.source == Source::Fallback {
+                assert_eq!(c.decisions, baseline::decide(&data));
+            }
+            plant.apply(&c.decisions).unwrap();
+        }
+        use Source::*;
+        assert_eq!(sources, vec![Plan, Previous, Previous, Fallback, Fallback]);
+        assert_eq!(ctl.stats.fallbacks, 4);
+        assert!(ctl.stats.first_failure.is_some());
+        // A battery that cannot be read is released, the others commanded.
+        ctl.set_deadline(None);
+        let mut m = plant.measure();
+        m.readings.insert("hub_bat".into(), Err("timeout".into()));
+        let c = ctl.cycle(&m);
+        assert_eq!(c.source, Plan);
+        assert!(c.state.unhealthy.contains("hub_bat"));
+        assert_eq!(c.decisions.get("hub_bat"), Some(&Command::Release));
+        assert!(matches!(
+            c.decisions.get("retail_b_bat"),
+            Some(Command::Battery { .. })
+        ));
+    }
+
+    /// The rule and the baseline need no plan.
+    #[test]
+    fn the_rule_and_the_baseline_decide_without_solving() {
+        let data = gate_square();
+        let plant = Plant::new(&data, 1, false);
+        for (policy, source) in [
+            (Policy::Rule, Source::Rule),
+            (Policy::None, Source::Baseline),
+        ] {
+            let mut ctl = Controller::new(
+                data.clone(),
+                settings(policy),
+                Box::new(Perfect),
+                every_device(&data),
+                Default::default(),
+            );
+            let c = ctl.cycle(&plant.measure());
+            assert_eq!(c.source, source);
+            assert!(c.solve.is_none() && ctl.plan().is_none());
+            assert!(ctl.information().perfect.is_empty());
+        }
+    }
+}

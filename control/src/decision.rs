@@ -116,3 +116,46 @@ impl Source {
         matches!(self, Source::Previous | Source::Fallback)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Solver;
+
+    #[test]
+    fn a_plan_step_becomes_each_units_command() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/kashiwanoha/scenario.toml");
+        let sc = engine::Scenario::load(p)
+            .unwrap()
+            .slice(4368 + 28..4368 + 36);
+        let (plan, _) = Solver::new(engine::SolveOptions::default()).solve(sc.clone(), None);
+        let plan = plan.unwrap();
+        let net = crate::plant::network(&sc);
+        let d = Decisions::of_plan(&plan, 2, net.ties()).unwrap();
+        let s = &plan.schedule;
+        assert_eq!(
+            d.get(&sc.batteries[0].id),
+            Some(&Command::Battery {
+                power_kw: s.batteries[0].discharge_kw[2] - s.batteries[0].charge_kw[2]
+            })
+        );
+        assert_eq!(
+            d.get(&sc.hvacs[0].id),
+            Some(&Command::Hvac {
+                on: s.hvacs[0].on[2],
+                power_kw: Some(s.hvacs[0].power_kw[2]),
+                setpoint_c: s.hvacs[0].temp_c[3],
+            })
+        );
+        assert!(matches!(
+            d.get(&sc.generators[0].id),
+            Some(Command::Generator { .. })
+        ));
+        // The interchange joins two grids: its flow is the plan's; radial lines are not
+        // commanded.
+        assert_eq!(d.tie_kw.len(), 1);
+        assert_eq!(d.tie_kw[0].0, "interchange");
+        assert!(Decisions::of_plan(&plan, 8, net.ties()).is_none());
+    }
+}

@@ -495,3 +495,88 @@ impl Forecaster for Persistence {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::GridState;
+
+    fn gate_square() -> ScenarioFile {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        ScenarioFile::read(&p).unwrap()
+    }
+
+    fn data(file: &ScenarioFile) -> Scenario {
+        file.window(file.table().times()[0], file.table().len())
+            .unwrap()
+    }
+
+    #[test]
+    fn perfect_is_the_actual_series_and_says_so() {
+        let file = gate_square();
+        let d = data(&file);
+        let f = Perfect.forecast(&d, 10, 4).unwrap();
+        assert_eq!(f.nodes[1].load_kw, d.nodes[1].load_kw[10..14].to_vec());
+        let info = Perfect.perfect_information(&d);
+        for s in ["load_kw", "pv_available_kw", "outdoor_temp_c"] {
+            assert!(info.iter().any(|i| i == s), "{info:?}");
+        }
+    }
+
+    #[test]
+    fn naive_repeats_yesterday_from_the_rows_before_only() {
+        let file = gate_square();
+        let d = data(&file);
+        let mut f =
+            SeriesForecaster::new(Method::Naive, &file, &SimulationSection::default(), 48).unwrap();
+        let day = 48;
+        let w = f.forecast(&d, day + 5, 3).unwrap();
+        assert_eq!(w.nodes[1].load_kw, d.nodes[1].load_kw[5..8].to_vec());
+        // Before a day of history: the latest known value.
+        let w = f.forecast(&d, 5, 3).unwrap();
+        assert_eq!(w.nodes[1].load_kw, vec![d.nodes[1].load_kw[4]; 3]);
+        // Gate Square has no forecast columns: its HVAC inputs are the actual ones, said so.
+        assert!(f
+            .perfect_information(&d)
+            .iter()
+            .any(|s| s == "outdoor_temp_c"));
+    }
+
+    #[test]
+    fn persistence_scales_the_loads_to_yesterdays_measured_base_load() {
+        let file = gate_square();
+        let d = data(&file);
+        let row = 48 + 24; // day 2, 12:00
+        let known = d.times[row] - chrono::Duration::days(1);
+        let mut p = Persistence::new(60);
+        // Yesterday at 12:00 the district's base load (loads − PV) was 1000 kW, as measured.
+        let mut st = State {
+            time: Some(known),
+            ..State::default()
+        };
+        st.grids.insert(
+            "pcc".into(),
+            GridState {
+                meter_kw: Some(1000.0),
+                ..Default::default()
+            },
+        );
+        for b in &d.batteries {
+            st.battery_kw.insert(b.id.clone(), 0.0);
+        }
+        for h in &d.hvacs {
+            st.hvac_kw.insert(h.id.clone(), 0.0);
+        }
+        for g in &d.generators {
+            st.generator_kw.insert(g.id.clone(), 0.0);
+        }
+        p.observe(&st, &d);
+        let sc = p.forecast(&d, row, 2).unwrap();
+        let pv: f64 = sc.pvs.iter().map(|a| a.available_kw[0]).sum();
+        let loads: f64 = sc.nodes.iter().map(|n| n.load_kw[0]).sum();
+        assert!((loads - pv - 1000.0).abs() < 1e-6, "{loads} − {pv}");
+        // Nothing measured for 12:30 yesterday: the data's own loads.
+        assert_eq!(sc.nodes[1].load_kw[1], d.nodes[1].load_kw[row + 1]);
+    }
+}

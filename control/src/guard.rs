@@ -121,3 +121,92 @@ pub fn peak_guard(
     }
     acted
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::GridState;
+
+    fn kashiwanoha_july_day() -> Scenario {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/kashiwanoha/scenario.toml");
+        Scenario::load(p).unwrap().slice(4368..4368 + 48)
+    }
+
+    /// Measured at 15:00: each connection imports 1,500 kW with every unit idle; the billed
+    /// peak is 1,000 kW.
+    fn afternoon(sc: &Scenario) -> State {
+        let mut st = State::default();
+        for g in &sc.grids {
+            st.grids.insert(
+                g.id.clone(),
+                GridState {
+                    meter_kw: Some(1500.0),
+                    billed_peak_kw: 1000.0,
+                    ..Default::default()
+                },
+            );
+        }
+        for b in &sc.batteries {
+            st.battery_kw.insert(b.id.clone(), 0.0);
+        }
+        for h in &sc.hvacs {
+            st.hvac_kw.insert(h.id.clone(), 100.0);
+        }
+        for g in &sc.generators {
+            st.generator_kw.insert(g.id.clone(), 0.0);
+        }
+        st
+    }
+
+    fn charging(sc: &Scenario) -> Decisions {
+        let mut d = crate::baseline::decide(sc);
+        for b in &sc.batteries {
+            *d.get_mut(&b.id).unwrap() = Command::Battery { power_kw: -300.0 };
+        }
+        d
+    }
+
+    /// A plan that charges the batteries (made on a forecast that missed the load) would set
+    /// a new peak: the guard stops the charging and discharges instead; a plan that meant to
+    /// import this much is left alone; a part not fully read is left alone.
+    #[test]
+    fn the_guard_keeps_forecast_errors_from_setting_peaks() {
+        let sc = kashiwanoha_july_day();
+        let net = crate::plant::network(&sc);
+        let st = afternoon(&sc);
+        let net_kw = |d: &Decisions| -> f64 {
+            sc.batteries
+                .iter()
+                .map(|b| match d.get(&b.id) {
+                    Some(Command::Battery { power_kw }) => *power_kw,
+                    _ => 0.0,
+                })
+                .sum()
+        };
+        let mut d = charging(&sc);
+        assert!(peak_guard(&sc, &net, &st, &[0.0, 0.0], &mut d));
+        assert!(net_kw(&d) > 0.0, "discharging now: {d:?}");
+        let mut d = charging(&sc);
+        assert!(!peak_guard(&sc, &net, &st, &[5000.0, 5000.0], &mut d));
+        assert_eq!(net_kw(&d), -300.0 * sc.batteries.len() as f64);
+        let mut partial = st.clone();
+        partial.battery_kw.clear();
+        let mut d = charging(&sc);
+        assert!(!peak_guard(&sc, &net, &partial, &[0.0, 0.0], &mut d));
+    }
+
+    /// The guard reads measurements only: the data's series do not change what it does.
+    #[test]
+    fn the_guard_reads_no_series() {
+        let sc = kashiwanoha_july_day();
+        let net = crate::plant::network(&sc);
+        let st = afternoon(&sc);
+        let mut other = sc.clone();
+        other.map_series(|v| v.iter().map(|x| x * 3.0 + 7.0).collect());
+        let (mut a, mut b) = (charging(&sc), charging(&sc));
+        let ga = peak_guard(&sc, &net, &st, &[0.0, 0.0], &mut a);
+        let gb = peak_guard(&other, &net, &st, &[0.0, 0.0], &mut b);
+        assert_eq!((ga, a), (gb, b));
+    }
+}

@@ -226,3 +226,50 @@ impl Ledger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plant::{every_device, network, Plant};
+    use crate::state::Estimator;
+
+    /// Two days of the reference district under the rule: what the ledger meters from the
+    /// readings is what `engine::kpi` computes from the plant's record.
+    #[test]
+    fn metered_kpis_are_the_kpis_of_what_happened() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/kashiwanoha/scenario.toml");
+        let sc = Scenario::load(p).unwrap().slice(4368..4368 + 96);
+        let billing = Billing { ratchet_months: 12 };
+        let net = network(&sc);
+        let mut plant = Plant::new(&sc, 96, false);
+        let mut est = Estimator::new(&sc, every_device(&sc), 3600.0, billing);
+        let mut ledger = Ledger::new(&sc);
+        for t in 0..=96 {
+            let st = est.update(&plant.measure(), &sc);
+            ledger.add(&sc, &st, false);
+            if t < 96 {
+                plant
+                    .apply(&crate::rule::decide(&sc, &net, t, &st))
+                    .unwrap();
+            }
+        }
+        let metered = ledger.kpis(&sc, est.peaks(), billing);
+        let k = engine::kpi::compute(&sc, plant.realized(), billing);
+        let close = |a: f64, b: f64, what: &str| {
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{what}: metered {a} vs {b}"
+            )
+        };
+        let (m, d) = (&metered.district, &k.district);
+        close(m.energy_yen, d.energy_yen, "energy");
+        close(m.import_kwh, d.import_kwh, "import");
+        close(m.demand_yen, d.demand_yen, "demand");
+        close(m.fuel_yen, d.fuel_yen, "fuel");
+        close(m.co2_kg, d.co2_kg, "CO2");
+        close(m.comfort_violation_kh, d.comfort_violation_kh, "comfort");
+        assert!(metered.skipped.is_empty(), "{:?}", metered.skipped);
+        assert_eq!(metered.cycles, 97);
+    }
+}

@@ -179,3 +179,32 @@ impl Solver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate_square(steps: usize) -> Scenario {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        Scenario::load(p).unwrap().slice(0..steps)
+    }
+
+    #[test]
+    fn a_plan_knows_its_steps_and_a_deadline_is_kept() {
+        let sc = gate_square(8);
+        let solver = Solver::new(SolveOptions::default());
+        let (plan, info) = solver.solve(sc.clone(), None);
+        let plan = plan.unwrap();
+        assert_eq!(info.status, "optimal");
+        let at = |m: i64| sc.start + chrono::Duration::minutes(m);
+        assert_eq!(plan.step_at(at(45)), Some(1));
+        assert_eq!(plan.step_at(at(-1)), None);
+        assert_eq!(plan.step_at(at(8 * 30)), None);
+        assert_eq!(plan.planned_import_kw(0).len(), sc.grids.len());
+        // A deadline of 0 s cannot be kept: no plan, and why.
+        let (late, info) = solver.solve(sc, Some(0.0));
+        assert!(late.unwrap_err().contains("deadline"), "{info:?}");
+        assert_eq!(info.status, "missed_deadline");
+    }
+}

@@ -428,3 +428,63 @@ impl<'a> Plant<'a> {
         self.realized
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline;
+
+    fn gate_square() -> Scenario {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        Scenario::load(p).unwrap()
+    }
+
+    /// What the plant records balances every node (the spec's equation, line losses
+    /// included) and follows the battery and zone laws; what it reads is its state.
+    #[test]
+    fn the_plant_balances_and_reads_its_own_state() {
+        let sc = gate_square().slice(20..28);
+        let mut plant = Plant::new(&sc, 8, false);
+        let mut d = baseline::decide(&sc);
+        for (i, b) in sc.batteries.iter().enumerate() {
+            *d.get_mut(&b.id).unwrap() = Command::Battery {
+                power_kw: if i % 2 == 0 { 50.0 } else { -40.0 },
+            };
+        }
+        for t in 0..8 {
+            let m = plant.measure();
+            assert_eq!(m.time, sc.times[t]);
+            let e = plant.district().state().battery_kwh[0];
+            match &m.readings[&sc.batteries[0].id] {
+                Ok(Reading::Battery(r)) => assert_eq!(r.energy_kwh, Some(e)),
+                other => panic!("{other:?}"),
+            }
+            plant.apply(&d).unwrap();
+        }
+        let r = plant.realized();
+        for n in 0..sc.nodes.len() {
+            for t in 0..8 {
+                assert!(
+                    r.balance_residual_kw(&sc, n, t).abs() < 1e-6,
+                    "node {n} step {t}"
+                );
+            }
+        }
+        let dt = sc.step_hours();
+        for (b, bs) in sc.batteries.iter().zip(&r.batteries) {
+            for t in 0..8 {
+                let law = b.physics();
+                let want =
+                    law.next_energy_kwh(bs.energy_kwh[t], bs.charge_kw[t], bs.discharge_kw[t], dt);
+                // Self-discharge acts on what the step charges (or gives) too.
+                let moved = (law.charge_efficiency * bs.charge_kw[t]
+                    + bs.discharge_kw[t] / law.discharge_efficiency)
+                    * dt;
+                let slack = law.self_discharge_per_hour * dt * moved + 1e-9;
+                assert!((bs.energy_kwh[t + 1] - want).abs() <= slack, "{}", b.id);
+            }
+        }
+        assert!(plant.apply(&d).is_err(), "past the series' end");
+    }
+}

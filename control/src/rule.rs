@@ -137,3 +137,50 @@ pub fn decide(data: &Scenario, network: &Network, row: usize, state: &State) -> 
         tie_kw: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plant::{every_device, network, Plant};
+    use crate::state::Estimator;
+
+    /// Two days of the reference district under the rule, on measurements: the batteries
+    /// act, stay within their limits, and never export.
+    #[test]
+    fn the_rule_keeps_batteries_within_limits_and_never_exports() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/kashiwanoha/scenario.toml");
+        let sc = Scenario::load(p).unwrap().slice(4368..4368 + 96);
+        let net = network(&sc);
+        let mut plant = Plant::new(&sc, 96, false);
+        let mut est = Estimator::new(
+            &sc,
+            every_device(&sc),
+            3600.0,
+            engine::kpi::Billing { ratchet_months: 12 },
+        );
+        for t in 0..96 {
+            let st = est.update(&plant.measure(), &sc);
+            let d = decide(&sc, &net, t, &st);
+            plant.apply(&d).unwrap();
+        }
+        let r = plant.realized();
+        let throughput: f64 = r
+            .batteries
+            .iter()
+            .map(|b| b.charge_kw.iter().chain(&b.discharge_kw).sum::<f64>())
+            .sum();
+        assert!(
+            throughput > 100.0,
+            "the batteries did nothing: {throughput}"
+        );
+        for (b, k) in r.batteries.iter().zip(&sc.batteries) {
+            for e in &b.energy_kwh {
+                assert!(*e >= k.min_kwh - 1e-6 && *e <= k.max_kwh + 1e-6, "{e}");
+            }
+        }
+        for g in &r.grids {
+            assert!(g.export_kw.iter().all(|x| *x <= 1e-6));
+        }
+    }
+}

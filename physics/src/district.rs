@@ -331,7 +331,7 @@ impl District {
     /// imports beyond a limit are imported, and so on).
     pub fn advance(&mut self, dt_h: f64, cmds: &Commands) -> Vec<Trouble> {
         let mut trouble = Vec::new();
-        if !(dt_h > 0.0) {
+        if dt_h.is_nan() || dt_h <= 0.0 {
             return trouble;
         }
         let n = (dt_h / SUBSTEP_H - 1e-9).ceil().max(1.0) as usize;

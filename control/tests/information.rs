@@ -1,0 +1,218 @@
+//! Information honesty: a decision for step t uses only what was measured by the start of
+//! step t and forecasts issued before it.
+//!
+//! The reference district (a year at 30-minute steps: batteries, HVAC, a gas engine, lines,
+//! a demand charge) gets forecast columns for its weather and HVAC inputs (issued a day
+//! ahead, a noisy copy of what follows); then every series that is not a tariff or a
+//! schedule — loads, PV, outdoor temperature, irradiance, heat gains, COP and every forecast
+//! column issued from step t on — is scrambled from step t on. The closed loop (the same
+//! controller and plant as `aems simulate`) runs from two hours before t to t on both
+//! copies: the decisions for step t must be the same, for the MPC with naive and with model
+//! forecasts, the rule and the baseline, the fast layer included. Prices, the grid's CO2
+//! intensity and comfort bands are tariffs and schedules, taken as known in advance (and
+//! said so); they are not scrambled. The MPC with perfect forecasts must see the change —
+//! the test can fail.
+
+use std::path::{Path, PathBuf};
+
+use control::simulation::{ForecastChoice, RunOptions, Setup};
+use control::{plant, Controller, Decisions, Plant, Policy};
+use engine::ScenarioFile;
+use forecast::demand::ModelKind;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Columns that are tariffs and schedules (known in advance), never scrambled.
+fn known_in_advance(name: &str) -> bool {
+    name == "time"
+        || name == "price"
+        || name == "co2"
+        || name.starts_with("tlo_")
+        || name.starts_with("thi_")
+}
+
+/// Writes the reference district with day-ahead forecast columns into `dir`; with
+/// `scramble_from`, every uncertain value from that row on is replaced.
+fn write_district(dir: &Path, scramble_from: Option<usize>) -> PathBuf {
+    let src = repo().join("scenarios/kashiwanoha");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(src.join("scenario.toml"), dir.join("scenario.toml")).unwrap();
+    let text = std::fs::read_to_string(src.join("series.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let times: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let cols = &header[1..];
+    // Day-ahead forecasts of the weather and HVAC inputs: issued at row i for row i + 48.
+    let forecast_of: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| *c == "t_out" || *c == "ghi_w_m2" || *c == "cop" || c.starts_with("gain_"))
+        .map(|(i, _)| i)
+        .collect();
+    let lead = 48;
+    let mut out = String::from("time");
+    for c in cols {
+        out.push(',');
+        out.push_str(c);
+    }
+    for &i in &forecast_of {
+        out.push_str(&format!(",24h_forecast_{}", cols[i]));
+    }
+    out.push('\n');
+    for (r, row) in rows.iter().enumerate() {
+        let scrambled = scramble_from.is_some_and(|s| r >= s);
+        out.push_str(times[r]);
+        for (i, v) in row.iter().enumerate() {
+            let v = if scrambled && !known_in_advance(&cols[i]) {
+                // Plausible but different: loads and PV up and shifted, temperatures off.
+                (v * 1.37 + 3.1 + (r % 7) as f64).abs()
+            } else {
+                *v
+            };
+            out.push_str(&format!(",{v}"));
+        }
+        for &i in &forecast_of {
+            // What the forecast issued at r says of r + lead (noisy); scrambled when issued
+            // from the scrambled row on.
+            let target = (r + lead).min(rows.len() - 1);
+            let noise = 0.03 * ((r * 7919 % 97) as f64 / 97.0 - 0.5);
+            let mut v = rows[target][i] * (1.0 + noise);
+            if scrambled {
+                v = (v * 0.61 + 2.0).abs();
+            }
+            out.push_str(&format!(
+                ",{}",
+                v.max(if cols[i] == "cop" { 0.5 } else { 0.0 })
+            ));
+        }
+        out.push('\n');
+    }
+    std::fs::write(dir.join("series.csv"), out).unwrap();
+    dir.join("scenario.toml")
+}
+
+/// The decisions of the closed loop at row `t`, run from row `from`, with `policy` and
+/// (for the MPC) `choice`; and whether the fast layer acted then.
+fn decisions_at(
+    path: &Path,
+    from: usize,
+    t: usize,
+    policy: Policy,
+    choice: ForecastChoice,
+) -> (Decisions, bool) {
+    let file = ScenarioFile::read(path).unwrap();
+    let time = |r: usize| file.table().times()[r].to_rfc3339();
+    let opts = RunOptions {
+        from: Some(time(from)),
+        to: Some(time(t + 1)),
+        horizon_hours: Some(12.0),
+        ..RunOptions::default()
+    };
+    let setup = Setup::new(file, &opts).unwrap();
+    let forecaster = setup.forecaster(choice).unwrap();
+    let actual = setup.data.slice(setup.first_row..setup.data.steps);
+    let mut p = Plant::new(&actual, setup.steps, setup.batteries_follow_meter);
+    let mut ctl = Controller::new(
+        setup.data.clone(),
+        setup.settings(policy),
+        forecaster,
+        plant::every_device(&setup.data),
+        Default::default(),
+    );
+    for k in 0..setup.steps {
+        let c = ctl.cycle(&p.measure());
+        if k + 1 == setup.steps {
+            return (c.decisions, c.guarded);
+        }
+        p.apply(&c.decisions).unwrap();
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_decision_does_not_see_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10 July, 14:00: summer afternoon, 100 days of history for the models.
+    let t = 100 * 48 + 28;
+    let from = t - 4;
+    let plain = write_district(&dir.path().join("plain"), None);
+    let scrambled = write_district(&dir.path().join("scrambled"), Some(t));
+    let runs = [
+        (Policy::Mpc, ForecastChoice::Naive, "mpc/naive"),
+        (
+            Policy::Mpc,
+            ForecastChoice::Model(ModelKind::Ridge),
+            "mpc/model",
+        ),
+        (Policy::Rule, ForecastChoice::Perfect, "rule"),
+        (Policy::None, ForecastChoice::Perfect, "baseline"),
+    ];
+    for (policy, choice, name) in runs {
+        let (a, guard_a) = decisions_at(&plain, from, t, policy, choice);
+        let (b, guard_b) = decisions_at(&scrambled, from, t, policy, choice);
+        assert!(!a.commands.is_empty(), "{name}");
+        assert_eq!(
+            a, b,
+            "{name}: the decision for step {t} changed with the future"
+        );
+        assert_eq!(
+            guard_a, guard_b,
+            "{name}: the fast layer changed with the future"
+        );
+    }
+    // The test can fail: with perfect forecasts the same scrambling changes the plan.
+    let (a, _) = decisions_at(&plain, from, t, Policy::Mpc, ForecastChoice::Perfect);
+    let (b, _) = decisions_at(&scrambled, from, t, Policy::Mpc, ForecastChoice::Perfect);
+    assert_ne!(a, b, "perfect foresight must see the scrambled future");
+}
+
+/// With forecast columns for every HVAC input, the model forecaster takes nothing from the
+/// actual future; without them it says what it takes.
+#[test]
+fn what_a_run_takes_from_the_future_is_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = write_district(&dir.path().join("with"), None);
+    let info = |path: &Path, choice: ForecastChoice| {
+        let setup = Setup::new(ScenarioFile::read(path).unwrap(), &RunOptions::default()).unwrap();
+        let ctl = Controller::new(
+            setup.data.clone(),
+            setup.settings(Policy::Mpc),
+            setup.forecaster(choice).unwrap(),
+            plant::every_device(&setup.data),
+            Default::default(),
+        );
+        ctl.information()
+    };
+    let model = ForecastChoice::Model(ModelKind::Ridge);
+    let i = info(&with, model);
+    assert!(i.perfect.is_empty(), "{:?}", i.perfect);
+    assert!(i
+        .known_in_advance
+        .iter()
+        .any(|s| s == "import_price_yen_per_kwh"));
+    let bare = repo().join("scenarios/kashiwanoha/scenario.toml");
+    let i = info(&bare, model);
+    for s in [
+        "outdoor_temp_c",
+        "heat_gain_kw",
+        "cop",
+        "weather inputs of the demand models",
+    ] {
+        assert!(
+            i.perfect.iter().any(|p| p == s),
+            "{s} not in {:?}",
+            i.perfect
+        );
+    }
+    let i = info(&bare, ForecastChoice::Perfect);
+    assert!(i.perfect.iter().any(|p| p == "load_kw"), "{:?}", i.perfect);
+}
