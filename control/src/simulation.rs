@@ -11,7 +11,7 @@ use engine::kpi::{self, Billing, Kpis, Target};
 use engine::{Scenario, ScenarioFile, Schedule, SolveOptions, Status};
 use forecast::demand::ModelKind;
 
-use crate::controller::{Controller, Stats};
+use crate::controller::{Controller, Cycle, Stats};
 use crate::forecast::{Forecaster, Information, Method, Perfect, SeriesForecaster};
 use crate::plant::{every_device, Plant};
 use crate::settings::{self, KpiSection, Policy, Settings, SimulationSection, Terminal};
@@ -258,10 +258,17 @@ pub struct Outcome {
 }
 
 /// Runs one simulation; `progress(done, total)` now and then.
-pub fn simulate(
+pub fn simulate(setup: &Setup, run: Run, progress: impl FnMut(usize, usize)) -> Result<Outcome> {
+    simulate_with(setup, run, progress, |_| {})
+}
+
+/// Runs one simulation, handing every cycle to `on_cycle` (what was measured, decided and
+/// why) before the plant lives through it; `progress(done, total)` now and then.
+pub fn simulate_with(
     setup: &Setup,
     run: Run,
     mut progress: impl FnMut(usize, usize),
+    mut on_cycle: impl FnMut(&Cycle),
 ) -> Result<Outcome> {
     let started = Instant::now();
     let n = setup.steps;
@@ -298,6 +305,7 @@ pub fn simulate(
             );
             for t in 0..n {
                 let c = ctl.cycle(&plant.measure());
+                on_cycle(&c);
                 plant
                     .apply(&c.decisions)
                     .with_context(|| format!("simulating {}", run.label()))?;

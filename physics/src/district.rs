@@ -413,8 +413,10 @@ impl District {
                 p
             })
             .collect();
+        // (Settling, with no time passing, the powers are those of the next substep.)
+        let dt = if h > 0.0 { h } else { SUBSTEP_H };
         let respond = |i: usize, p: f64, st: &State| {
-            spec.batteries[i].battery.respond(st.battery_kwh[i], p, h)
+            spec.batteries[i].battery.respond(st.battery_kwh[i], p, dt)
         };
         let mut demand: Vec<NodeDemand> = base
             .iter()
