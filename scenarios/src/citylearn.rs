@@ -1,36 +1,49 @@
-//! `aems scenario import-citylearn DIR`: the CityLearn 2022 phase-1 data set as a scenario
-//! the engine runs on, data it did not make.
+//! The CityLearn 2022 phase-1 data set as a scenario the engine runs on, data it did not
+//! make (`aems scenario import-citylearn DIR`).
 //!
 //! Five homes (Fontana, California), one year, hourly: each home is a node with its own
 //! meter (a grid connection: import at the time-of-use price, exports allowed but unpaid,
 //! as CityLearn scores them), its PV (available = the measured PV output) and its battery
 //! (6.4 kWh, 5 kW; CityLearn's `battery_efficiency` 0.9 taken as the round trip, so each
 //! way √0.9; initial state of charge as given). Prices in USD/kWh are converted to yen at
-//! `--usd-to-yen` (default 150; every cost ratio is independent of it). The weather columns
+//! [`Options::usd_to_yen`] (`--usd-to-yen`, default 150; every cost ratio is independent of
+//! it). The weather columns
 //! and their 6/12/24-h forecast columns go into the series CSV for the forecast models.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::Args as ClapArgs;
+use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 
 use forecast::timeseries::{read_csv, ColumnSpec, SeriesRules, TimeSeries};
 
-/// Arguments of `aems scenario import-citylearn`.
-#[derive(Debug, ClapArgs)]
-pub struct Args {
+/// What to import and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
     /// The data folder (buildings.csv, buildings.json, weather.csv, pricing.csv, carbon.csv).
     pub dir: PathBuf,
     /// Where to write scenario.toml and series.csv.
-    #[arg(long, default_value = "scenarios/citylearn")]
     pub out: PathBuf,
-    /// Yen per US dollar for the prices.
-    #[arg(long, default_value_t = 150.0)]
+    /// Yen per US dollar for the prices (positive).
     pub usd_to_yen: f64,
+}
+
+/// What [`import`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Its series CSV.
+    pub series: PathBuf,
+    /// Homes (nodes) in the scenario.
+    pub homes: usize,
+    /// Hourly steps.
+    pub steps: usize,
+    /// The first step.
+    pub start: DateTime<FixedOffset>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,12 +65,13 @@ fn read(dir: &Path, file: &str, cols: &[ColumnSpec]) -> Result<TimeSeries> {
     read_csv(&dir.join(file), cols, SeriesRules::default()).map_err(|e| anyhow!("{e}"))
 }
 
-/// Runs the import.
-pub fn run(args: &Args) -> Result<ExitCode> {
-    if args.usd_to_yen.is_nan() || args.usd_to_yen <= 0.0 {
-        bail!("--usd-to-yen must be positive");
+/// Reads the data in `opts.dir`, writes `scenario.toml` and `series.csv` into `opts.out`
+/// and checks that the scenario loads.
+pub fn import(opts: &Options) -> Result<Imported> {
+    if opts.usd_to_yen.is_nan() || opts.usd_to_yen <= 0.0 {
+        bail!("the yen-per-dollar rate must be positive");
     }
-    let dir = &args.dir;
+    let dir = &opts.dir;
     let json_path = dir.join("buildings.json");
     let text = std::fs::read_to_string(&json_path)
         .with_context(|| format!("cannot read {}", json_path.display()))?;
@@ -123,8 +137,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
     }
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
     // series.csv
     let mut csv = String::with_capacity(n * 400);
     let mut header = vec!["time".to_string()];
@@ -139,14 +153,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         for c in &buildings.columns {
             let _ = write!(csv, ",{}", c[t]);
         }
-        let _ = write!(csv, ",{}", pricing.columns[0][t] * args.usd_to_yen);
+        let _ = write!(csv, ",{}", pricing.columns[0][t] * opts.usd_to_yen);
         let _ = write!(csv, ",{}", carbon.columns[0][t]);
         for c in &weather.columns {
             let _ = write!(csv, ",{}", c[t]);
         }
         csv.push('\n');
     }
-    let series_path = args.out.join("series.csv");
+    let series_path = opts.out.join("series.csv");
     std::fs::write(&series_path, csv)
         .with_context(|| format!("cannot write {}", series_path.display()))?;
 
@@ -165,7 +179,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
          [simulation]\nhorizon_hours = 24\nreplan_hours = 1\nterminal = \"initial\"\nholidays = \"none\"\n\
          weather_temp_column = \"temp_c\"\nweather_solar_columns = [\"diffuse_w_m2\", \"direct_w_m2\"]\n",
         dir.display(),
-        args.usd_to_yen,
+        opts.usd_to_yen,
         buildings.times[0].to_rfc3339()
     );
     for name in &names {
@@ -194,17 +208,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             h.battery_initial_soc * h.battery_capacity_kwh
         );
     }
-    let toml_path = args.out.join("scenario.toml");
+    let toml_path = opts.out.join("scenario.toml");
     std::fs::write(&toml_path, toml)
         .with_context(|| format!("cannot write {}", toml_path.display()))?;
     // Check that what was written loads.
     engine::Scenario::load(&toml_path)?;
-    println!(
-        "wrote {} and {} ({} homes, {n} hourly steps from {})",
-        toml_path.display(),
-        series_path.display(),
-        names.len(),
-        buildings.times[0].to_rfc3339()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Imported {
+        scenario: toml_path,
+        series: series_path,
+        homes: names.len(),
+        steps: n,
+        start: buildings.times[0],
+    })
 }

@@ -1,4 +1,4 @@
-//! `aems scenario generate`: the Kashiwanoha reference district — a Gate Square-like
+//! The Kashiwanoha reference district (`aems scenario generate`) — a Gate Square-like
 //! district for a full fiscal year at 30-minute steps — made from the documented facts and
 //! assumptions in `scenarios/kashiwanoha/README.md`, with a fixed seed so the same command
 //! always writes the same files.
@@ -15,11 +15,9 @@
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, TimeZone, Timelike};
-use clap::Args as ClapArgs;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -27,18 +25,41 @@ use forecast::calendar::{Calendar, DayType};
 use forecast::pv::solar_position::{solar_position, Observer};
 use forecast::pv::{ac_kw, PvArray, WeatherStep};
 
-/// Arguments of `aems scenario generate`.
-#[derive(Debug, ClapArgs)]
-pub struct Args {
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
     /// Where to write scenario.toml and series.csv.
-    #[arg(long, default_value = "scenarios/kashiwanoha")]
     pub out: PathBuf,
     /// The fiscal year (April to March) to generate.
-    #[arg(long, default_value_t = 2025)]
     pub fiscal_year: i32,
     /// Random seed (weather, noise).
-    #[arg(long, default_value_t = 2014)]
     pub seed: u64,
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Its series CSV.
+    pub series: PathBuf,
+    /// Steps of 30 minutes.
+    pub steps: usize,
+    /// The first step (1 April, 00:00 +09:00).
+    pub start: DateTime<FixedOffset>,
+}
+
+/// The fiscal year `fiscal_year` (1 April to the next 1 April, at +09:00): its start and
+/// its end (exclusive), or `None` if that is not a year chrono can represent.
+pub fn fiscal_year(fiscal_year: i32) -> Option<(DateTime<FixedOffset>, DateTime<FixedOffset>)> {
+    let offset = FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset");
+    let start = offset
+        .with_ymd_and_hms(fiscal_year, 4, 1, 0, 0, 0)
+        .single()?;
+    let end = offset
+        .with_ymd_and_hms(fiscal_year.checked_add(1)?, 4, 1, 0, 0, 0)
+        .single()?;
+    Some((start, end))
 }
 
 /// Kashiwanoha-campus (35.893 N, 139.952 E, 15 m).
@@ -235,26 +256,17 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
 }
 
-/// Runs the generator.
-pub fn run(args: &Args) -> Result<ExitCode> {
-    let offset = FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset");
-    let Some(start) = offset
-        .with_ymd_and_hms(args.fiscal_year, 4, 1, 0, 0, 0)
-        .single()
-    else {
-        bail!("--fiscal-year {}: not a year", args.fiscal_year);
-    };
-    let Some(end) = offset
-        .with_ymd_and_hms(args.fiscal_year + 1, 4, 1, 0, 0, 0)
-        .single()
-    else {
-        bail!("--fiscal-year {}: not a year", args.fiscal_year);
+/// Writes the district of `opts.fiscal_year` into `opts.out` (`scenario.toml` and
+/// `series.csv`, the same bytes for the same options) and checks that it loads.
+pub fn generate(opts: &Options) -> Result<Generated> {
+    let Some((start, end)) = fiscal_year(opts.fiscal_year) else {
+        bail!("fiscal year {}: not a year", opts.fiscal_year);
     };
     let step = Duration::minutes(30);
     let steps = ((end - start).num_minutes() / 30) as usize;
     let times: Vec<DateTime<FixedOffset>> = (0..steps).map(|i| start + step * i as i32).collect();
     let calendar = Calendar::japan();
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let observer = Observer::new(SITE.0, SITE.1, SITE.2);
 
     // Daily weather: temperature anomaly (AR(1)) and cloudiness.
@@ -418,9 +430,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         csv.push('\n');
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let series = args.out.join("series.csv");
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let series = opts.out.join("series.csv");
     std::fs::write(&series, csv).with_context(|| format!("cannot write {}", series.display()))?;
 
     let mut toml = String::new();
@@ -440,8 +452,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
          # FY2013 grid factor {f13} kg/kWh.\n\
          base_year_co2_kg = {base:.0}\ntarget_year = 2030\ntarget_reduction = 0.46\n\n\
          [[node]]\nid = \"gate_hub\"\n",
-        fy = args.fiscal_year,
-        seed = args.seed,
+        fy = opts.fiscal_year,
+        seed = opts.seed,
         start = start.to_rfc3339(),
         f13 = GRID_CO2_2013_KG_KWH,
         base = base_year_kwh * GRID_CO2_2013_KG_KWH,
@@ -506,14 +518,27 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "\n[[line]]\nid = \"gate_{id}\"\nfrom = \"gate_hub\"\nto = \"{id}\"\ncapacity_kw = {cap}\nloss_fraction = 0.003\n"
         );
     }
-    let path = args.out.join("scenario.toml");
+    let path = opts.out.join("scenario.toml");
     std::fs::write(&path, toml).with_context(|| format!("cannot write {}", path.display()))?;
     engine::Scenario::load(&path)?;
-    println!(
-        "wrote {} and {} ({steps} steps of 30 min from {})",
-        path.display(),
-        series.display(),
-        start.to_rfc3339()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Generated {
+        scenario: path,
+        series,
+        steps,
+        start,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fiscal_year_runs_from_april_to_april_in_japan() {
+        let (start, end) = fiscal_year(2025).unwrap();
+        assert_eq!(start.to_rfc3339(), "2025-04-01T00:00:00+09:00");
+        assert_eq!((end - start).num_minutes() / 30, 17520);
+        assert!(fiscal_year(i32::MAX).is_none());
+        assert!(fiscal_year(1_000_000).is_none());
+    }
 }
