@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::config::{FaultKind, Mode, RunConfig};
 use super::http::Shared;
 use super::metrics::kind;
-use super::store::{CycleRow, Doc, Store};
+use store::{CycleRow, Doc, Store};
 
 /// What a restart resumes from (stored after every cycle).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

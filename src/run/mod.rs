@@ -12,7 +12,7 @@
 //!
 //! The controller is `control::Controller`, the same as `aems simulate`'s; this module
 //! holds the adapters only: [`config`] (settings), [`clock`], [`cycle`] (devices ↔ the
-//! controller), [`store`] (SQLite), [`http`], [`metrics`], [`sim`] (embedded simulator and
+//! controller), the `store` crate (SQLite), [`http`], [`metrics`], [`sim`] (embedded simulator and
 //! scheduled faults).
 
 pub mod clock;
@@ -21,7 +21,6 @@ pub mod cycle;
 pub mod http;
 pub mod metrics;
 pub mod sim;
-pub mod store;
 
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -5,6 +5,10 @@
 //! Every table is append-only except `state` (one row per key) and the delivery status of
 //! MQTT rows in `setpoints`. Times are RFC 3339 in the scenario's offset (`time`:
 //! simulated or real time of the loop; `wall_time`: the machine's clock).
+//!
+//! The live loop (`aems run`) writes it through [`Store`]; anything can read it with SQLite.
+
+#![warn(missing_docs)]
 
 use std::path::Path;
 use std::sync::Mutex;
