@@ -445,8 +445,9 @@ impl Table {
         })
     }
 
-    /// Prints the rows as a short table: values, cost, CO2 and their savings.
-    pub fn print_summary(&self) {
+    /// The rows as a short table (values, cost, CO2 and their savings), one line each,
+    /// every line ending in a newline.
+    pub fn summary(&self) -> String {
         let w = self.keys.iter().map(|k| k.len().max(8)).collect::<Vec<_>>();
         let mut head = format!("{:>5}", "run");
         for (k, w) in self.keys.iter().zip(&w) {
@@ -456,7 +457,8 @@ impl Table {
             "  {:>14}  {:>12}  {:>10}  {:>14}  {:>12}",
             "cost (yen)", "CO2 (kg)", "peak (kW)", "saving (yen)", "CO2 saved"
         ));
-        println!("{head}");
+        let mut out = head;
+        out.push('\n');
         for r in self.sorted() {
             let mut line = format!("{:>5}", r.run);
             for (v, w) in r.values.iter().zip(&w) {
@@ -474,8 +476,10 @@ impl Table {
                     r.kpi("co2_saved_kg")
                 ));
             }
-            println!("{line}");
+            out.push_str(&line);
+            out.push('\n');
         }
+        out
     }
 }
 

@@ -35,6 +35,7 @@ pub fn write_parquet(path: &Path, sc: &Scenario, s: &Schedule) -> Result<()> {
 /// it, so the report needs no system fonts.
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
+/// Registers the bundled font as plotters' `sans-serif` (once).
 pub(crate) fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -574,7 +575,7 @@ pub fn write_report(
         sc.times[0].to_rfc3339(),
         sc.times[sc.steps - 1].to_rfc3339(),
         escape(&run.label()),
-        escape(&super::information_lines(setup, out).join("; "))
+        escape(&crate::summary::information_lines(setup, out).join("; "))
     );
     let d = &out.kpis.district;
     let _ = write!(

@@ -38,7 +38,7 @@ fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
 
 /// Writes the chart of `table` as SVG to `path`.
 pub fn write(path: &Path, table: &Table) -> Result<()> {
-    crate::simulate::report::register_font();
+    crate::report::register_font();
     let ok: Vec<&super::Row> = table.rows.iter().filter(|r| r.error.is_none()).collect();
     let points: Vec<(f64, f64)> = ok
         .iter()

@@ -1,0 +1,15 @@
+//! What-if analysis outputs: what `aems simulate` and `aems sweep` make of the closed-loop
+//! simulations of `control::simulation`.
+//!
+//! - [`summary`]: a run and its baseline as JSON or as the printed tables, what it took as
+//!   known, its time series as CSV or Parquet;
+//! - [`report`]: the HTML report with SVG charts (plotters, with a bundled font);
+//! - [`sweep`]: parameter sweeps — swept keys and values, their combinations applied to the
+//!   scenario file, shards, the parallel runs, the table (CSV/Parquet, merged from shards)
+//!   and the cost-vs-CO2 Pareto chart.
+
+#![warn(missing_docs)]
+
+pub mod report;
+pub mod summary;
+pub mod sweep;
