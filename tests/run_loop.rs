@@ -338,7 +338,10 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
         .any(|s| s["asset"] == "hub_bat" && s["quantity"] == "power_kw"));
     let forecast = aems.json("/forecast");
     assert_eq!(forecast["forecaster"], "perfect");
-    assert!(aems.json("/kpis").pointer("/district/cost_yen").is_some_and(|v| v.is_f64()));
+    assert!(aems
+        .json("/kpis")
+        .pointer("/district/cost_yen")
+        .is_some_and(|v| v.is_f64()));
     assert!(aems
         .json("/setpoints")
         .as_array()

@@ -12,6 +12,7 @@ use control::simulation::{self, ForecastChoice, Outcome, Run, RunOptions, Setup}
 use control::Terminal;
 use engine::ScenarioFile;
 use forecast::demand::ModelKind;
+use whatif::decisions::DecisionLog;
 use whatif::report;
 use whatif::summary::{outcome_json, tables, write_timeseries};
 
@@ -74,6 +75,10 @@ pub struct Args {
     /// Write an HTML report with charts into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Write what the controller told every unit at every step (CSV: time, source, asset,
+    /// command, on, power_kw, setpoint_c — the live loop's `decisions` table).
+    #[arg(long, value_name = "FILE.csv")]
+    pub decisions: Option<PathBuf>,
     /// Do not show progress.
     #[arg(long)]
     pub quiet: bool,
@@ -171,13 +176,30 @@ pub fn progress_bar(label: &str, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// Runs one simulation with a progress bar.
-pub fn simulate_with_bar(setup: &Setup, run: Run, label: &str, quiet: bool) -> Result<Outcome> {
+/// Runs one simulation with a progress bar, logging its decisions to `log`.
+pub fn simulate_with_bar(
+    setup: &Setup,
+    run: Run,
+    label: &str,
+    quiet: bool,
+    mut log: Option<&mut DecisionLog>,
+) -> Result<Outcome> {
     let bar = progress_bar(label, quiet);
-    let out = simulation::simulate(setup, run, |d, n| {
-        bar.set_length(n as u64);
-        bar.set_position(d as u64);
-    })?;
+    let mut failed = Ok(());
+    let out = simulation::simulate_with(
+        setup,
+        run,
+        |d, n| {
+            bar.set_length(n as u64);
+            bar.set_position(d as u64);
+        },
+        |c| {
+            if let (Some(l), Ok(())) = (log.as_deref_mut(), &failed) {
+                failed = l.add(c);
+            }
+        },
+    )?;
+    failed?;
     bar.finish_and_clear();
     Ok(out)
 }
@@ -187,13 +209,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let file = ScenarioFile::read(&args.scenario)?;
     let setup = Setup::new(file, &args.run.options())?;
     let run = args.run.run()?;
-    let out = simulate_with_bar(&setup, run, &run.label(), args.quiet)?;
+    let mut log = args
+        .decisions
+        .as_deref()
+        .map(DecisionLog::create)
+        .transpose()?;
+    let out = simulate_with_bar(&setup, run, &run.label(), args.quiet, log.as_mut())?;
+    if let Some(l) = log {
+        l.finish()?;
+    }
     let baseline = if run != Run::None && !args.no_baseline {
         Some(simulate_with_bar(
             &setup,
             Run::None,
             "baseline",
             args.quiet,
+            None,
         )?)
     } else {
         None
