@@ -89,7 +89,7 @@ pub struct WriteArgs {
 
 /// Runs an `aems devices` subcommand.
 pub fn run(cmd: &Cmd) -> Result<ExitCode> {
-    init_logs();
+    crate::init_logs();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -102,17 +102,6 @@ pub fn run(cmd: &Cmd) -> Result<ExitCode> {
             Cmd::Write(a) => write(a).await,
         }
     })
-}
-
-fn init_logs() {
-    // Logs (every write, transport errors) on stderr; RUST_LOG overrides the level.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttc=warn,tokio_modbus=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn load_devices(path: &Path) -> Result<DevicesConfig> {

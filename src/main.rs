@@ -57,6 +57,18 @@ enum Command {
     Scenario(scenario_cmd::ScenarioCommand),
 }
 
+/// Logs (every write, transport errors, each cycle) on stderr; `RUST_LOG` overrides the
+/// level.
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttc=warn,tokio_modbus=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     // Usage errors exit 1 like every other bad input (2 means infeasible).
     let cli = match Cli::try_parse() {

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
-use serde_json::{json, Map, Value};
 
 use engine::solve::DEFAULT_MIP_GAP;
 use engine::{optimize, Outcome, Scenario, SolveOptions, Status, Strategy};
@@ -92,7 +91,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&outcome))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&engine::report::outcome_json(&outcome))?
+        );
     } else {
         print_summary(&sc, &outcome, args.schedule.as_ref());
     }
@@ -105,58 +107,6 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Status::Unbounded => 3,
         Status::NoSolution => 4,
     }))
-}
-
-/// The JSON report: the spec's reported figures plus `status`, `build_seconds`,
-/// `solve_seconds`, `mip_gap`; figures are `null` when there is no schedule.
-pub fn to_json(o: &Outcome) -> Value {
-    let mut m = Map::new();
-    m.insert("status".into(), json!(o.status.as_str()));
-    let f = o.figures.as_ref();
-    let num =
-        |get: &dyn Fn(&engine::Figures) -> f64| f.map(|f| json!(get(f))).unwrap_or(Value::Null);
-    m.insert("objective_yen".into(), num(&|f| f.objective_yen));
-    m.insert("energy_yen".into(), num(&|f| f.parts.energy_yen));
-    m.insert("demand_yen".into(), num(&|f| f.parts.demand_yen));
-    m.insert("fuel_yen".into(), num(&|f| f.parts.fuel_yen));
-    m.insert("startup_yen".into(), num(&|f| f.parts.startup_yen));
-    m.insert("degradation_yen".into(), num(&|f| f.parts.degradation_yen));
-    m.insert("curtailment_yen".into(), num(&|f| f.parts.curtailment_yen));
-    m.insert("comfort_yen".into(), num(&|f| f.parts.comfort_yen));
-    m.insert("carbon_yen".into(), num(&|f| f.parts.carbon_yen));
-    m.insert("emissions_kg".into(), num(&|f| f.emissions_kg));
-    m.insert("import_kwh".into(), num(&|f| f.import_kwh));
-    m.insert("export_kwh".into(), num(&|f| f.export_kwh));
-    m.insert(
-        "peak_kw".into(),
-        f.map(|f| {
-            Value::Object(
-                f.peak_kw
-                    .iter()
-                    .map(|(id, kw)| (id.clone(), json!(kw)))
-                    .collect(),
-            )
-        })
-        .unwrap_or(Value::Null),
-    );
-    m.insert(
-        "comfort_violation_kh".into(),
-        num(&|f| f.comfort_violation_kh),
-    );
-    m.insert("build_seconds".into(), json!(o.build_seconds));
-    m.insert("solve_seconds".into(), json!(o.solve_seconds));
-    m.insert(
-        "mip_gap".into(),
-        o.mip_gap.map(|g| json!(g)).unwrap_or(Value::Null),
-    );
-    if let Some(msg) = &o.message {
-        m.insert("message".into(), json!(msg));
-    }
-    if let Some(d) = &o.diagnosis {
-        m.insert("infeasible_node".into(), json!(d.node));
-        m.insert("infeasible_step".into(), json!(d.step));
-    }
-    Value::Object(m)
 }
 
 fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {

@@ -57,6 +57,34 @@ impl Information {
     }
 }
 
+/// A forecast window as a JSON document: loads per node, PV per array, import price and
+/// carbon intensity per connection, outdoor temperature; made by `forecaster` at `now`.
+pub fn to_json(f: &Scenario, forecaster: &str, now: DateTime<FixedOffset>) -> serde_json::Value {
+    use serde_json::json;
+    let mut series = Vec::new();
+    for n in &f.nodes {
+        series.push(json!({"id": n.id, "quantity": "load_kw", "values": n.load_kw}));
+    }
+    for p in &f.pvs {
+        series.push(json!({"id": p.id, "quantity": "pv_available_kw", "values": p.available_kw}));
+    }
+    for g in &f.grids {
+        series.push(json!({"id": g.id, "quantity": "import_price_yen_per_kwh", "values": g.import_price_yen_per_kwh}));
+        series.push(json!({"id": g.id, "quantity": "carbon_intensity_kg_per_kwh", "values": g.carbon_intensity_kg_per_kwh}));
+    }
+    if let Some(h) = f.hvacs.first() {
+        series.push(json!({"id": "outdoor", "quantity": "temp_c", "values": h.outdoor_temp_c}));
+    }
+    json!({
+        "forecaster": forecaster,
+        "made_at": now.to_rfc3339(),
+        "start": f.start.to_rfc3339(),
+        "step_minutes": f.step_minutes,
+        "steps": f.steps,
+        "series": series,
+    })
+}
+
 /// Series kinds a run may take from the actual future, as named in [`Information`].
 fn uncertain(data: &Scenario) -> Vec<&'static str> {
     let mut v = vec!["load_kw"];
@@ -82,6 +110,60 @@ pub trait Forecaster: Send {
     /// Forecasts that fell back to a simpler method for lack of history.
     fn fallbacks(&self) -> usize {
         0
+    }
+    /// Takes a district base load measured at `t` before this forecaster existed (a
+    /// resumed run's history); forecasters that do not learn from measurements ignore it.
+    fn record_base_load(&mut self, _t: DateTime<FixedOffset>, _kw: f64) {}
+}
+
+/// Which forecaster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// [`Perfect`].
+    Perfect,
+    /// [`SeriesForecaster`] with [`Method::Naive`].
+    Naive,
+    /// [`SeriesForecaster`] with a fitted model.
+    Model(ModelKind),
+    /// [`Persistence`], matching measurements within this many seconds.
+    Persistence(i64),
+}
+
+impl Choice {
+    /// Its name (`perfect`, `naive`, `model(ridge)`, `persistence`).
+    pub fn name(self) -> String {
+        match self {
+            Choice::Perfect => "perfect".into(),
+            Choice::Naive => "naive".into(),
+            Choice::Model(m) => format!("model({})", m.name()),
+            Choice::Persistence(_) => "persistence".into(),
+        }
+    }
+
+    /// The forecaster for the district of `file` (its `[simulation]` section `sim`), with
+    /// plans of `horizon_rows` rows of its data.
+    pub fn build(
+        self,
+        file: &ScenarioFile,
+        sim: &SimulationSection,
+        horizon_rows: usize,
+    ) -> Result<Box<dyn Forecaster>> {
+        Ok(match self {
+            Choice::Perfect => Box::new(Perfect),
+            Choice::Naive => Box::new(SeriesForecaster::new(
+                Method::Naive,
+                file,
+                sim,
+                horizon_rows,
+            )?),
+            Choice::Model(m) => Box::new(SeriesForecaster::new(
+                Method::Model(m),
+                file,
+                sim,
+                horizon_rows,
+            )?),
+            Choice::Persistence(tolerance_s) => Box::new(Persistence::new(tolerance_s)),
+        })
     }
 }
 
@@ -493,6 +575,10 @@ impl Forecaster for Persistence {
         if let (Some(t), Some(p)) = (state.time, measured_base_load_kw(state, data)) {
             self.record(t, p);
         }
+    }
+
+    fn record_base_load(&mut self, t: DateTime<FixedOffset>, kw: f64) {
+        self.record(t, kw);
     }
 }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use engine::{Scenario, Schedule, SolveOptions, Status};
+use physics::device::Quantity;
 
 /// A solved schedule and the problem it solves.
 #[derive(Debug, Clone)]
@@ -24,7 +25,83 @@ pub struct Plan {
     pub mip_gap: Option<f64>,
 }
 
+/// One series of a plan: an asset's quantity over the horizon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanSeries {
+    /// Asset id.
+    pub asset: String,
+    /// Quantity ([`Quantity::name`], or `import_kw`).
+    pub quantity: &'static str,
+    /// Unit.
+    pub unit: &'static str,
+    /// Per step (states: at the end of each step).
+    pub values: Vec<f64>,
+}
+
 impl Plan {
+    /// The plan per asset quantity: grid import, battery power (+ discharging) and energy,
+    /// HVAC power, on and zone temperature, generator power and on.
+    pub fn series(&self) -> Vec<PlanSeries> {
+        let (sc, s) = (&self.problem, &self.schedule);
+        let mut out = Vec::new();
+        let mut add = |asset: &str, q: &'static str, unit: &'static str, values: Vec<f64>| {
+            out.push(PlanSeries {
+                asset: asset.into(),
+                quantity: q,
+                unit,
+                values,
+            })
+        };
+        let flags = |v: &[bool]| v.iter().map(|o| f64::from(u8::from(*o))).collect();
+        for (g, gs) in sc.grids.iter().zip(&s.grids) {
+            add(&g.id, "import_kw", "kW", gs.import_kw.clone());
+        }
+        for (b, bs) in sc.batteries.iter().zip(&s.batteries) {
+            let p = bs
+                .discharge_kw
+                .iter()
+                .zip(&bs.charge_kw)
+                .map(|(d, c)| d - c)
+                .collect();
+            add(&b.id, Quantity::PowerKw.name(), "kW", p);
+            add(
+                &b.id,
+                Quantity::EnergyKwh.name(),
+                "kWh",
+                bs.energy_kwh[1..].to_vec(),
+            );
+        }
+        for (h, hs) in sc.hvacs.iter().zip(&s.hvacs) {
+            add(&h.id, Quantity::PowerKw.name(), "kW", hs.power_kw.clone());
+            add(&h.id, Quantity::On.name(), "", flags(&hs.on));
+            add(
+                &h.id,
+                Quantity::ZoneTempC.name(),
+                "°C",
+                hs.temp_c[1..].to_vec(),
+            );
+        }
+        for (g, gs) in sc.generators.iter().zip(&s.generators) {
+            add(&g.id, Quantity::PowerKw.name(), "kW", gs.power_kw.clone());
+            add(&g.id, Quantity::On.name(), "", flags(&gs.on));
+        }
+        out
+    }
+
+    /// The plan as a JSON document (its source, start, step, objective, gap and series).
+    pub fn to_json(&self, source: crate::Source, now: DateTime<FixedOffset>) -> serde_json::Value {
+        serde_json::json!({
+            "source": source.as_str(),
+            "time": now.to_rfc3339(),
+            "start": self.problem.start.to_rfc3339(),
+            "step_minutes": self.problem.step_minutes,
+            "steps": self.problem.steps,
+            "objective_yen": self.objective_yen,
+            "mip_gap": self.mip_gap,
+            "series": self.series(),
+        })
+    }
+
     /// The step holding `t`, if `t` is inside the horizon.
     pub fn step_at(&self, t: DateTime<FixedOffset>) -> Option<usize> {
         let s = (t - self.problem.start).num_seconds();

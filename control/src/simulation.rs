@@ -9,23 +9,14 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
 use engine::kpi::{self, Billing, Kpis, Target};
 use engine::{Scenario, ScenarioFile, Schedule, SolveOptions, Status};
-use forecast::demand::ModelKind;
 
 use crate::controller::{Controller, Cycle, Stats};
-use crate::forecast::{Forecaster, Information, Method, Perfect, SeriesForecaster};
+use crate::forecast::{Forecaster, Information, Perfect};
 use crate::plant::{every_device, Plant};
 use crate::settings::{self, KpiSection, Policy, Settings, SimulationSection, Terminal};
 
 /// What the MPC knows of the future.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForecastChoice {
-    /// The actual series.
-    Perfect,
-    /// The same slot one day before.
-    Naive,
-    /// A fitted demand model.
-    Model(ModelKind),
-}
+pub use crate::forecast::Choice as ForecastChoice;
 
 /// Who decides, with what forecasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +35,7 @@ impl Run {
     /// A short label: `mpc/model(ridge)`, `rule`, `none`, `oracle`.
     pub fn label(self) -> String {
         match self {
-            Run::Mpc(ForecastChoice::Perfect) => "mpc/perfect".into(),
-            Run::Mpc(ForecastChoice::Naive) => "mpc/naive".into(),
-            Run::Mpc(ForecastChoice::Model(m)) => format!("mpc/model({})", m.name()),
+            Run::Mpc(choice) => format!("mpc/{}", choice.name()),
             Run::Rule => "rule".into(),
             Run::None => "none".into(),
             Run::Oracle => "oracle".into(),
@@ -223,21 +212,7 @@ impl Setup {
 
     /// The forecaster of `choice`.
     pub fn forecaster(&self, choice: ForecastChoice) -> Result<Box<dyn Forecaster>> {
-        Ok(match choice {
-            ForecastChoice::Perfect => Box::new(Perfect),
-            ForecastChoice::Naive => Box::new(SeriesForecaster::new(
-                Method::Naive,
-                &self.file,
-                &self.sim,
-                self.horizon,
-            )?),
-            ForecastChoice::Model(m) => Box::new(SeriesForecaster::new(
-                Method::Model(m),
-                &self.file,
-                &self.sim,
-                self.horizon,
-            )?),
-        })
+        choice.build(&self.file, &self.sim, self.horizon)
     }
 }
 

@@ -175,40 +175,78 @@ pub struct RunConfig {
     pub faults: Vec<FaultConfig>,
 }
 
+/// `--controller` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControllerArg {
+    /// Receding-horizon optimisation with forecasts, under the peak guard.
+    Mpc,
+    /// The rule-based controller.
+    Rule,
+    /// No AEMS: batteries hold, generators off, HVAC on its own thermostat.
+    None,
+}
+
+impl ControllerArg {
+    /// The policy it names.
+    pub fn policy(self) -> Policy {
+        match self {
+            ControllerArg::Mpc => Policy::Mpc,
+            ControllerArg::Rule => Policy::Rule,
+            ControllerArg::None => Policy::None,
+        }
+    }
+}
+
 /// Command-line overrides (each `None` keeps the file's value or the default).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// `--cadence-min`.
+    /// Minutes between planner cycles (1–60; default 5).
+    #[arg(long)]
     pub cadence_min: Option<u32>,
-    /// `--step-minutes`.
+    /// Step of the dispatch horizon, minutes (divides 30; default 5).
+    #[arg(long)]
     pub step_minutes: Option<u32>,
-    /// `--horizon-h`.
+    /// Dispatch horizon, hours (default 6).
+    #[arg(long)]
     pub horizon_h: Option<f64>,
-    /// `--deadline-s`.
+    /// Seconds a solve may take (default: half the cadence, at most 60).
+    #[arg(long)]
     pub deadline_s: Option<f64>,
-    /// `--mip-gap`.
+    /// Relative MIP gap (default 1e-4).
+    #[arg(long)]
     pub mip_gap: Option<f64>,
-    /// `--controller`.
-    pub controller: Option<Policy>,
-    /// `--forecaster`.
+    /// Who decides: mpc (default), rule or none (the baseline).
+    #[arg(long, value_enum)]
+    pub controller: Option<ControllerArg>,
+    /// Forecaster: scenario (default), persistence, naive or model.
+    #[arg(long, value_enum)]
     pub forecaster: Option<ForecasterKind>,
-    /// `--mode`.
+    /// control (default) or observe (no solve, no setpoint: the loop disabled).
+    #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// `--store`.
+    /// SQLite store (default aems-run.sqlite); a store with a previous run is resumed.
+    #[arg(long)]
     pub store: Option<PathBuf>,
-    /// `--http`.
+    /// HTTP address (default 127.0.0.1:8080; port 0 picks one; "" for none).
+    #[arg(long)]
     pub http: Option<String>,
-    /// `--clock`.
+    /// real (default) or simulated.
+    #[arg(long, value_enum)]
     pub clock: Option<ClockKind>,
-    /// `--speed`.
+    /// Simulated seconds per real second (default 60; 0 = as fast as possible, with --simulate).
+    #[arg(long)]
     pub speed: Option<f64>,
-    /// `--start`.
+    /// Simulated start (RFC 3339; default: the scenario's start).
+    #[arg(long)]
     pub start: Option<String>,
-    /// `--duration-h`.
+    /// Stop after this many hours (simulated: default until the scenario's data end).
+    #[arg(long)]
     pub duration_h: Option<f64>,
-    /// `--simulate`.
+    /// Serve the devices from a simulator in this process (needs --clock simulated).
+    #[arg(long)]
     pub simulate: bool,
-    /// `--no-mqtt`.
+    /// Do not publish over MQTT even if the devices file names a broker.
+    #[arg(long)]
     pub no_mqtt: bool,
 }
 
@@ -395,7 +433,11 @@ impl RunConfig {
             deadline_s,
             mip_gap,
             threads: raw.threads,
-            controller: o.controller.or(raw.controller).unwrap_or_default(),
+            controller: o
+                .controller
+                .map(ControllerArg::policy)
+                .or(raw.controller)
+                .unwrap_or_default(),
             forecaster: o.forecaster.or(raw.forecaster).unwrap_or_default(),
             stale_after_s,
             schedule_valid_min,

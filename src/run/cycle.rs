@@ -316,13 +316,15 @@ impl Loop {
                     .await;
                 if c.replanned {
                     if let Some(f) = self.controller.forecast() {
-                        forecast_json = forecast_view(f, &self.controller.forecaster().name(), now);
+                        forecast_json = control::forecast::to_json(
+                            f,
+                            &self.controller.forecaster().name(),
+                            now,
+                        );
                     }
                 }
                 schedule_json = match (self.controller.plan(), c.source) {
-                    (Some(plan), Source::Plan | Source::Previous) => {
-                        schedule_view(plan, c.source, now)
-                    }
+                    (Some(plan), Source::Plan | Source::Previous) => plan.to_json(c.source, now),
                     _ => {
                         json!({"source": c.source.as_str(), "time": now.to_rfc3339(), "commands": c.decisions.commands})
                     }
@@ -569,66 +571,6 @@ impl Loop {
     }
 }
 
-fn series(asset: &str, quantity: &str, unit: &str, values: Vec<f64>) -> ScheduleSeries {
-    ScheduleSeries {
-        asset: asset.into(),
-        quantity: quantity.into(),
-        unit: unit.into(),
-        values,
-    }
-}
-
-/// The plan's series per asset quantity (battery power + discharging and energy, HVAC
-/// power, on and zone temperature, generator power and on, grid import).
-fn plan_series(plan: &Plan) -> Vec<ScheduleSeries> {
-    let (sc, s) = (&plan.problem, &plan.schedule);
-    let mut out = Vec::new();
-    let flags = |v: &[bool]| v.iter().map(|o| f64::from(u8::from(*o))).collect();
-    for (g, gs) in sc.grids.iter().zip(&s.grids) {
-        out.push(series(&g.id, "import_kw", "kW", gs.import_kw.clone()));
-    }
-    for (b, bs) in sc.batteries.iter().zip(&s.batteries) {
-        let p = bs
-            .discharge_kw
-            .iter()
-            .zip(&bs.charge_kw)
-            .map(|(d, c)| d - c)
-            .collect();
-        out.push(series(&b.id, Quantity::PowerKw.name(), "kW", p));
-        out.push(series(
-            &b.id,
-            Quantity::EnergyKwh.name(),
-            "kWh",
-            bs.energy_kwh[1..].to_vec(),
-        ));
-    }
-    for (h, hs) in sc.hvacs.iter().zip(&s.hvacs) {
-        out.push(series(
-            &h.id,
-            Quantity::PowerKw.name(),
-            "kW",
-            hs.power_kw.clone(),
-        ));
-        out.push(series(&h.id, Quantity::On.name(), "", flags(&hs.on)));
-        out.push(series(
-            &h.id,
-            Quantity::ZoneTempC.name(),
-            "°C",
-            hs.temp_c[1..].to_vec(),
-        ));
-    }
-    for (g, gs) in sc.generators.iter().zip(&s.generators) {
-        out.push(series(
-            &g.id,
-            Quantity::PowerKw.name(),
-            "kW",
-            gs.power_kw.clone(),
-        ));
-        out.push(series(&g.id, Quantity::On.name(), "", flags(&gs.on)));
-    }
-    out
-}
-
 fn schedule_message(district: &str, plan: &Plan) -> ScheduleMessage {
     ScheduleMessage {
         v: SCHEMA_VERSION,
@@ -637,44 +579,15 @@ fn schedule_message(district: &str, plan: &Plan) -> ScheduleMessage {
         start: plan.problem.start.to_rfc3339(),
         step_minutes: plan.problem.step_minutes,
         steps: plan.problem.steps,
-        series: plan_series(plan),
+        series: plan
+            .series()
+            .into_iter()
+            .map(|p| ScheduleSeries {
+                asset: p.asset,
+                quantity: p.quantity.into(),
+                unit: p.unit.into(),
+                values: p.values,
+            })
+            .collect(),
     }
-}
-
-fn schedule_view(plan: &Plan, source: Source, now: DateTime<FixedOffset>) -> Value {
-    json!({
-        "source": source.as_str(),
-        "time": now.to_rfc3339(),
-        "start": plan.problem.start.to_rfc3339(),
-        "step_minutes": plan.problem.step_minutes,
-        "steps": plan.problem.steps,
-        "objective_yen": plan.objective_yen,
-        "mip_gap": plan.mip_gap,
-        "series": plan_series(plan),
-    })
-}
-
-fn forecast_view(f: &Scenario, forecaster: &str, now: DateTime<FixedOffset>) -> Value {
-    let mut series = Vec::new();
-    for n in &f.nodes {
-        series.push(json!({"id": n.id, "quantity": "load_kw", "values": n.load_kw}));
-    }
-    for p in &f.pvs {
-        series.push(json!({"id": p.id, "quantity": "pv_available_kw", "values": p.available_kw}));
-    }
-    for g in &f.grids {
-        series.push(json!({"id": g.id, "quantity": "import_price_yen_per_kwh", "values": g.import_price_yen_per_kwh}));
-        series.push(json!({"id": g.id, "quantity": "carbon_intensity_kg_per_kwh", "values": g.carbon_intensity_kg_per_kwh}));
-    }
-    if let Some(h) = f.hvacs.first() {
-        series.push(json!({"id": "outdoor", "quantity": "temp_c", "values": h.outdoor_temp_c}));
-    }
-    json!({
-        "forecaster": forecaster,
-        "made_at": now.to_rfc3339(),
-        "start": f.start.to_rfc3339(),
-        "step_minutes": f.step_minutes,
-        "steps": f.steps,
-        "series": series,
-    })
 }

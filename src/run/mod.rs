@@ -36,34 +36,13 @@ use engine::ScenarioFile;
 
 use clock::{floor_to, Clock};
 use config::{ClockKind, ForecasterKind, Mode, Overrides, RunConfig};
-use control::forecast::{Forecaster, Method, Perfect, Persistence, SeriesForecaster};
+use control::forecast::Choice;
 use control::settings::{self as csettings, SimulationSection};
-use control::{Controller, Ledger, Policy, Settings};
+use control::{Controller, Ledger, Settings};
 use cycle::{Loop, Resume};
 use engine::kpi::Billing;
 use http::Shared;
 use store::Store;
-
-/// `--controller` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ControllerArg {
-    /// Receding-horizon optimisation with forecasts, under the peak guard.
-    Mpc,
-    /// The rule-based controller.
-    Rule,
-    /// No AEMS: batteries hold, generators off, HVAC on its own thermostat.
-    None,
-}
-
-impl ControllerArg {
-    fn policy(self) -> Policy {
-        match self {
-            ControllerArg::Mpc => Policy::Mpc,
-            ControllerArg::Rule => Policy::Rule,
-            ControllerArg::None => Policy::None,
-        }
-    }
-}
 
 /// Arguments of `aems run`.
 #[derive(Debug, ClapArgs)]
@@ -77,92 +56,19 @@ pub struct Args {
     /// Run settings (TOML; e.g. scenarios/gate_square/run.toml). Options below override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Minutes between planner cycles (1–60; default 5).
-    #[arg(long)]
-    pub cadence_min: Option<u32>,
-    /// Step of the dispatch horizon, minutes (divides 30; default 5).
-    #[arg(long)]
-    pub step_minutes: Option<u32>,
-    /// Dispatch horizon, hours (default 6).
-    #[arg(long)]
-    pub horizon_h: Option<f64>,
-    /// Seconds a solve may take (default: half the cadence, at most 60).
-    #[arg(long)]
-    pub deadline_s: Option<f64>,
-    /// Relative MIP gap (default 1e-4).
-    #[arg(long)]
-    pub mip_gap: Option<f64>,
-    /// Who decides: mpc (default), rule or none (the baseline).
-    #[arg(long, value_enum)]
-    pub controller: Option<ControllerArg>,
-    /// Forecaster: scenario (default), persistence, naive or model.
-    #[arg(long, value_enum)]
-    pub forecaster: Option<ForecasterKind>,
-    /// control (default) or observe (no solve, no setpoint: the loop disabled).
-    #[arg(long, value_enum)]
-    pub mode: Option<Mode>,
-    /// SQLite store (default aems-run.sqlite); a store with a previous run is resumed.
-    #[arg(long)]
-    pub store: Option<PathBuf>,
-    /// HTTP address (default 127.0.0.1:8080; port 0 picks one; "" for none).
-    #[arg(long)]
-    pub http: Option<String>,
-    /// real (default) or simulated.
-    #[arg(long, value_enum)]
-    pub clock: Option<ClockKind>,
-    /// Simulated seconds per real second (default 60; 0 = as fast as possible, with --simulate).
-    #[arg(long)]
-    pub speed: Option<f64>,
-    /// Simulated start (RFC 3339; default: the scenario's start).
-    #[arg(long)]
-    pub start: Option<String>,
-    /// Stop after this many hours (simulated: default until the scenario's data end).
-    #[arg(long)]
-    pub duration_h: Option<f64>,
-    /// Serve the devices from a simulator in this process (needs --clock simulated).
-    #[arg(long)]
-    pub simulate: bool,
-    /// Do not publish over MQTT even if the devices file names a broker.
-    #[arg(long)]
-    pub no_mqtt: bool,
+    /// Settings given on the command line (each overrides the file's).
+    #[command(flatten)]
+    pub overrides: Overrides,
     /// Start a new run even if the store holds one to resume (its history is kept).
     #[arg(long)]
     pub fresh: bool,
 }
 
-fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttc=warn,tokio_modbus=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Runs `aems run`.
 pub fn run(args: &Args) -> Result<ExitCode> {
-    init_logs();
+    crate::init_logs();
     let file = ScenarioFile::read(&args.scenario).map_err(|e| anyhow!("{e}"))?;
-    let o = Overrides {
-        cadence_min: args.cadence_min,
-        step_minutes: args.step_minutes,
-        horizon_h: args.horizon_h,
-        deadline_s: args.deadline_s,
-        mip_gap: args.mip_gap,
-        controller: args.controller.map(ControllerArg::policy),
-        forecaster: args.forecaster,
-        mode: args.mode,
-        store: args.store.clone(),
-        http: args.http.clone(),
-        clock: args.clock,
-        speed: args.speed,
-        start: args.start.clone(),
-        duration_h: args.duration_h,
-        simulate: args.simulate,
-        no_mqtt: args.no_mqtt,
-    };
-    let cfg = RunConfig::load(args.config.as_deref(), &o, file.step_minutes())?;
+    let cfg = RunConfig::load(args.config.as_deref(), &args.overrides, file.step_minutes())?;
     let devices = DevicesConfig::load(&args.devices).map_err(|e| anyhow!("{e}"))?;
     check_devices(&file, &devices)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -384,30 +290,18 @@ async fn main_loop(
 
     let sim_section: SimulationSection = csettings::section(&file, "simulation")?;
     let rows_per_horizon = ((cfg.horizon_h * 60.0) / f64::from(row_min)).ceil() as usize;
-    let forecaster: Box<dyn Forecaster> = match cfg.forecaster {
-        ForecasterKind::Scenario => Box::new(Perfect),
-        ForecasterKind::Persistence => {
-            let mut p = Persistence::new(i64::from(cfg.cadence_min).max(1) * 60);
-            if resume.is_some() {
-                for (t, kw) in store.base_loads()? {
-                    p.record(t, kw);
-                }
-            }
-            Box::new(p)
-        }
-        ForecasterKind::Naive => Box::new(SeriesForecaster::new(
-            Method::Naive,
-            &file,
-            &sim_section,
-            rows_per_horizon,
-        )?),
-        ForecasterKind::Model => Box::new(SeriesForecaster::new(
-            Method::Model(forecast::demand::ModelKind::Ridge),
-            &file,
-            &sim_section,
-            rows_per_horizon,
-        )?),
+    let choice = match cfg.forecaster {
+        ForecasterKind::Scenario => Choice::Perfect,
+        ForecasterKind::Persistence => Choice::Persistence(i64::from(cfg.cadence_min).max(1) * 60),
+        ForecasterKind::Naive => Choice::Naive,
+        ForecasterKind::Model => Choice::Model(forecast::demand::ModelKind::Ridge),
     };
+    let mut forecaster = choice.build(&file, &sim_section, rows_per_horizon)?;
+    if resume.is_some() && choice != Choice::Perfect {
+        for (t, kw) in store.base_loads()? {
+            forecaster.record_base_load(t, kw);
+        }
+    }
     let settings = Settings {
         policy: cfg.controller,
         step_minutes: cfg.step_minutes,

@@ -266,7 +266,7 @@ mod tests {
                 (DataType::U32, 4_000_000_000.0),
                 (DataType::I32, -2_000_000_000.0),
                 (DataType::F32, -1234.5),
-                (DataType::F64, -1234.567_890_123_456_7),
+                (DataType::F64, -1_234.567_890_123_456_7),
                 (DataType::Bool, 1.0),
             ] {
                 let r = reg(t, order);
