@@ -169,7 +169,7 @@ pub fn import(opts: &Options) -> Result<Imported> {
     let _ = write!(
         toml,
         "# CityLearn Challenge 2022 phase 1 as an AEMS scenario, made by\n\
-         # `aems scenario import-citylearn {}` (see src/scenario_cmd/citylearn.rs).\n\
+         # `aems scenario import-citylearn {}` (see scenarios/src/citylearn.rs).\n\
          # Five homes in Fontana, California, one year, hourly: each its own meter (exports\n\
          # allowed but unpaid), PV and a 6.4 kWh / 5 kW battery. Prices converted at\n\
          # {} yen/USD.\n\n\
