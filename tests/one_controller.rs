@@ -7,47 +7,18 @@
 //! decision (battery kW, HVAC on and kW, generator on and kW) is the same within 1e-6.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+#[path = "common/exact.rs"]
+mod exact;
+
+use exact::{exact_devices, root};
 use std::process::Command;
 
 use rusqlite::Connection;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn scenario() -> PathBuf {
     root().join("scenarios/gate_square/scenario.toml")
-}
-
-/// Every Gate Square unit and meter with the exact (f64) test profiles, on ephemeral ports.
-fn exact_devices(dir: &Path) -> PathBuf {
-    let sc = engine::Scenario::load(scenario()).unwrap();
-    let profiles = root().join("tests/fixtures/exact");
-    let mut text = String::from("[district]\nid = \"gs_one_controller\"\n");
-    let mut unit = 1;
-    let mut add = |asset: &str, profile: &str| {
-        text.push_str(&format!(
-            "\n[[device]]\nasset = \"{asset}\"\nprofile = \"{}\"\nhost = \"127.0.0.1\"\nport = 0\nunit_id = {unit}\n",
-            profiles.join(format!("{profile}.toml")).display()
-        ));
-        unit += 1;
-    };
-    for b in &sc.batteries {
-        add(&b.id, "battery_f64");
-    }
-    for h in &sc.hvacs {
-        add(&h.id, "hvac_f64");
-    }
-    for g in &sc.generators {
-        add(&g.id, "generator_f64");
-    }
-    for g in &sc.grids {
-        add(&g.id, "meter_f64");
-    }
-    let p = dir.join("devices.toml");
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 /// (time, asset) → (command kind, on, power kW).
@@ -60,7 +31,8 @@ fn opt_f64(s: &str) -> Option<f64> {
 #[test]
 fn the_live_loop_and_the_what_if_decide_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let devices = exact_devices(dir.path());
+    let sc = engine::Scenario::load(scenario()).unwrap();
+    let devices = exact_devices(dir.path(), "gs_one_controller", &sc);
     let (hours, gap) = (24, "1e-6");
     let config = dir.path().join("run.toml");
     std::fs::write(
@@ -108,7 +80,7 @@ fn the_live_loop_and_the_what_if_decide_the_same() {
         live.insert((time, asset), (kind, on.map(|o| o != 0), p));
     }
 
-    let start = engine::Scenario::load(scenario()).unwrap().start;
+    let start = sc.start;
     let to = start + chrono::Duration::hours(hours);
     let log = dir.path().join("decisions.csv");
     let sim = Command::new(env!("CARGO_BIN_EXE_aems"))

@@ -3,7 +3,10 @@
 //! trajectories — batteries' energy, zones' temperatures, generators' power, the grid
 //! meter's counter — to the last bit, not two implementations that agree by luck.
 
-use std::path::{Path, PathBuf};
+#[path = "common/exact.rs"]
+mod exact;
+
+use exact::{exact_devices, root};
 use std::time::Duration;
 
 use connectors::sim::SimConfig;
@@ -11,40 +14,6 @@ use connectors::{command, DevicesConfig, Fleet, Simulator};
 use control::{plant, Decisions, Plant};
 use engine::ScenarioFile;
 use physics::device::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The Gate Square devices on one ephemeral port, with the exact (f64) test profiles.
-fn exact_devices(dir: &Path, sc: &engine::Scenario) -> PathBuf {
-    let profiles = root().join("tests/fixtures/exact");
-    let mut text =
-        String::from("[district]\nid = \"gs_one_physics\"\n\n[modbus]\ntimeout_ms = 2000\n");
-    let mut unit = 1;
-    let mut add = |asset: &str, profile: &str| {
-        text.push_str(&format!(
-            "\n[[device]]\nasset = \"{asset}\"\nprofile = \"{}\"\nhost = \"127.0.0.1\"\nport = 0\nunit_id = {unit}\n",
-            profiles.join(format!("{profile}.toml")).display()
-        ));
-        unit += 1;
-    };
-    for b in &sc.batteries {
-        add(&b.id, "battery_f64");
-    }
-    for h in &sc.hvacs {
-        add(&h.id, "hvac_f64");
-    }
-    for g in &sc.generators {
-        add(&g.id, "generator_f64");
-    }
-    for g in &sc.grids {
-        add(&g.id, "meter_f64");
-    }
-    let p = dir.join("devices.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// Step `t`'s commands: batteries charging and discharging in turn, HVAC units at a power,
 /// the gas engine on for a while.
@@ -87,7 +56,7 @@ async fn the_device_simulator_and_the_plant_are_one_model() {
     let steps = 16;
     let sc = file.window(file.start(), steps).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let devices = DevicesConfig::load(&exact_devices(dir.path(), &sc)).unwrap();
+    let devices = DevicesConfig::load(&exact_devices(dir.path(), "gs_one_physics", &sc)).unwrap();
     let spec = plant::district_spec(&sc, false);
     let config = SimConfig {
         district: devices.district.clone(),

@@ -242,6 +242,41 @@ pub enum Command {
     Release,
 }
 
+/// A command as a flat record (a decisions log's columns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CommandRow {
+    /// `battery`, `hvac`, `generator` or `release`.
+    pub kind: &'static str,
+    /// Running, for HVAC units and generators.
+    pub on: Option<bool>,
+    /// Power, kW (+ delivered for batteries and generators).
+    pub power_kw: Option<f64>,
+    /// Zone setpoint, °C, for HVAC units.
+    pub setpoint_c: Option<f64>,
+}
+
+impl Command {
+    /// The command as a flat record.
+    pub fn row(&self) -> CommandRow {
+        let row = |kind, on, power_kw, setpoint_c| CommandRow {
+            kind,
+            on,
+            power_kw,
+            setpoint_c,
+        };
+        match *self {
+            Command::Battery { power_kw } => row("battery", None, Some(power_kw), None),
+            Command::Hvac {
+                on,
+                power_kw,
+                setpoint_c,
+            } => row("hvac", Some(on), power_kw, Some(setpoint_c)),
+            Command::Generator { on, power_kw } => row("generator", Some(on), Some(power_kw), None),
+            Command::Release => row("release", None, None, None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

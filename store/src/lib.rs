@@ -20,7 +20,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use control::state::{Flag, Interval};
 use control::Decisions;
-use physics::device::Command;
 
 const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
@@ -295,19 +294,16 @@ impl Store {
             )?;
             let t = ts(time);
             for (asset, cmd) in &d.commands {
-                let (kind, on, p, sp): (&str, Option<bool>, Option<f64>, Option<f64>) = match cmd {
-                    Command::Battery { power_kw } => ("battery", None, Some(*power_kw), None),
-                    Command::Hvac {
-                        on,
-                        power_kw,
-                        setpoint_c,
-                    } => ("hvac", Some(*on), *power_kw, Some(*setpoint_c)),
-                    Command::Generator { on, power_kw } => {
-                        ("generator", Some(*on), Some(*power_kw), None)
-                    }
-                    Command::Release => ("release", None, None, None),
-                };
-                ins.execute(params![cycle, t, asset, kind, on.map(i64::from), p, sp])?;
+                let r = cmd.row();
+                ins.execute(params![
+                    cycle,
+                    t,
+                    asset,
+                    r.kind,
+                    r.on.map(i64::from),
+                    r.power_kw,
+                    r.setpoint_c
+                ])?;
             }
         }
         tx.commit()?;

@@ -8,7 +8,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use control::Cycle;
-use physics::device::Command;
 
 /// The header.
 pub const COLUMNS: &str = "time,source,asset,command,on,power_kw,setpoint_c";
@@ -40,25 +39,15 @@ impl DecisionLog {
     pub fn add(&mut self, c: &Cycle) -> Result<()> {
         let time = c.time.to_rfc3339();
         for (asset, cmd) in &c.decisions.commands {
-            let (kind, on, p, sp) = match cmd {
-                Command::Battery { power_kw } => ("battery", None, Some(*power_kw), None),
-                Command::Hvac {
-                    on,
-                    power_kw,
-                    setpoint_c,
-                } => ("hvac", Some(*on), *power_kw, Some(*setpoint_c)),
-                Command::Generator { on, power_kw } => {
-                    ("generator", Some(*on), Some(*power_kw), None)
-                }
-                Command::Release => ("release", None, None, None),
-            };
-            let on = on.map(|o| if o { "1" } else { "0" }).unwrap_or_default();
+            let r = cmd.row();
+            let on = r.on.map(|o| if o { "1" } else { "0" }).unwrap_or_default();
             writeln!(
                 self.out,
-                "{time},{},{asset},{kind},{on},{},{}",
+                "{time},{},{asset},{},{on},{},{}",
                 c.source.as_str(),
-                num(p),
-                num(sp)
+                r.kind,
+                num(r.power_kw),
+                num(r.setpoint_c)
             )
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         }
