@@ -167,16 +167,6 @@ impl Controller {
         }
     }
 
-    /// The data row holding `t`, if the data cover it.
-    pub fn row_of(&self, t: DateTime<FixedOffset>) -> Option<usize> {
-        let s = (t - self.data.start).num_seconds();
-        if s < 0 {
-            return None;
-        }
-        let k = (s / (i64::from(self.data.step_minutes) * 60)) as usize;
-        (k < self.data.steps).then_some(k)
-    }
-
     /// The state estimate of `m` alone, deciding nothing (a loop that only observes).
     pub fn observe(&mut self, m: &Measurements) -> State {
         let state = self.estimator.update(m, &self.data);
@@ -188,7 +178,7 @@ impl Controller {
     pub fn cycle(&mut self, m: &Measurements) -> Cycle {
         let now = m.time;
         let state = self.observe(m);
-        let row = self.row_of(now);
+        let row = self.data.step_at(now);
         let mut c = Cycle {
             time: now,
             source: Source::Baseline,

@@ -89,22 +89,13 @@ impl Ledger {
         *self.skipped.entry(what).or_insert(0) += 1;
     }
 
-    fn row_of(data: &Scenario, t: DateTime<FixedOffset>) -> Option<usize> {
-        let s = (t - data.start).num_seconds();
-        if s < 0 {
-            return None;
-        }
-        let k = (s / (i64::from(data.step_minutes) * 60)) as usize;
-        (k < data.steps).then_some(k)
-    }
-
     /// Adds the cycle that ends with `state` (`fallback`: its decisions were a fallback).
     pub fn add(&mut self, data: &Scenario, state: &State, fallback: bool) {
         let Some(now) = state.time else { return };
         for iv in &state.completed {
             match (
                 data.grids.iter().position(|g| g.id == iv.grid),
-                Self::row_of(data, iv.start),
+                data.step_at(iv.start),
             ) {
                 (Some(g), Some(row)) => {
                     self.tally
@@ -121,7 +112,7 @@ impl Ledger {
             self.fallbacks += 1;
         }
         if hours > 0.0 {
-            match Self::row_of(data, now - chrono::Duration::seconds(1)) {
+            match data.step_at(now - chrono::Duration::seconds(1)) {
                 None => self.skip("cycle beyond the data".into()),
                 Some(row) => {
                     self.tally.span(data, row, hours);

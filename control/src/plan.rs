@@ -104,13 +104,7 @@ impl Plan {
 
     /// The step holding `t`, if `t` is inside the horizon.
     pub fn step_at(&self, t: DateTime<FixedOffset>) -> Option<usize> {
-        let s = (t - self.problem.start).num_seconds();
-        let step = i64::from(self.problem.step_minutes) * 60;
-        if s < 0 {
-            return None;
-        }
-        let k = (s / step) as usize;
-        (k < self.problem.steps).then_some(k)
+        self.problem.step_at(t)
     }
 
     /// Each grid connection's planned import at step `k`, kW.

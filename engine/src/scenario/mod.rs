@@ -104,6 +104,16 @@ impl Scenario {
         }
     }
 
+    /// The step holding instant `t`, if `t` is inside the horizon.
+    pub fn step_at(&self, t: DateTime<FixedOffset>) -> Option<usize> {
+        let s = (t - self.start).num_seconds();
+        if s < 0 {
+            return None;
+        }
+        let k = (s / (i64::from(self.step_minutes) * 60)) as usize;
+        (k < self.steps).then_some(k)
+    }
+
     /// Step length Δ in hours.
     pub fn step_hours(&self) -> f64 {
         f64::from(self.step_minutes) / 60.0
