@@ -13,8 +13,8 @@
 //! What a tree's root still needs is imported (or exported) at its connections, filled in
 //! file order up to each one's limit. Where a tree would export more than its connections
 //! take, PV is curtailed (every array of the tree in the same proportion), then battery
-//! discharge is held back (an export limiter); where it would import more than they give,
-//! battery charging is held back. What even that cannot fix is reported as a
+//! discharge is held back (an export limiter), then the tie lines feeding it carry less;
+//! where it would import more than they give, battery charging is held back. What even that cannot fix is reported as a
 //! [`Violation`], never silently dropped.
 
 use serde::{Deserialize, Serialize};
@@ -295,7 +295,69 @@ impl Network {
 
     /// How power flows when the nodes ask for `demand` and each tie line is told to carry
     /// `tie_kw[l]` (+ from → to; other lines' entries are ignored, a missing entry is 0).
+    /// A tree that would still export beyond its connections' limit with its PV curtailed
+    /// and its batteries held back gets less over the tie lines that feed it (their
+    /// converters hold back).
     pub fn balance(&self, demand: &[NodeDemand], tie_kw: &[f64]) -> Flows {
+        // The tie lines' flows: (line, + from → to, within capacity).
+        let mut sent: Vec<(usize, f64)> = self
+            .ties
+            .iter()
+            .map(|&l| {
+                let want = tie_kw
+                    .get(l)
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(0.0);
+                let cap = self.lines[l].capacity_kw;
+                (l, want.clamp(-cap, cap))
+            })
+            .collect();
+        let mut rounds = 0;
+        loop {
+            let (mut f, excess) = self.balance_trees(demand, &sent);
+            rounds += 1;
+            let mut held = false;
+            for (t, e) in excess.iter().enumerate() {
+                let mut e = *e;
+                for (l, s) in sent.iter_mut() {
+                    let line = &self.lines[*l];
+                    let to = if *s >= 0.0 { line.to } else { line.from };
+                    if e <= 1e-9 || self.tree_of[to] != t || *s == 0.0 {
+                        continue;
+                    }
+                    let cut = s.abs().min(e / (1.0 - line.loss_fraction));
+                    *s -= cut * s.signum();
+                    e -= line.received_kw(cut);
+                    held = true;
+                }
+            }
+            if !held || rounds > self.ties.len() + 1 {
+                for (t, e) in excess.iter().enumerate() {
+                    if *e > 1e-9 {
+                        f.violations.push(Violation::Export {
+                            node: self.trees[t].root,
+                            excess_kw: *e,
+                        });
+                    }
+                }
+                for (l, line) in self.lines.iter().enumerate() {
+                    let flow = f.fwd_kw[l].max(f.rev_kw[l]);
+                    if flow > line.capacity_kw + 1e-9 {
+                        f.violations.push(Violation::Line {
+                            line: l,
+                            flow_kw: flow,
+                        });
+                    }
+                }
+                return f;
+            }
+        }
+    }
+
+    /// The flows with the tie lines carrying `sent`; and per tree, the power it would
+    /// export beyond its limit with its PV curtailed and its batteries held back.
+    fn balance_trees(&self, demand: &[NodeDemand], sent: &[(usize, f64)]) -> (Flows, Vec<f64>) {
         let n = self.nodes;
         let mut f = Flows {
             import_kw: vec![0.0; self.grids.len()],
@@ -307,29 +369,24 @@ impl Network {
             rev_kw: vec![0.0; self.lines.len()],
             violations: Vec::new(),
         };
+        let mut excess = vec![0.0; self.trees.len()];
         let d = |i: usize| demand.get(i).copied().unwrap_or_default();
         // Tie lines: fixed injections at their ends.
         let mut tie_net = vec![0.0; n];
-        for &l in &self.ties {
+        for &(l, s) in sent {
             let line = &self.lines[l];
-            let want = tie_kw
-                .get(l)
-                .copied()
-                .filter(|v| v.is_finite())
-                .unwrap_or(0.0);
-            let sent = want.abs().min(line.capacity_kw);
-            let (a, b) = if want >= 0.0 {
-                f.fwd_kw[l] = sent;
+            let (a, b) = if s >= 0.0 {
+                f.fwd_kw[l] = s;
                 (line.from, line.to)
             } else {
-                f.rev_kw[l] = sent;
+                f.rev_kw[l] = -s;
                 (line.to, line.from)
             };
-            tie_net[a] += sent;
-            tie_net[b] -= line.received_kw(sent);
+            tie_net[a] += s.abs();
+            tie_net[b] -= line.received_kw(s.abs());
         }
         let mut net = vec![0.0; n];
-        for tree in &self.trees {
+        for (t, tree) in self.trees.iter().enumerate() {
             let import_cap: f64 = tree
                 .grids
                 .iter()
@@ -370,12 +427,7 @@ impl Network {
                     dis = bisect(|x| need(0.0, 1.0, x, &mut fw, &mut rv) >= -export_cap);
                 }
                 root = need(pv, ch, dis, &mut fw, &mut rv);
-                if root < -export_cap - 1e-9 {
-                    f.violations.push(Violation::Export {
-                        node: tree.root,
-                        excess_kw: -export_cap - root,
-                    });
-                }
+                excess[t] = (-export_cap - root).max(0.0);
             }
             for &i in &tree.order {
                 f.pv_share[i] = pv;
@@ -387,7 +439,7 @@ impl Network {
                 }
             }
             // The root's need over its connections, in file order up to each limit; what
-            // is left goes to the last one (and is a violation, above).
+            // is left goes to the last one (and is a violation).
             let mut left = root;
             for (k, &g) in tree.grids.iter().enumerate() {
                 let last = k + 1 == tree.grids.len();
@@ -411,16 +463,7 @@ impl Network {
                 }
             }
         }
-        for (l, line) in self.lines.iter().enumerate() {
-            let flow = f.fwd_kw[l].max(f.rev_kw[l]);
-            if flow > line.capacity_kw + 1e-9 {
-                f.violations.push(Violation::Line {
-                    line: l,
-                    flow_kw: flow,
-                });
-            }
-        }
-        f
+        (f, excess)
     }
 }
 
@@ -530,6 +573,11 @@ mod tests {
         let f = net.balance(&[load(100.0), load(100.0)], &[50.0]);
         assert!((f.import_kw[0] - 150.0).abs() < 1e-9);
         assert!((f.import_kw[1] - 55.0).abs() < 1e-9);
+        // A tie feeding a tree that cannot use or export it carries less.
+        let f = net.balance(&[load(100.0), load(20.0)], &[50.0]);
+        assert!(f.violations.is_empty(), "{f:?}");
+        assert!((f.fwd_kw[0] - 20.0 / 0.9).abs() < 1e-9, "{f:?}");
+        assert!(f.export_kw.iter().all(|e| *e < 1e-9));
         let island = Network::new(1, vec![], vec![]);
         let f = island.balance(&[load(3.0)], &[]);
         assert_eq!(
