@@ -386,6 +386,8 @@ impl Network {
             tie_net[b] -= line.received_kw(s.abs());
         }
         let mut net = vec![0.0; n];
+        // Each tree's lines are written by its own pass only.
+        let (mut fw, mut rv) = (std::mem::take(&mut f.fwd_kw), std::mem::take(&mut f.rev_kw));
         for (t, tree) in self.trees.iter().enumerate() {
             let import_cap: f64 = tree
                 .grids
@@ -408,7 +410,6 @@ impl Network {
                 self.flow_up(tree, &mut net, fwd, rev)
             };
             let (mut pv, mut ch, mut dis) = (1.0, 1.0, 1.0);
-            let (mut fw, mut rv) = (f.fwd_kw.clone(), f.rev_kw.clone());
             let mut root = need(pv, ch, dis, &mut fw, &mut rv);
             if root > import_cap {
                 // Less charging (the need grows with it).
@@ -433,10 +434,6 @@ impl Network {
                 f.pv_share[i] = pv;
                 f.charge_share[i] = ch;
                 f.discharge_share[i] = dis;
-                if let Some(l) = self.parent[i] {
-                    f.fwd_kw[l] = fw[l];
-                    f.rev_kw[l] = rv[l];
-                }
             }
             // The root's need over its connections, in file order up to each limit; what
             // is left goes to the last one (and is a violation).
@@ -463,6 +460,8 @@ impl Network {
                 }
             }
         }
+        f.fwd_kw = fw;
+        f.rev_kw = rv;
         (f, excess)
     }
 }
