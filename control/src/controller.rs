@@ -76,6 +76,7 @@ pub struct Controller {
     plan: Option<Plan>,
     forecast: Option<Scenario>,
     uncommanded: BTreeSet<String>,
+    guard: guard::Guard,
     /// Counters.
     pub stats: Stats,
 }
@@ -105,6 +106,7 @@ impl Controller {
             plan: None,
             forecast: None,
             uncommanded,
+            guard: guard::Guard::default(),
             stats: Stats::default(),
             settings,
             data,
@@ -244,18 +246,25 @@ impl Controller {
             Some((
                 Decisions::of_plan(p, k, self.network.ties())?,
                 p.planned_import_kw(k),
+                guard::forecast_base_kw(p, k, &self.network),
             ))
         });
         match step {
-            Some((mut d, planned)) => {
+            Some((mut d, planned, forecast)) => {
                 c.source = if failed {
                     Source::Previous
                 } else {
                     Source::Plan
                 };
                 if self.settings.peak_guard {
-                    c.guarded =
-                        guard::peak_guard(&self.data, &self.network, &c.state, &planned, &mut d);
+                    c.guarded = self.guard.act(
+                        &self.data,
+                        &self.network,
+                        &c.state,
+                        &forecast,
+                        &planned,
+                        &mut d,
+                    );
                     if c.guarded {
                         self.stats.peak_guards += 1;
                     }
@@ -263,6 +272,7 @@ impl Controller {
                 c.decisions = d;
             }
             None => {
+                self.guard.forget();
                 c.source = Source::Fallback;
                 if c.reason.is_none() {
                     c.reason = Some("the plan does not reach this cycle".into());
