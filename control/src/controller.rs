@@ -261,9 +261,11 @@ impl Controller {
                         &self.data,
                         &self.network,
                         &c.state,
-                        self.data.step_at(now).unwrap_or(0),
-                        &forecast,
-                        &planned,
+                        guard::PlanStep {
+                            step: self.data.step_at(now).unwrap_or(0),
+                            forecast_kw: &forecast,
+                            planned_import_kw: &planned,
+                        },
                         &mut d,
                     );
                     if c.guarded {

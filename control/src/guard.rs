@@ -118,6 +118,17 @@ pub fn measured_base_kw(
     v
 }
 
+/// What the plan says of the step the guard acts on.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanStep<'a> {
+    /// The data step.
+    pub step: usize,
+    /// The plan's base-load forecast for the step per area ([`forecast_base_kw`]), kW.
+    pub forecast_kw: &'a [f64],
+    /// The plan's import at the step per connection, kW.
+    pub planned_import_kw: &'a [f64],
+}
+
 /// The peak guard and what it remembers: the plan's forecast of the step now passing, what
 /// the tie lines were told for it, its own prediction of it, and the errors of its recent
 /// predictions per area and time of day.
@@ -199,9 +210,8 @@ impl Guard {
         }
     }
 
-    /// Adjusts `d`, the decisions for data step `step` of a plan whose base-load forecast
-    /// for the step is `forecast_kw` (per area, [`forecast_base_kw`]) and whose import at
-    /// the step is `planned_import_kw` (per connection); returns whether it acted. An area whose meters
+    /// Adjusts `d`, the decisions of a plan for the step `plan` describes; returns whether it
+    /// acted. An area whose meters
     /// or units were not all read this cycle is left alone; without the forecast of the step
     /// just passed, the measured base load is held.
     pub fn act(
@@ -209,11 +219,14 @@ impl Guard {
         data: &Scenario,
         network: &Network,
         state: &State,
-        step: usize,
-        forecast_kw: &[f64],
-        planned_import_kw: &[f64],
+        plan: PlanStep,
         d: &mut Decisions,
     ) -> bool {
+        let PlanStep {
+            step,
+            forecast_kw,
+            planned_import_kw,
+        } = plan;
         let area = area_of(network);
         let measured = measured_base_kw(data, network, state, &self.last_tie_kw);
         let last = self.last_forecast_kw.replace(forecast_kw.to_vec());
@@ -374,6 +387,14 @@ mod tests {
         d
     }
 
+    fn at<'a>(step: usize, forecast_kw: &'a [f64], planned_import_kw: &'a [f64]) -> PlanStep<'a> {
+        PlanStep {
+            step,
+            forecast_kw,
+            planned_import_kw,
+        }
+    }
+
     /// Each battery's command, kW.
     fn each_kw(sc: &Scenario, d: &Decisions) -> Vec<f64> {
         sc.batteries
@@ -410,10 +431,10 @@ mod tests {
             g.billed_peak_kw = 2000.0;
         }
         let mut d = charging(&sc);
-        assert!(!Guard::default().act(&sc, &net, &st, 0, &[0.0, 0.0], &[0.0, 0.0], &mut d));
+        assert!(!Guard::default().act(&sc, &net, &st, at(0, &[0.0, 0.0], &[0.0, 0.0]), &mut d));
         let mut d = charging(&sc);
         d.tie_kw = vec![("interchange".into(), 400.0)];
-        assert!(Guard::default().act(&sc, &net, &st, 0, &[0.0, 0.0], &[0.0, 0.0], &mut d));
+        assert!(Guard::default().act(&sc, &net, &st, at(0, &[0.0, 0.0], &[0.0, 0.0]), &mut d));
         assert_eq!(each_kw(&sc, &d), vec![-100.0, -300.0]);
     }
 
@@ -436,29 +457,35 @@ mod tests {
         let mut d = charging(&sc);
         let short = [m[0] - 500.0, m[1] - 500.0];
         assert!(
-            !g.act(&sc, &net, &st, 600, &short, &[1e4, 1e4], &mut d),
+            !g.act(&sc, &net, &st, at(600, &short, &[1e4, 1e4]), &mut d),
             "a plan meaning to import this much"
         );
         // Forecast to fall to what the limit (1,000 kW) allows with the HVAC units as they
         // drew (100 and 300 kW) and the charging (300 kW each).
         let falling = [1000.0 - 100.0 - 300.0, 1000.0 - 300.0 - 300.0];
         let mut d = charging(&sc);
-        assert!(g.act(&sc, &net, &st, 601, &falling, &[0.0, 0.0], &mut d));
+        assert!(g.act(&sc, &net, &st, at(601, &falling, &[0.0, 0.0]), &mut d));
         // Predicted: 500 kW over each limit; each battery stops charging, discharges 200.
         assert_eq!(each_kw(&sc, &d), vec![200.0, 200.0]);
         // The forecast held: the load is forecast to fall to what the limit allows.
         let mut g = Guard::default();
-        g.act(&sc, &net, &st, 600, &m, &[1e4, 1e4], &mut charging(&sc));
+        g.act(&sc, &net, &st, at(600, &m, &[1e4, 1e4]), &mut charging(&sc));
         let mut d = charging(&sc);
-        assert!(!g.act(&sc, &net, &st, 601, &falling, &[0.0, 0.0], &mut d));
+        assert!(!g.act(&sc, &net, &st, at(601, &falling, &[0.0, 0.0]), &mut d));
         assert_eq!(each_kw(&sc, &d), vec![-300.0, -300.0]);
         // No forecast of the step passed: the measured load held.
         let mut d = charging(&sc);
-        assert!(Guard::default().act(&sc, &net, &st, 601, &falling, &[0.0, 0.0], &mut d));
+        assert!(Guard::default().act(&sc, &net, &st, at(601, &falling, &[0.0, 0.0]), &mut d));
         let mut partial = st.clone();
         partial.battery_kw.clear();
         let mut d = charging(&sc);
-        assert!(!Guard::default().act(&sc, &net, &partial, 0, &[0.0, 0.0], &[0.0, 0.0], &mut d));
+        assert!(!Guard::default().act(
+            &sc,
+            &net,
+            &partial,
+            at(0, &[0.0, 0.0], &[0.0, 0.0]),
+            &mut d
+        ));
     }
 
     /// Predictions that came out 50 kW short at this time of day on each of the last days
@@ -483,18 +510,11 @@ mod tests {
         let mut g = Guard::new(48, 7);
         for i in 0..4 {
             let st = with_meters(680.0 - 50.0 * (4 - i) as f64);
-            g.act(
-                &sc,
-                &net,
-                &st,
-                48 * i,
-                &forecast,
-                &[0.0, 0.0],
-                &mut charging(&sc),
-            );
+            let plan = at(48 * i, &forecast, &[0.0, 0.0]);
+            g.act(&sc, &net, &st, plan, &mut charging(&sc));
         }
         let mut d = charging(&sc);
-        assert!(g.act(&sc, &net, &last, 48 * 4, &forecast, &[0.0, 0.0], &mut d));
+        assert!(g.act(&sc, &net, &last, at(48 * 4, &forecast, &[0.0, 0.0]), &mut d));
         assert_eq!(g.headroom_kw(2, 48 * 4), vec![50.0, 50.0]);
         assert_eq!(
             g.headroom_kw(2, 48 * 4 + 1),
@@ -503,7 +523,13 @@ mod tests {
         );
         assert_eq!(each_kw(&sc, &d), vec![-270.0, -270.0]);
         let mut d = charging(&sc);
-        assert!(!Guard::new(48, 7).act(&sc, &net, &last, 48 * 4, &forecast, &[0.0, 0.0], &mut d));
+        assert!(!Guard::new(48, 7).act(
+            &sc,
+            &net,
+            &last,
+            at(48 * 4, &forecast, &[0.0, 0.0]),
+            &mut d
+        ));
         assert_eq!(each_kw(&sc, &d), vec![-300.0, -300.0]);
     }
 
@@ -517,8 +543,8 @@ mod tests {
         let mut other = sc.clone();
         other.map_series(|v| v.iter().map(|x| x * 3.0 + 7.0).collect());
         let (mut a, mut b) = (charging(&sc), charging(&sc));
-        let ga = Guard::default().act(&sc, &net, &st, 0, &[0.0, 0.0], &[0.0, 0.0], &mut a);
-        let gb = Guard::default().act(&other, &net, &st, 0, &[0.0, 0.0], &[0.0, 0.0], &mut b);
+        let ga = Guard::default().act(&sc, &net, &st, at(0, &[0.0, 0.0], &[0.0, 0.0]), &mut a);
+        let gb = Guard::default().act(&other, &net, &st, at(0, &[0.0, 0.0], &[0.0, 0.0]), &mut b);
         assert!(ga);
         assert_eq!((ga, a), (gb, b));
     }
