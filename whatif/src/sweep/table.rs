@@ -141,36 +141,6 @@ fn ext(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Splits one CSV line (RFC 4180 quoting).
-fn csv_split(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if cur.is_empty() => quoted = true,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 fn number(v: f64) -> String {
     if v.is_nan() {
         String::new()
@@ -208,22 +178,18 @@ impl Table {
     }
 
     fn write_csv(&self, path: &Path) -> Result<()> {
-        let mut text = self
-            .header()
-            .iter()
-            .map(|h| csv_field(h))
-            .collect::<Vec<_>>()
-            .join(",");
-        text.push('\n');
+        let err = |e: csv::Error| anyhow!("cannot write {}: {e}", path.display());
+        let mut w = csv::Writer::from_path(path).map_err(err)?;
+        w.write_record(self.header()).map_err(err)?;
         for r in self.sorted() {
             let mut f = vec![r.run.to_string()];
-            f.extend(r.values.iter().map(|v| csv_field(v)));
+            f.extend(r.values.iter().cloned());
             f.extend(r.kpis.iter().map(|v| number(*v)));
-            f.push(csv_field(r.error.as_deref().unwrap_or("")));
-            text.push_str(&f.join(","));
-            text.push('\n');
+            f.push(r.error.clone().unwrap_or_default());
+            w.write_record(&f).map_err(err)?;
         }
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        w.flush()
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     fn write_parquet(&self, path: &Path) -> Result<()> {
@@ -294,18 +260,30 @@ impl Table {
     }
 
     fn read_csv(path: &Path) -> Result<Table> {
-        let text = std::fs::read_to_string(path)
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_path(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let mut lines = text.lines();
-        let header = csv_split(lines.next().unwrap_or(""));
+        let mut records = r.records();
+        let header: Vec<String> = match records.next() {
+            Some(h) => h
+                .with_context(|| format!("{}: the header", path.display()))?
+                .iter()
+                .map(str::to_string)
+                .collect(),
+            None => Vec::new(),
+        };
         let keys = Self::layout(path, &header)?;
         let mut rows = Vec::new();
-        for (n, line) in lines.enumerate() {
-            if line.trim().is_empty() {
+        for rec in records {
+            let rec = rec.with_context(|| format!("cannot read {}", path.display()))?;
+            let line = rec.position().map_or(0, |p| p.line());
+            if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
-            let f = csv_split(line);
-            let at = || format!("{}: line {}", path.display(), n + 2);
+            let f: Vec<String> = rec.iter().map(str::to_string).collect();
+            let at = || format!("{}: line {line}", path.display());
             if f.len() != header.len() {
                 bail!(
                     "{}: {} fields, the header has {}",
@@ -488,8 +466,12 @@ mod tests {
     use super::*;
 
     fn table() -> Table {
-        let mut a = Row::failed(1, vec!["2".into(), "\"free\"".into()], "it, failed".into());
-        a.error = Some("it, \"failed\"".into());
+        let mut a = Row::failed(
+            1,
+            vec!["2,\n3".into(), "\"free\"\r\nor not".into()],
+            String::new(),
+        );
+        a.error = Some("it, \"failed\":\nsolver said\r\n\"no\", twice".into());
         let mut b = Row::failed(0, vec!["1".into(), "x".into()], String::new());
         b.error = None;
         b.kpis = (0..KPI_COLUMNS.len())
@@ -550,7 +532,8 @@ mod tests {
                 super::super::combinations(&params)[run].clone(),
                 "e".into(),
             );
-            r.error = None;
+            // A run whose error spans lines, with commas and quotes, in the CSV shard.
+            r.error = (run == 2).then(|| "solve failed:\n\"infeasible\", step 3\r\n".into());
             r
         };
         let keys = vec![
