@@ -1,8 +1,11 @@
 //! Safety of setpoints: limits, ramp limit, clamp-or-refuse, before anything is encoded.
 //!
-//! [`check`] turns a requested value into the value that may be written, or a refusal. It is
-//! pure, so the rules are tested without a device; [`crate::ModbusDevice::write`] applies it
-//! to every write, and refuses outright any register not declared writable.
+//! [`check`] turns a requested value into the value that may be written, or a refusal;
+//! [`guard`] adds the encoding (the register value nearest the request that stays within
+//! the limits and the ramp). Both are pure, so the rules are tested without a device;
+//! [`crate::ModbusDevice::write`], the one write path, applies [`guard`] to every write, and
+//! refuses outright any register not declared writable. What the AEMS reports or publishes
+//! as sent is what [`guard`] returned and the device confirmed, never the request.
 
 use crate::profile::{OutOfRange, WritablePoint};
 
@@ -23,6 +26,15 @@ pub enum Decision {
     },
 }
 
+/// The point's limits `[min, max]` narrowed by `narrow`, the per-device limits of
+/// `devices.toml`.
+pub fn limits(point: &WritablePoint, narrow: Option<(f64, f64)>) -> (f64, f64) {
+    match narrow {
+        Some((a, b)) => (point.min.max(a), point.max.min(b)),
+        None => (point.min, point.max),
+    }
+}
+
 /// Checks `requested` against the point's limits `[min, max]` (narrowed by `narrow`, the
 /// per-device limits of `devices.toml`) and, when the point has a ramp limit and the present
 /// value is known, against `present ± ramp_max_step`.
@@ -37,10 +49,14 @@ pub fn check(
             reason: format!("{requested} is not a finite number"),
         };
     }
-    let (mut lo, mut hi) = (point.min, point.max);
-    if let Some((a, b)) = narrow {
-        lo = lo.max(a);
-        hi = hi.min(b);
+    let (lo, hi) = limits(point, narrow);
+    if lo > hi {
+        return Decision::Refuse {
+            reason: format!(
+                "the device's limits leave nothing of [{}, {}]",
+                point.min, point.max
+            ),
+        };
     }
     let unit = &point.point.unit;
     let mut value = requested;
@@ -74,6 +90,56 @@ pub fn check(
         value,
         clamped: (!why.is_empty()).then(|| format!("clamped to {value}: {}", why.join("; "))),
     }
+}
+
+/// A setpoint ready for the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guarded {
+    /// The value the words encode (what the device will hold).
+    pub value: f64,
+    /// The register words.
+    pub words: Vec<u16>,
+    /// Why the value differs from the request (limits, ramp), if it does beyond the
+    /// register's resolution.
+    pub clamped: Option<String>,
+}
+
+/// The one guard of every setpoint: [`check`] (limits narrowed by `narrow`, the ramp from
+/// `present`), then the encoding in the point's register (scale factor `sf`) to the register
+/// value nearest the checked value that stays within the same limits and ramp window.
+/// `Err` is the refusal's reason; nothing is to be written then.
+pub fn guard(
+    point: &WritablePoint,
+    narrow: Option<(f64, f64)>,
+    requested: f64,
+    present: Option<f64>,
+    sf: Option<i16>,
+) -> Result<Guarded, String> {
+    let (value, clamped) = match check(point, narrow, requested, present) {
+        Decision::Refuse { reason } => return Err(reason),
+        Decision::Write { value, clamped } => (value, clamped),
+    };
+    let (mut lo, mut hi) = limits(point, narrow);
+    if let (Some(step), Some(now)) = (point.ramp_max_step, present) {
+        let (a, b) = ((now - step).max(lo), (now + step).min(hi));
+        if a <= b {
+            (lo, hi) = (a, b);
+        }
+    }
+    let reg = point.point.register;
+    let words = point
+        .point
+        .encode_within(value, lo, hi, sf)
+        .map_err(|e| format!("{value} cannot be encoded in {reg}: {e}"))?;
+    let written = point
+        .point
+        .decode(&words, sf)
+        .ok_or_else(|| format!("{value} encodes as 'not available' in {reg}"))?;
+    Ok(Guarded {
+        value: written,
+        words,
+        clamped,
+    })
 }
 
 #[cfg(test)]

@@ -149,26 +149,19 @@ async fn a_register_not_declared_writable_is_never_written() {
     timeout(LIMIT, async {
         let (sim, fleet) = start().await;
         let bat = fleet.device("bat").unwrap();
+        let profile = &bat.entry().profile;
         let before = sim.write_count("bat");
-        let cases: [(RegisterKind, u16, Vec<u16>); 4] = [
-            (RegisterKind::Holding, 40002, vec![7]), // half of the i32 power setpoint
-            (RegisterKind::Holding, 40010, vec![7]), // nothing there
-            (RegisterKind::Input, 30001, vec![7]),   // SOC: input registers are read-only
-            (RegisterKind::Holding, 40000, vec![1, 0, 0, 10, 0]), // runs past the setpoints
-        ];
-        for (kind, address, words) in cases {
-            let rec = bat.write_register(kind, address, &words).await;
-            match &rec.outcome {
-                WriteOutcome::Refused { reason } => {
-                    assert!(reason.contains("not declared writable"), "{reason}")
-                }
-                o => panic!("{kind} {address}: {o:?}"),
-            }
-        }
-        // A read-only quantity.
+        // The only write path takes quantities: undeclared and read-only ones are refused.
         let rec = fleet.write(&sp("bat", "soc_pct", 90.0, "%")).await;
         match &rec.outcome {
             WriteOutcome::Refused { reason } => assert!(reason.contains("read-only"), "{reason}"),
+            o => panic!("{o:?}"),
+        }
+        let rec = fleet.write(&sp("bat", "voltage_v", 230.0, "V")).await;
+        match &rec.outcome {
+            WriteOutcome::Refused { reason } => {
+                assert!(reason.contains("not a writable point"), "{reason}")
+            }
             o => panic!("{o:?}"),
         }
         assert_eq!(
@@ -176,18 +169,22 @@ async fn a_register_not_declared_writable_is_never_written() {
             before,
             "something reached the device"
         );
-        // A declared register through the raw path is allowed (and read back).
-        let rec = bat
-            .write_register(RegisterKind::Holding, 40003, &[120])
-            .await;
-        assert!(rec.is_confirmed(), "{rec:?}");
-        // The simulator, like a strict device, refuses undeclared writes itself too.
-        let link = bat.link();
-        let err = link
-            .write(1, RegisterKind::Holding, 40002, &[7], true)
-            .await
-            .unwrap_err();
-        assert!(err.is_device_exception(), "{err}");
+        // Under it, the register ranges the device accepts are exactly the declared ones.
+        for (kind, address, count) in [
+            (RegisterKind::Holding, 40002, 1), // half of the i32 power setpoint
+            (RegisterKind::Holding, 40010, 1), // nothing there
+            (RegisterKind::Input, 30001, 1),   // SOC: input registers are read-only
+            (RegisterKind::Holding, 40000, 5), // runs past the setpoints
+        ] {
+            assert!(
+                !profile.is_writable_range(kind, address, count),
+                "{kind} {address} x{count}"
+            );
+        }
+        for p in &profile.setpoints {
+            let r = p.point.register;
+            assert!(profile.is_writable_range(r.kind, r.address, r.len()));
+        }
         sim.shutdown().await;
     })
     .await

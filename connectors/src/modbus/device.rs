@@ -12,7 +12,7 @@ use crate::devices::DeviceEntry;
 use crate::dump::RegisterDump;
 use crate::error::ModbusError;
 use crate::profile::{Profile, RegisterKind, WritablePoint, WriteFunction};
-use crate::safety::{self, Decision};
+use crate::safety;
 use crate::setpoint::Setpoint;
 use crate::telemetry::{AssetTelemetry, Reading, Source};
 use crate::write_record::{WriteOutcome, WriteRecord};
@@ -314,28 +314,15 @@ impl ModbusDevice {
             None
         };
         let narrow = self.entry.limits.get(&point.point.name).copied();
-        let value = match safety::check(point, narrow, value, present) {
-            Decision::Refuse { reason } => {
-                return Self::finish(rec, WriteOutcome::Refused { reason })
-            }
-            Decision::Write { value, clamped } => {
-                rec.clamped = clamped;
-                value
-            }
-        };
-        let words = match point.point.encode(value, sf) {
-            Ok(w) => w,
-            Err(e) => {
-                return Self::finish(
-                    rec,
-                    WriteOutcome::Refused {
-                        reason: format!("{value} cannot be encoded in {reg}: {e}"),
-                    },
-                )
+        let words = match safety::guard(point, narrow, value, present, sf) {
+            Err(reason) => return Self::finish(rec, WriteOutcome::Refused { reason }),
+            Ok(g) => {
+                rec.clamped = g.clamped;
+                rec.written = Some(g.value);
+                g.words
             }
         };
         rec.words = words.clone();
-        rec.written = point.point.decode(&words, sf);
         let single = point.write == WriteFunction::Single;
         let outcome = self
             .write_words(reg.kind, reg.address, &words, single)
@@ -403,22 +390,6 @@ impl ModbusDevice {
                 error: e.to_string(),
             },
         }
-    }
-
-    /// A raw write for commissioning tools: refused unless `kind address` and the length of
-    /// `words` are exactly declared writable registers. No limits apply beyond that, so
-    /// prefer [`ModbusDevice::write`].
-    pub async fn write_register(
-        &self,
-        kind: RegisterKind,
-        address: u16,
-        words: &[u16],
-    ) -> WriteRecord {
-        let mut rec = self.record(&format!("{kind}:{address}"), f64::NAN);
-        rec.register = Some(format!("{kind} {address}"));
-        rec.words = words.to_vec();
-        let outcome = self.write_words(kind, address, words, false).await;
-        Self::finish(rec, outcome)
     }
 
     async fn scale_factor(&self, point: &WritablePoint) -> Result<Option<i16>, ModbusError> {

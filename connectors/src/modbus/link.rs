@@ -102,8 +102,9 @@ impl ModbusLink {
 
     /// Writes `words` (0/1 for coils) to `kind` from `address` of unit `unit_id`, with the
     /// single-write function when `single` and one word. No check of what may be written is
-    /// made here: [`crate::ModbusDevice`] does that.
-    pub async fn write(
+    /// made here: [`crate::ModbusDevice::write`], the one guarded path, does that, so this
+    /// stays private to the crate.
+    pub(crate) async fn write(
         &self,
         unit_id: u8,
         kind: RegisterKind,

@@ -114,6 +114,58 @@ impl Point {
         Ok(words)
     }
 
+    /// The words encoding `value` whose decoded value lies within `[lo, hi]`: the nearest
+    /// register value, or the next one toward the inside when rounding to the register's
+    /// resolution would leave the limits (so a clamped setpoint never exceeds its limit by
+    /// part of a step). Fails as [`Point::encode`] does, or when no register value lies
+    /// within the limits.
+    pub fn encode_within(
+        &self,
+        value: f64,
+        lo: f64,
+        hi: f64,
+        sf: Option<i16>,
+    ) -> Result<Vec<u16>, String> {
+        let words = self.encode(value, sf)?;
+        // Within the limits up to the float noise of decoding (not to a fraction of a step).
+        let eps = 1e-12 * lo.abs().max(hi.abs()).max(1.0);
+        let within = |w: &[u16]| {
+            self.decode(w, sf)
+                .is_some_and(|v| v >= lo - eps && v <= hi + eps)
+        };
+        if within(&words) {
+            return Ok(words);
+        }
+        // The register values either side of the value: the nearer one within the limits.
+        let raw = (value - self.offset) * self.sign / self.factor(sf);
+        let candidates: Vec<f64> = match self.register.data_type {
+            DataType::F32 => {
+                let v = raw as f32;
+                [v, v.next_down(), v.next_up()].map(f64::from).to_vec()
+            }
+            DataType::F64 => vec![raw, raw.next_down(), raw.next_up()],
+            _ => vec![raw.floor(), raw.ceil()],
+        };
+        let best = candidates
+            .into_iter()
+            .filter_map(|c| self.register.encode(c).ok())
+            .filter(|w| within(w) && !self.not_available.contains(&self.register.bits(w)))
+            .min_by(|a, b| {
+                let d = |w: &[u16]| {
+                    self.decode(w, sf)
+                        .map_or(f64::INFINITY, |v| (v - value).abs())
+                };
+                d(a).total_cmp(&d(b))
+            });
+        if let Some(w) = best {
+            return Ok(w);
+        }
+        Err(format!(
+            "no value of {} lies within [{lo}, {hi}] {} near {value}",
+            self.register, self.unit
+        ))
+    }
+
     /// The value of one raw step (the resolution), in engineering units.
     pub fn resolution(&self, sf: Option<i16>) -> f64 {
         self.factor(sf).abs()
