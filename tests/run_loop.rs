@@ -300,6 +300,103 @@ fn subscribe(
     (link, n)
 }
 
+/// A setpoint the plan asks beyond a device's limits reaches MQTT as what the device was
+/// given and holds (the clamped value confirmed by read-back), never as the request: the hub
+/// battery's device limits are narrowed to ±40 kW, a subscriber on the broker keeps every
+/// value published for it, and they are exactly the values written to it over Modbus.
+#[test]
+fn mqtt_carries_what_the_devices_hold_not_the_requests() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = broker::TestBroker::start();
+    let district = format!("gs_held_{}", std::process::id());
+    let cfg: connectors::MqttConfig = toml::from_str(&format!(
+        "host = \"{}\"\nport = {}\nreconnect_max_ms = 200\n",
+        b.host, b.port
+    ))
+    .unwrap();
+    let got: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let _sub = {
+        let _guard = rt.enter();
+        let mut opts = LinkOptions::plain(format!("test-held-{district}"));
+        opts.subscribe
+            .push(format!("aems/v1/{district}/hub_bat/setpoint/power_kw"));
+        let link = Arc::new(MqttLink::start(&cfg, &district, opts).unwrap());
+        let mut rx = link.messages();
+        let got = got.clone();
+        rt.spawn(async move {
+            while let Ok(m) = rx.recv().await {
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                got.lock().unwrap().push(v["value"].as_f64().unwrap());
+            }
+        });
+        link
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));
+    let text = std::fs::read_to_string(&devices).unwrap();
+    let narrowed = text.replace(
+        "limits = { power_kw = [-820.0, 820.0] }",
+        "limits = { power_kw = [-40.0, 40.0] }",
+    );
+    assert_ne!(text, narrowed, "the hub battery's limits line moved");
+    std::fs::write(&devices, narrowed).unwrap();
+    let config = run_config(dir.path(), "speed = 0.0\nduration_h = 12.0\n");
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_end();
+    let c = db(dir.path());
+    let clamped = count(
+        &c,
+        "SELECT COUNT(*) FROM setpoints WHERE asset = 'hub_bat' AND quantity = 'power_kw'
+         AND channel = 'modbus' AND clamped IS NOT NULL AND ABS(requested) > 40.5",
+    );
+    assert!(
+        clamped > 0,
+        "the plan never asked the hub battery beyond its limits"
+    );
+    // Per cycle: what was published over MQTT and what was written over Modbus before it
+    // (the release at the end, filed under the last cycle, is not a setpoint).
+    let mut q = c
+        .prepare(
+            "SELECT m.requested, w.written, w.requested FROM setpoints m JOIN setpoints w
+             ON w.cycle_id = m.cycle_id AND w.asset = m.asset AND w.quantity = m.quantity
+             AND w.channel = 'modbus' AND w.confirmed = 1 AND w.id < m.id
+             WHERE m.channel = 'mqtt' AND m.asset = 'hub_bat' AND m.quantity = 'power_kw'
+             ORDER BY m.id, w.id",
+        )
+        .unwrap();
+    let rows: Vec<(f64, f64, f64)> = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(rows.len() >= 40, "{} cycles published", rows.len());
+    for (published, written, _) in &rows {
+        assert_eq!(published, written, "MQTT against what the device received");
+        assert!(written.abs() <= 40.0, "{written}");
+    }
+    assert!(
+        rows.iter()
+            .any(|(p, _, asked)| asked.abs() > 40.5 && p.abs() == 40.0),
+        "no clamped setpoint published"
+    );
+    // ... and the subscriber received exactly the published values, in order.
+    let published: Vec<f64> = c
+        .prepare(
+            "SELECT requested FROM setpoints WHERE channel = 'mqtt' AND asset = 'hub_bat'
+             AND quantity = 'power_kw' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let t0 = Instant::now();
+    while got.lock().unwrap().len() < published.len() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(*got.lock().unwrap(), published);
+}
+
 #[test]
 fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     let rt = tokio::runtime::Runtime::new().unwrap();

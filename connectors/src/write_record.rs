@@ -67,6 +67,18 @@ impl WriteRecord {
         self.outcome == WriteOutcome::Confirmed
     }
 
+    /// What the device holds after this write, as far as it was confirmed: the value written
+    /// when read back as such, the value read back when the device holds another; `None`
+    /// when nothing is known to have reached it (refused, failed, read-back failed). This,
+    /// never the request, is what the AEMS publishes as a unit's setpoint.
+    pub fn held(&self) -> Option<f64> {
+        match &self.outcome {
+            WriteOutcome::Confirmed => self.written,
+            WriteOutcome::ReadBackMismatch { read_back, .. } => *read_back,
+            _ => None,
+        }
+    }
+
     /// Whether the write was refused before anything was sent.
     pub fn is_refused(&self) -> bool {
         matches!(self.outcome, WriteOutcome::Refused { .. })

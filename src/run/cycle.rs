@@ -13,7 +13,7 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset};
 use connectors::mqtt::{ScheduleMessage, ScheduleSeries, SCHEMA_VERSION};
 use connectors::{
-    command, DevicesConfig, Fleet, MqttLink, SetpointPublisher, Telemetry, WriteRecord,
+    command, DevicesConfig, Fleet, MqttLink, Setpoint, SetpointPublisher, Telemetry, WriteRecord,
 };
 use control::state::Flag;
 use control::{Controller, Cycle, Estimator, Ledger, Measurements, Plan, Source, State};
@@ -482,12 +482,16 @@ impl Loop {
         *records = self.fleet.write_all(&sent).await;
         row.setpoints = records.len();
         row.write_failures = self.record_writes(cycle, now, records);
-        // MQTT: each setpoint (valid until the next cycle) and the plan.
+        // MQTT: what each unit now holds (never the request; valid until the next cycle),
+        // and the plan.
+        let held: Vec<Setpoint> = (records.iter().zip(&sent))
+            .filter_map(|(r, s)| Some(Setpoint::new(&s.asset, &s.quantity, r.held()?, &s.unit)))
+            .collect();
         if let Some(link) = &self.link {
             let publisher = SetpointPublisher::new(link.clone());
             let until = (now + chrono::Duration::minutes(i64::from(self.cfg.cadence_min)))
                 .with_timezone(&chrono::Utc);
-            for sp in &sent {
+            for sp in &held {
                 publisher.publish_setpoint(sp, Some(until));
             }
             if let (Some(plan), Source::Plan | Source::Previous) =
@@ -495,7 +499,7 @@ impl Loop {
             {
                 publisher.publish_schedule(&schedule_message(&self.devices.district, plan));
             }
-            match self.store.mqtt_queued(cycle, now, &sent) {
+            match self.store.mqtt_queued(cycle, now, &held) {
                 Ok(id) if id > 0 => self.last_mqtt_id = id,
                 Ok(_) => {}
                 Err(e) => tracing::error!(target: "aems::run", "store: mqtt: {e:#}"),
