@@ -107,7 +107,8 @@ pub struct Guarded {
 /// The one guard of every setpoint: [`check`] (limits narrowed by `narrow`, the ramp from
 /// `present`), then the encoding in the point's register (scale factor `sf`) to the register
 /// value nearest the checked value that stays within the same limits and ramp window.
-/// `Err` is the refusal's reason; nothing is to be written then.
+/// `Err` is the refusal's reason; nothing is to be written then. A point with a ramp limit
+/// whose present value is not known is refused.
 pub fn guard(
     point: &WritablePoint,
     narrow: Option<(f64, f64)>,
@@ -115,6 +116,13 @@ pub fn guard(
     present: Option<f64>,
     sf: Option<i16>,
 ) -> Result<Guarded, String> {
+    if let (Some(step), None) = (point.ramp_max_step, present) {
+        return Err(format!(
+            "the present value is not known (not available or a short read): the ramp limit \
+             of {step} {} cannot be checked",
+            point.point.unit
+        ));
+    }
     let (value, clamped) = match check(point, narrow, requested, present) {
         Decision::Refuse { reason } => return Err(reason),
         Decision::Write { value, clamped } => (value, clamped),

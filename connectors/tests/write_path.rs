@@ -148,8 +148,10 @@ proptest! {
         (p, narrow) in arb_point(),
         fs in proptest::collection::vec(-1.0f64..2.0, 1..20),
     ) {
+        prop_assume!(safety::limits(&p, narrow).0 <= safety::limits(&p, narrow).1);
         let (lo, hi) = safety::limits(&p, narrow);
-        let mut present: Option<f64> = None;
+        // The device's present value, read before the first write.
+        let mut present = Some(lo + 0.5 * (hi - lo));
         for f in fs {
             let requested = lo + f * (hi - lo);
             if let Ok(g) = safety::guard(&p, narrow, requested, present, None) {
@@ -160,6 +162,16 @@ proptest! {
                 }
                 present = Some(g.value);
             }
+        }
+    }
+
+    /// A ramp limit with no known present value (not available, a short read): refused.
+    #[test]
+    fn a_ramp_without_a_present_value_is_refused((p, narrow) in arb_point(), f in 0.0f64..1.0) {
+        let (lo, hi) = safety::limits(&p, narrow);
+        let r = safety::guard(&p, narrow, lo + f * (hi - lo), None, None);
+        if p.ramp_max_step.is_some() {
+            prop_assert!(r.is_err());
         }
     }
 
@@ -193,4 +205,23 @@ fn rounding_never_passes_a_limit() {
     assert_eq!(safety::guard(&p, None, 7.3, None, None).unwrap().value, 7.5);
     // Device limits narrower than one step: refused, nothing written.
     assert!(safety::guard(&p, Some((3.1, 3.4)), 3.2, None, None).is_err());
+}
+
+/// A short read is no value (flagged as not available upstream), never zeros for the
+/// missing words: half of an i32 power register, or none of it.
+#[test]
+fn a_short_read_is_no_value() {
+    let p = point(
+        DataType::I32,
+        0.001,
+        1.0,
+        0.0,
+        (-100.0, 100.0),
+        Some(5.0),
+        OutOfRange::Clamp,
+    );
+    assert_eq!(p.point.decode(&[0, 1000], None), Some(1.0));
+    assert_eq!(p.point.decode(&[0], None), None);
+    assert_eq!(p.point.decode(&[], None), None);
+    assert_eq!(p.point.decode(&[0, 1000, 0], None), None);
 }

@@ -82,9 +82,14 @@ pub struct Point {
 }
 
 impl Point {
-    /// The engineering value of `words` (`None` for a "not available" sentinel). `sf` is the
-    /// exponent read from the `scale_factor` point, if the point has one.
+    /// The engineering value of `words` (`None` for a "not available" sentinel, or when
+    /// `words` is not exactly the register's length). `sf` is the exponent read from the
+    /// `scale_factor` point, if the point has one.
     pub fn decode(&self, words: &[u16], sf: Option<i16>) -> Option<f64> {
+        // A short (or long) read is no value, never zeros for the missing words.
+        if words.len() != usize::from(self.register.len()) {
+            return None;
+        }
         let bits = self.register.bits(words);
         if self.not_available.contains(&bits) {
             return None;
