@@ -397,6 +397,45 @@ fn mqtt_carries_what_the_devices_hold_not_the_requests() {
     assert_eq!(*got.lock().unwrap(), published);
 }
 
+/// A cycle the store cannot record sends nothing and says so: while another connection
+/// holds the SQLite database's write lock (longer than the store's 5 s busy timeout), the
+/// loop's cycles fail to begin, are logged and counted, and file no audit row under a cycle
+/// that does not exist; the loop goes on once the lock is released.
+#[test]
+fn a_cycle_the_store_cannot_record_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), "gs_store", None);
+    // One 15-minute cycle per real second.
+    let config = run_config(dir.path(), "speed = 900.0\nduration_h = 4.0\n");
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_cycles(2);
+    {
+        let c = db(dir.path());
+        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        std::thread::sleep(Duration::from_secs(7));
+        c.execute_batch("COMMIT").unwrap();
+    }
+    aems.wait_end();
+    let log = std::fs::read_to_string(&aems.log).unwrap();
+    let failed = log.matches("cannot record the cycle").count();
+    assert!(
+        failed >= 1,
+        "no cycle failed to begin; log:\n{}",
+        aems.log_tail()
+    );
+    let c = db(dir.path());
+    let cycles = count(&c, "SELECT COUNT(*) FROM cycles");
+    assert!(cycles >= 8 && cycles < 17, "{cycles} cycles recorded");
+    assert_eq!(
+        count(
+            &c,
+            "SELECT COUNT(*) FROM setpoints WHERE cycle_id NOT IN (SELECT id FROM cycles)"
+        ),
+        0,
+        "audit rows filed under no cycle"
+    );
+}
+
 #[test]
 fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     let rt = tokio::runtime::Runtime::new().unwrap();

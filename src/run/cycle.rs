@@ -238,11 +238,13 @@ impl Loop {
     /// Runs one cycle at `now`.
     pub async fn cycle(&mut self, now: DateTime<FixedOffset>) {
         let wall = Instant::now();
+        // A cycle the audit log cannot record sends nothing (no rows filed under no cycle).
         let cycle = match self.store.begin_cycle(self.run_id, now) {
             Ok(id) => id,
             Err(e) => {
-                tracing::error!(target: "aems::run", "store: cycle: {e:#}");
-                0
+                tracing::error!(target: "aems::run", "store: cannot record the cycle at {now}, nothing sent: {e:#}");
+                self.shared.metrics.store_errors.inc();
+                return;
             }
         };
         self.last_cycle_id = cycle;

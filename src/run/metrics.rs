@@ -51,6 +51,8 @@ pub struct Metrics {
     pub telemetry_flags: Family<KindLabel, Counter>,
     /// Setpoints sent, by outcome.
     pub setpoints: Family<OutcomeLabel, Counter>,
+    /// Cycles the store could not record: nothing was sent in them.
+    pub store_errors: Counter,
     /// MQTT connected (0/1).
     pub mqtt_connected: Gauge,
     /// MQTT messages waiting for the broker.
@@ -75,6 +77,7 @@ impl Metrics {
             device_errors: Family::default(),
             telemetry_flags: Family::default(),
             setpoints: Family::default(),
+            store_errors: Counter::default(),
             mqtt_connected: Gauge::default(),
             mqtt_pending: Gauge::default(),
             month_peak_kw: Gauge::default(),
@@ -82,6 +85,11 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("cycles", "Planner cycles run", m.cycles.clone());
+        registry.register(
+            "store_errors",
+            "Cycles not recorded",
+            m.store_errors.clone(),
+        );
         registry.register(
             "cycle_seconds",
             "Wall-clock duration of a cycle",
