@@ -263,4 +263,60 @@ mod tests {
         assert!(metered.skipped.is_empty(), "{:?}", metered.skipped);
         assert_eq!(metered.cycles, 97);
     }
+
+    /// What a cycle lacks is counted by what, never taken as 0: a generator that reports no
+    /// power (its fuel and CO2 would be undercounted), an interval of a connection the data
+    /// does not have, a cycle past the end of the data.
+    #[test]
+    fn what_a_cycle_lacks_is_counted_not_taken_as_zero() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/kashiwanoha/scenario.toml");
+        let sc = Scenario::load(p).unwrap().slice(4368..4368 + 4);
+        let billing = Billing { ratchet_months: 12 };
+        let mut plant = Plant::new(&sc, 4, false);
+        let mut est = Estimator::new(&sc, every_device(&sc), 3600.0, billing);
+        let mut ledger = Ledger::new(&sc);
+        let engine_id = sc.generators[0].id.clone();
+        for t in 0..=4 {
+            let mut st = est.update(&plant.measure(), &sc);
+            if t == 2 {
+                st.generator_kw.remove(&engine_id);
+                st.completed.push(crate::state::Interval {
+                    grid: "no_such_pcc".into(),
+                    start: st.time.unwrap(),
+                    import_kwh: 100.0,
+                    export_kwh: 0.0,
+                    mean_kw: 200.0,
+                });
+            }
+            if t == 4 {
+                // The data ends here: a state an hour later is past it.
+                st.time = st.time.map(|x| x + chrono::Duration::hours(1));
+            }
+            ledger.add(&sc, &st, false);
+            if t < 4 {
+                plant.apply(&crate::baseline::decide(&sc)).unwrap();
+            }
+        }
+        let m = ledger.kpis(&sc, est.peaks(), billing);
+        assert_eq!(
+            m.skipped.get(&format!("{engine_id}/power_kw")),
+            Some(&1),
+            "{:?}",
+            m.skipped
+        );
+        assert_eq!(
+            m.skipped.get("interval/no_such_pcc"),
+            Some(&1),
+            "{:?}",
+            m.skipped
+        );
+        assert_eq!(
+            m.skipped.get("cycle beyond the data"),
+            Some(&1),
+            "{:?}",
+            m.skipped
+        );
+        assert_eq!(m.skipped.len(), 3, "{:?}", m.skipped);
+    }
 }
