@@ -425,7 +425,7 @@ fn a_cycle_the_store_cannot_record_sends_nothing() {
     );
     let c = db(dir.path());
     let cycles = count(&c, "SELECT COUNT(*) FROM cycles");
-    assert!(cycles >= 8 && cycles < 17, "{cycles} cycles recorded");
+    assert!((8..17).contains(&cycles), "{cycles} cycles recorded");
     assert_eq!(
         count(
             &c,

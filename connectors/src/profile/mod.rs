@@ -81,6 +81,32 @@ pub struct Point {
     pub line: usize,
 }
 
+/// The next `f32` above `v` (`f32::next_up`, stable only after this crate's MSRV).
+fn next_up_f32(v: f32) -> f32 {
+    if !v.is_finite() {
+        v
+    } else if v == 0.0 {
+        f32::from_bits(1)
+    } else if v > 0.0 {
+        f32::from_bits(v.to_bits() + 1)
+    } else {
+        f32::from_bits(v.to_bits() - 1)
+    }
+}
+
+/// The next `f64` above `v` (`f64::next_up`, stable only after this crate's MSRV).
+fn next_up_f64(v: f64) -> f64 {
+    if !v.is_finite() {
+        v
+    } else if v == 0.0 {
+        f64::from_bits(1)
+    } else if v > 0.0 {
+        f64::from_bits(v.to_bits() + 1)
+    } else {
+        f64::from_bits(v.to_bits() - 1)
+    }
+}
+
 impl Point {
     /// The engineering value of `words` (`None` for a "not available" sentinel, or when
     /// `words` is not exactly the register's length). `sf` is the exponent read from the
@@ -146,9 +172,11 @@ impl Point {
         let candidates: Vec<f64> = match self.register.data_type {
             DataType::F32 => {
                 let v = raw as f32;
-                [v, v.next_down(), v.next_up()].map(f64::from).to_vec()
+                [v, -next_up_f32(-v), next_up_f32(v)]
+                    .map(f64::from)
+                    .to_vec()
             }
-            DataType::F64 => vec![raw, raw.next_down(), raw.next_up()],
+            DataType::F64 => vec![raw, -next_up_f64(-raw), next_up_f64(raw)],
             _ => vec![raw.floor(), raw.ceil()],
         };
         let best = candidates
