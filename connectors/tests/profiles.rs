@@ -275,3 +275,18 @@ fn a_devices_file_with_an_error_is_refused_naming_the_entry_and_field() {
         assert_eq!(e.line, Some(line), "{e}");
     }
 }
+
+/// Registers that could not be read (a failed block, a short answer) give readings that are
+/// not available, every one of them, never zeros and never silently absent.
+#[test]
+fn unread_registers_read_as_not_available() {
+    let p = Profile::bundled("battery_inverter").unwrap().unwrap();
+    let none = p.decode_all(&|_, _, _| None);
+    let short = p.decode_all(&|_, _, n| Some(vec![0; usize::from(n) - 1]));
+    for values in [none, short] {
+        assert_eq!(values.len(), p.telemetry.len());
+        for (q, r) in &values {
+            assert_eq!(r.value, None, "{q}");
+        }
+    }
+}

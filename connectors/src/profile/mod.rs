@@ -395,7 +395,7 @@ impl Profile {
     }
 
     /// Decodes every telemetry point from a source of words (`get(kind, address, count)`),
-    /// scale-factor points first. Points whose words the source lacks are left out.
+    /// scale-factor points first. Points whose words the source lacks read as not available.
     pub fn decode_all(
         &self,
         get: &dyn Fn(RegisterKind, u16, u16) -> Option<Vec<u16>>,
@@ -405,6 +405,8 @@ impl Profile {
         for p in &self.telemetry {
             let r = p.register;
             let Some(words) = get(r.kind, r.address, r.len()) else {
+                // Not read: reported as not available (flagged upstream), not left out.
+                out.insert(p.name.clone(), Reading::new(None, &p.unit));
                 continue;
             };
             let sf = match &p.scale_factor {
