@@ -1,0 +1,6 @@
+//! Fuzz target: `harness::devices_toml`.
+#![no_main]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::devices_toml(data));

@@ -1,0 +1,6 @@
+//! Fuzz target: `harness::mqtt_payload`.
+#![no_main]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::mqtt_payload(data));
