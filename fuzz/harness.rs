@@ -19,13 +19,14 @@ use forecast::timeseries::{read_from, ColumnSpec, SeriesRules};
 pub type Target = fn(&[u8]);
 
 /// The targets, by name (the corpus folder of each).
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("profile_toml", profile_toml),
     ("devices_toml", devices_toml),
     ("mqtt_payload", mqtt_payload),
     ("register_codec", register_codec),
     ("scenario", scenario),
     ("forecast_csv", forecast_csv),
+    ("run_toml", run_toml),
 ];
 
 /// A device profile (TOML): an error naming the field, never a panic.
@@ -159,4 +160,21 @@ pub fn forecast_csv(data: &[u8]) {
         ColumnSpec::new("pv_kw", -1.0, 1e6, "kW"),
     ];
     let _ = read_from(data, None, &specs, SeriesRules::default());
+}
+
+/// `aems run`'s settings (run.toml): the first byte picks the scenario's step and whether the
+/// command line asks for the simulated clock and the embedded simulator, the rest is the
+/// file. An error naming the field, never a panic.
+pub fn run_toml(data: &[u8]) {
+    let Some((&head, rest)) = data.split_first() else {
+        return;
+    };
+    let step_min = [1, 5, 15, 30, 60, 0, 7, 1440][usize::from(head % 8)];
+    let overrides = runconfig::Overrides {
+        clock: (head & 8 != 0).then_some(runconfig::ClockKind::Simulated),
+        simulate: head & 16 != 0,
+        ..Default::default()
+    };
+    let text = String::from_utf8_lossy(rest);
+    let _ = runconfig::RunConfig::parse("run.toml", &text, Path::new("."), &overrides, step_min);
 }

@@ -11,12 +11,12 @@
 //! device simulator runs in this process in lockstep with the loop's clock.
 //!
 //! The controller is `control::Controller`, the same as `aems simulate`'s; this module
-//! holds the adapters only: [`config`] (settings), [`clock`], [`cycle`] (devices ↔ the
+//! holds the adapters only: [`config`] (settings, the `runconfig` crate), [`clock`], [`cycle`] (devices ↔ the
 //! controller), the `store` crate (SQLite), [`http`], [`metrics`], [`sim`] (embedded simulator and
 //! scheduled faults).
 
 pub mod clock;
-pub mod config;
+pub use runconfig as config;
 pub mod cycle;
 pub mod http;
 pub mod metrics;

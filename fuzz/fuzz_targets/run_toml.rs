@@ -1,0 +1,6 @@
+//! Fuzz target: `harness::run_toml`.
+#![no_main]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::run_toml(data));
