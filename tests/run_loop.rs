@@ -636,6 +636,9 @@ fn faults_broker_restart_silent_device_nan_and_late_solves_are_survived_and_reco
         "aems_solve_failures_total{kind=\"deadline\"}",
         "aems_device_errors_total{asset=\"hotel_c_bat\"}",
         "aems_telemetry_flags_total{kind=\"missing\"}",
+        // The battery that did not answer: cycles the metered KPIs could not use, counted.
+        "aems_kpi_skipped{kind=\"hotel_c_bat/energy_kwh or power_kw\"}",
+        "aems_forecast_fallbacks 0",
     ] {
         assert!(metrics.contains(m), "{m} not in /metrics:\n{metrics}");
     }

@@ -494,6 +494,8 @@ pub struct Persistence {
     history: BTreeMap<i64, f64>,
     /// How far from the wanted time a measurement may be, seconds.
     tolerance_s: i64,
+    /// Steps forecast from the scenario's loads for want of a measurement a day before.
+    fallbacks: usize,
 }
 
 impl Persistence {
@@ -503,6 +505,7 @@ impl Persistence {
         Self {
             history: BTreeMap::new(),
             tolerance_s,
+            fallbacks: 0,
         }
     }
 
@@ -550,6 +553,9 @@ impl Forecaster for Persistence {
         let mut sc = data.slice(row..row + rows);
         for t in 0..sc.steps {
             let Some(measured_kw) = self.near(sc.times[t] - chrono::Duration::days(1)) else {
+                // No measurement a day before (the run's first day, a gap): the scenario's
+                // loads stand, and the step is counted.
+                self.fallbacks += 1;
                 continue;
             };
             // The data's base load at t: loads minus PV (what the meter sees without the
@@ -579,6 +585,10 @@ impl Forecaster for Persistence {
 
     fn record_base_load(&mut self, t: DateTime<FixedOffset>, kw: f64) {
         self.record(t, kw);
+    }
+
+    fn fallbacks(&self) -> usize {
+        self.fallbacks
     }
 }
 
@@ -662,7 +672,8 @@ mod tests {
         let pv: f64 = sc.pvs.iter().map(|a| a.available_kw[0]).sum();
         let loads: f64 = sc.nodes.iter().map(|n| n.load_kw[0]).sum();
         assert!((loads - pv - 1000.0).abs() < 1e-6, "{loads} − {pv}");
-        // Nothing measured for 12:30 yesterday: the data's own loads.
+        // Nothing measured for 12:30 yesterday: the data's own loads, and the step counted.
         assert_eq!(sc.nodes[1].load_kw[1], d.nodes[1].load_kw[row + 1]);
+        assert_eq!(p.fallbacks(), 1);
     }
 }

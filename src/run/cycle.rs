@@ -356,6 +356,12 @@ impl Loop {
             self.controller.settings().billing,
         );
         self.shared.metrics.cost_yen.set(k.district.cost_yen);
+        let m = &self.shared.metrics;
+        for (what, n) in &k.skipped {
+            m.kpi_skipped.get_or_create(&kind(what)).set(*n as i64);
+        }
+        let fallbacks = self.controller.forecaster().fallbacks();
+        m.forecast_fallbacks.set(fallbacks as i64);
         let kpi_json = serde_json::to_value(&k).unwrap_or(Value::Null);
         self.log_store(
             "kpis",
@@ -469,6 +475,8 @@ impl Loop {
             if *cmd == Command::Release {
                 continue;
             }
+            // No device for it: the unit was planned idle at start (uncommanded), so there
+            // is nothing to send (not outside data).
             let Some(dev) = self.devices.device(asset) else {
                 continue;
             };

@@ -53,6 +53,10 @@ pub struct Metrics {
     pub setpoints: Family<OutcomeLabel, Counter>,
     /// Cycles the store could not record: nothing was sent in them.
     pub store_errors: Counter,
+    /// Forecast steps that fell back to the scenario's series for want of history.
+    pub forecast_fallbacks: Gauge,
+    /// Readings the metered KPIs could not use (missing, a cycle past the data), by what.
+    pub kpi_skipped: Family<KindLabel, Gauge>,
     /// MQTT connected (0/1).
     pub mqtt_connected: Gauge,
     /// MQTT messages waiting for the broker.
@@ -78,6 +82,8 @@ impl Metrics {
             telemetry_flags: Family::default(),
             setpoints: Family::default(),
             store_errors: Counter::default(),
+            forecast_fallbacks: Gauge::default(),
+            kpi_skipped: Family::default(),
             mqtt_connected: Gauge::default(),
             mqtt_pending: Gauge::default(),
             month_peak_kw: Gauge::default(),
@@ -89,6 +95,16 @@ impl Metrics {
             "store_errors",
             "Cycles not recorded",
             m.store_errors.clone(),
+        );
+        registry.register(
+            "forecast_fallbacks",
+            "Forecast steps on the scenario's series for want of history",
+            m.forecast_fallbacks.clone(),
+        );
+        registry.register(
+            "kpi_skipped",
+            "Readings the metered KPIs could not use, by what",
+            m.kpi_skipped.clone(),
         );
         registry.register(
             "cycle_seconds",
