@@ -110,6 +110,58 @@ fn citylearn_mpc_comes_close_to_the_whole_period_optimum() {
     assert_eq!(perfect["solver"]["fallbacks"].as_u64(), Some(0));
 }
 
+/// `--export-citylearn` writes what CityLearn's scorer reads: every home at every simulated
+/// step, its time step the row of the data set (the scenario starts at CityLearn's step 0),
+/// the battery energy asked for in the hour with CityLearn's sign (+ charging), equal to the
+/// decisions log's battery power.
+#[test]
+fn the_citylearn_export_has_every_home_at_every_step_on_the_data_sets_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = citylearn(dir.path());
+    let export = dir.path().join("cl.csv");
+    let decisions = dir.path().join("decisions.csv");
+    ok(&[
+        "simulate",
+        &sc,
+        "--from",
+        "2016-08-10",
+        "--to",
+        "2016-08-12",
+        "--controller",
+        "mpc",
+        "--forecast",
+        "naive",
+        "--no-baseline",
+        "--quiet",
+        "--export-citylearn",
+        export.to_str().unwrap(),
+        "--decisions",
+        decisions.to_str().unwrap(),
+    ]);
+    let (header, rows) = read_csv(&export);
+    assert_eq!(
+        header,
+        ["time_step", "building", "battery_electricity_consumption"]
+    );
+    assert_eq!(rows.len(), 48 * 5, "48 hours × 5 homes");
+    // 2016-08-10T00:00-08:00 is 217 hours after the data's first row (2016-07-31T23:00-08:00).
+    let steps: Vec<usize> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(steps.iter().min(), Some(&217));
+    assert_eq!(steps.iter().max(), Some(&(217 + 47)));
+    let (dh, drows) = read_csv(&decisions);
+    let power = col(&dh, &drows, "power_kw");
+    let asset = dh.iter().position(|h| h == "asset").unwrap();
+    let mut k = 0;
+    for (r, d) in rows.iter().zip(drows.iter().zip(&power)) {
+        assert_eq!(format!("{}_battery", r[1]), d.0[asset]);
+        let kwh: f64 = r[2].parse().unwrap();
+        assert!((kwh + d.1).abs() < 1e-9, "{r:?} vs {:?}", d.0);
+        assert!(kwh.abs() <= 5.0 + 1e-9, "{r:?}: beyond the 5 kW battery");
+        k += usize::from(kwh.abs() > 1e-6);
+    }
+    assert!(k > 10, "the batteries hardly moved: {k} non-zero hours");
+}
+
 /// Reads a CSV written by `--timeseries` into (header, rows).
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();

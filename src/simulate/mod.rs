@@ -12,6 +12,7 @@ use control::simulation::{self, ForecastChoice, Outcome, Run, RunOptions, Setup}
 use control::Terminal;
 use engine::ScenarioFile;
 use forecast::demand::ModelKind;
+use whatif::citylearn::CityLearnExport;
 use whatif::decisions::DecisionLog;
 use whatif::report;
 use whatif::summary::{outcome_json, tables, write_timeseries};
@@ -79,6 +80,11 @@ pub struct Args {
     /// command, on, power_kw, setpoint_c — the live loop's `decisions` table).
     #[arg(long, value_name = "FILE.csv")]
     pub decisions: Option<PathBuf>,
+    /// Write the batteries' decisions for CityLearn's scorer (CSV: time_step, building,
+    /// battery_electricity_consumption in kWh, + charging): score them with
+    /// `python3 ../shared/tools/citylearn/evaluate.py FILE.csv --phase phase_1`.
+    #[arg(long, value_name = "FILE.csv")]
+    pub export_citylearn: Option<PathBuf>,
     /// Do not show progress.
     #[arg(long)]
     pub quiet: bool,
@@ -176,13 +182,14 @@ pub fn progress_bar(label: &str, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// Runs one simulation with a progress bar, logging its decisions to `log`.
+/// Runs one simulation with a progress bar, handing each cycle to `on_cycle` (the
+/// decisions log, the CityLearn export); its first error stops the logging and is returned.
 pub fn simulate_with_bar(
     setup: &Setup,
     run: Run,
     label: &str,
     quiet: bool,
-    mut log: Option<&mut DecisionLog>,
+    mut on_cycle: impl FnMut(&control::Cycle) -> Result<()>,
 ) -> Result<Outcome> {
     let bar = progress_bar(label, quiet);
     let mut failed = Ok(());
@@ -194,8 +201,8 @@ pub fn simulate_with_bar(
             bar.set_position(d as u64);
         },
         |c| {
-            if let (Some(l), Ok(())) = (log.as_deref_mut(), &failed) {
-                failed = l.add(c);
+            if failed.is_ok() {
+                failed = on_cycle(c);
             }
         },
     )?;
@@ -214,17 +221,31 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .as_deref()
         .map(DecisionLog::create)
         .transpose()?;
-    let out = simulate_with_bar(&setup, run, &run.label(), args.quiet, log.as_mut())?;
+    let mut export = args
+        .export_citylearn
+        .as_deref()
+        .map(|p| CityLearnExport::create(p, &setup.data))
+        .transpose()?;
+    let out = simulate_with_bar(&setup, run, &run.label(), args.quiet, |c| {
+        if let Some(l) = log.as_mut() {
+            l.add(c)?;
+        }
+        if let Some(x) = export.as_mut() {
+            x.add(c)?;
+        }
+        Ok(())
+    })?;
     if let Some(l) = log {
         l.finish()?;
     }
+    let exported = export.map(CityLearnExport::finish).transpose()?;
     let baseline = if run != Run::None && !args.no_baseline {
         Some(simulate_with_bar(
             &setup,
             Run::None,
             "baseline",
             args.quiet,
-            None,
+            |_| Ok(()),
         )?)
     } else {
         None
@@ -247,6 +268,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         if let Some(d) = &args.report {
             println!("report: {}", d.join("index.html").display());
+        }
+        if let (Some(p), Some(n)) = (&args.export_citylearn, exported) {
+            println!("CityLearn export: {} ({n} rows)", p.display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! What-if analysis outputs: what `aems simulate` and `aems sweep` make of the closed-loop
 //! simulations of `control::simulation`.
 //!
+//! - [`citylearn`]: the batteries' decisions for CityLearn's scorer;
 //! - [`decisions`]: the decisions log, what the controller told each unit at each step;
 //! - [`summary`]: a run and its baseline as JSON or as the printed tables, what it took as
 //!   known, its time series as CSV or Parquet;
@@ -11,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod citylearn;
 pub mod decisions;
 pub mod report;
 pub mod summary;
