@@ -20,6 +20,7 @@ use physics::device::{Command, Kind};
 use physics::Network;
 
 use crate::decision::{Decisions, Source};
+use crate::fan;
 use crate::forecast::{Forecaster, Information};
 use crate::plan::{Plan, SolveInfo, Solver};
 use crate::problem::{self, Horizon};
@@ -41,6 +42,8 @@ pub struct Stats {
     pub first_failure: Option<String>,
     /// Cycles at which the peak guard cut battery charging or added discharge.
     pub peak_guards: usize,
+    /// Plans made over forecast scenarios (the stochastic MPC).
+    pub scenario_plans: usize,
 }
 
 /// What one cycle did.
@@ -77,6 +80,8 @@ pub struct Controller {
     forecast: Option<Scenario>,
     uncommanded: BTreeSet<String>,
     guard: guard::Guard,
+    /// The point forecasts issued, for the scenario MPC's error analogs.
+    errors: crate::fan::Errors,
     /// Counters.
     pub stats: Stats,
 }
@@ -106,6 +111,7 @@ impl Controller {
             plan: None,
             forecast: None,
             uncommanded,
+            errors: crate::fan::Errors::default(),
             guard: guard::Guard::new((24 * 60 / data.step_minutes.max(1)) as usize, 7),
             stats: Stats::default(),
             settings,
@@ -322,8 +328,38 @@ impl Controller {
         };
         let problem = problem::build(&forecast, state, &h, self.settings.terminal, &idle)
             .map_err(|e| (format!("dispatch problem: {e:#}"), None))?;
+        // The stochastic MPC: the problem over the forecaster's error analogs.
+        let n = self.settings.forecast_scenarios;
+        let branches = if n >= 2 {
+            self.errors.record(row, &forecast);
+            let b = self.errors.branches(&self.data, row, rows, n);
+            if b.iter().all(fan::Branch::is_zero) {
+                Vec::new()
+            } else {
+                b
+            }
+        } else {
+            Vec::new()
+        };
         self.forecast = Some(forecast);
-        let (r, info) = self.solver.solve(problem, self.settings.deadline_s);
+        let (r, info) = if branches.len() >= 2 {
+            let per = (row_min / i64::from(h.step_minutes)).max(1) as usize;
+            let skip = ((now - row_start).num_minutes() / i64::from(h.step_minutes)) as usize;
+            let fan = fan::fan(&problem, &branches, per, skip);
+            self.stats.scenario_plans += 1;
+            let (r, info) = self.solver.solve(fan, self.settings.deadline_s);
+            // The objective per scenario (the copies' sum over their number).
+            let copies = branches.len() as f64;
+            let r = r.map(|p| Plan {
+                schedule: fan::first_copy(p.schedule, &problem),
+                problem,
+                objective_yen: p.objective_yen / copies,
+                ..p
+            });
+            (r, info)
+        } else {
+            self.solver.solve(problem, self.settings.deadline_s)
+        };
         self.stats.solves += 1;
         self.stats.solve_seconds += info.seconds;
         match r {
@@ -362,6 +398,7 @@ mod tests {
             stale_after_s: 3600.0,
             billing: Billing::default(),
             peak_guard: true,
+            forecast_scenarios: 0,
         }
     }
 

@@ -33,6 +33,7 @@
 pub mod baseline;
 pub mod controller;
 pub mod decision;
+pub mod fan;
 pub mod forecast;
 pub mod guard;
 pub mod ledger;

@@ -73,6 +73,10 @@ pub struct Settings {
     pub billing: Billing,
     /// The fast layer under the plan (the peak guard).
     pub peak_guard: bool,
+    /// Forecast scenarios of each plan (`--mpc scenario`): 0 or 1 plans on the point
+    /// forecast (deterministic); N ≥ 2 plans over up to N error analogs at once with one
+    /// shared first step ([`crate::fan`]).
+    pub forecast_scenarios: usize,
 }
 
 impl Settings {

@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub terminal: Option<Terminal>,
     /// Relative MIP gap of each plan (default 1e-6).
     pub mip_gap: Option<f64>,
+    /// Forecast scenarios of each plan (0: deterministic; see [`crate::fan`]).
+    pub forecast_scenarios: usize,
 }
 
 /// A time given on the command line: RFC 3339, or a date at midnight in `offset`.
@@ -105,6 +107,8 @@ pub struct Setup {
     pub batteries_follow_meter: bool,
     /// The fast layer under the plan.
     pub peak_guard: bool,
+    /// Forecast scenarios of each plan (0: deterministic).
+    pub forecast_scenarios: usize,
 }
 
 impl Setup {
@@ -168,6 +172,7 @@ impl Setup {
             },
             batteries_follow_meter: sim.batteries_follow_meter.unwrap_or(false),
             peak_guard: sim.peak_guard.unwrap_or(true),
+            forecast_scenarios: o.forecast_scenarios,
             file,
             sim,
             kpi,
@@ -207,6 +212,7 @@ impl Setup {
             stale_after_s: 2.0 * f64::from(step) * 60.0,
             billing: self.billing,
             peak_guard: self.peak_guard,
+            forecast_scenarios: self.forecast_scenarios,
         }
     }
 

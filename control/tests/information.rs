@@ -109,12 +109,27 @@ fn decisions_at(
     policy: Policy,
     choice: ForecastChoice,
 ) -> (Decisions, bool) {
+    let (d, g, _) = decisions_with(path, from, t, policy, choice, 0);
+    (d, g)
+}
+
+/// As [`decisions_at`], with `scenarios` forecast scenarios per plan (the scenario MPC);
+/// also the number of plans made over scenarios.
+fn decisions_with(
+    path: &Path,
+    from: usize,
+    t: usize,
+    policy: Policy,
+    choice: ForecastChoice,
+    scenarios: usize,
+) -> (Decisions, bool, usize) {
     let file = ScenarioFile::read(path).unwrap();
     let time = |r: usize| file.table().times()[r].to_rfc3339();
     let opts = RunOptions {
         from: Some(time(from)),
         to: Some(time(t + 1)),
         horizon_hours: Some(12.0),
+        forecast_scenarios: scenarios,
         ..RunOptions::default()
     };
     let setup = Setup::new(file, &opts).unwrap();
@@ -131,7 +146,7 @@ fn decisions_at(
     for k in 0..setup.steps {
         let c = ctl.cycle(&p.measure());
         if k + 1 == setup.steps {
-            return (c.decisions, c.guarded);
+            return (c.decisions, c.guarded, ctl.stats.scenario_plans);
         }
         p.apply(&c.decisions).unwrap();
     }
@@ -169,6 +184,18 @@ fn a_decision_does_not_see_the_future() {
             "{name}: the fast layer changed with the future"
         );
     }
+    // The scenario MPC: its error analogs are the forecasts of the days before, measured
+    // against what came true before t only. Two days of history first, so that the last
+    // plans are made over scenarios.
+    let early = t - 2 * 48 - 2;
+    let model = ForecastChoice::Model(ModelKind::Ridge);
+    let (a, _, fans) = decisions_with(&plain, early, t, Policy::Mpc, model, 3);
+    let (b, _, _) = decisions_with(&scrambled, early, t, Policy::Mpc, model, 3);
+    assert!(fans > 0, "no plan was made over scenarios");
+    assert_eq!(
+        a, b,
+        "mpc/model scenario: the decision for step {t} changed with the future"
+    );
     // The test can fail: with perfect forecasts the same scrambling changes the plan.
     let (a, _) = decisions_at(&plain, from, t, Policy::Mpc, ForecastChoice::Perfect);
     let (b, _) = decisions_at(&scrambled, from, t, Policy::Mpc, ForecastChoice::Perfect);

@@ -17,7 +17,7 @@ pub mod model;
 pub mod scenario;
 
 pub use error::ScenarioError;
-pub use scenario::{Scenario, ScenarioFile};
+pub use scenario::{FirstStepShared, Scenario, ScenarioFile};
 pub mod check;
 pub mod kpi;
 pub mod report;

@@ -244,6 +244,7 @@ fn district() -> impl Strategy<Value = Scenario> {
                     hvacs,
                     generators,
                     lines,
+                    first_step_shared: Default::default(),
                     path: "random.toml".into(),
                 }
             },

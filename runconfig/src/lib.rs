@@ -56,6 +56,28 @@ pub enum ForecasterKind {
     Model,
 }
 
+/// How the MPC uses its forecasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MpcKind {
+    /// One plan on the point forecast.
+    #[default]
+    Deterministic,
+    /// One plan over forecast scenarios (the forecaster's error analogs of the past days)
+    /// with one shared first step: the stochastic MPC (`control::fan`).
+    Scenario,
+}
+
+impl MpcKind {
+    /// The controller's `forecast_scenarios` for `n` scenarios.
+    pub fn scenarios(self, n: usize) -> usize {
+        match self {
+            MpcKind::Deterministic => 0,
+            MpcKind::Scenario => n,
+        }
+    }
+}
+
 /// Faults injected on a schedule, in simulated time (embedded simulator or simulated clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,6 +137,8 @@ struct RawConfig {
     threads: Option<u32>,
     controller: Option<Policy>,
     forecaster: Option<ForecasterKind>,
+    mpc: Option<MpcKind>,
+    scenarios: Option<usize>,
     stale_after_s: Option<f64>,
     schedule_valid_min: Option<f64>,
     mode: Option<Mode>,
@@ -151,6 +175,10 @@ pub struct RunConfig {
     pub controller: Policy,
     /// The forecaster.
     pub forecaster: ForecasterKind,
+    /// Deterministic or scenario MPC.
+    pub mpc: MpcKind,
+    /// Forecast scenarios per plan with `mpc = "scenario"` (2–50, default 7).
+    pub scenarios: usize,
     /// A reading older than this (simulated seconds) is stale.
     pub stale_after_s: f64,
     /// How long after its start a schedule may stand in for a failed solve, minutes.
@@ -224,6 +252,12 @@ pub struct Overrides {
     /// Forecaster: scenario (default), persistence, naive or model.
     #[arg(long, value_enum)]
     pub forecaster: Option<ForecasterKind>,
+    /// MPC: deterministic (default) or scenario (one plan over forecast scenarios).
+    #[arg(long, value_enum)]
+    pub mpc: Option<MpcKind>,
+    /// Forecast scenarios per plan with --mpc scenario (2–50; default 7).
+    #[arg(long)]
+    pub scenarios: Option<usize>,
     /// control (default) or observe (no solve, no setpoint: the loop disabled).
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
@@ -374,6 +408,10 @@ impl RunConfig {
                 format!("{schedule_valid_min} must be ≥ 0")
             ));
         }
+        let scenarios = o.scenarios.or(raw.scenarios).unwrap_or(7);
+        if !(2..=50).contains(&scenarios) {
+            bail!(err(f, "scenarios", format!("{scenarios} outside 2–50")));
+        }
         let clock = o.clock.or(raw.clock).unwrap_or_default();
         let mut simulator = raw.simulator.clone();
         simulator.enabled |= o.simulate;
@@ -464,6 +502,8 @@ impl RunConfig {
                 .or(raw.controller)
                 .unwrap_or_default(),
             forecaster: o.forecaster.or(raw.forecaster).unwrap_or_default(),
+            mpc: o.mpc.or(raw.mpc).unwrap_or_default(),
+            scenarios,
             stale_after_s,
             schedule_valid_min,
             mode: o.mode.or(raw.mode).unwrap_or_default(),

@@ -317,6 +317,7 @@ async fn main_loop(
             ratchet_months: sim_section.demand_ratchet_months.unwrap_or(1),
         },
         peak_guard: sim_section.peak_guard.unwrap_or(true),
+        forecast_scenarios: cfg.mpc.scenarios(cfg.scenarios),
     };
     // Batteries and generators no device lets the AEMS command are planned idle.
     let uncommanded = data

@@ -20,6 +20,10 @@ pub struct Args {
     /// Yen per US dollar for the prices.
     #[arg(long, default_value_t = 150.0)]
     pub usd_to_yen: f64,
+    /// The objective's carbon price, yen/kg (0: cost alone). Default: the benchmark's
+    /// balance of cost and CO2, the homes' mean of baseline yen per baseline kg.
+    #[arg(long)]
+    pub carbon_price_yen_per_kg: Option<f64>,
 }
 
 /// Runs the import.
@@ -31,14 +35,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         dir: args.dir.clone(),
         out: args.out.clone(),
         usd_to_yen: args.usd_to_yen,
+        carbon_price_yen_per_kg: args.carbon_price_yen_per_kg,
     })?;
     println!(
-        "wrote {} and {} ({} homes, {} hourly steps from {})",
+        "wrote {} and {} ({} homes, {} hourly steps from {}; carbon price {:.2} yen/kg)",
         i.scenario.display(),
         i.series.display(),
         i.homes,
         i.steps,
-        i.start.to_rfc3339()
+        i.start.to_rfc3339(),
+        i.carbon_price_yen_per_kg
     );
     Ok(ExitCode::SUCCESS)
 }

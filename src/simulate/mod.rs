@@ -12,6 +12,7 @@ use control::simulation::{self, ForecastChoice, Outcome, Run, RunOptions, Setup}
 use control::Terminal;
 use engine::ScenarioFile;
 use forecast::demand::ModelKind;
+use runconfig::MpcKind;
 use whatif::citylearn::CityLearnExport;
 use whatif::decisions::DecisionLog;
 use whatif::report;
@@ -121,6 +122,13 @@ pub struct RunArgs {
     /// Relative MIP gap of each plan (default: [simulation] or 1e-6).
     #[arg(long)]
     pub mip_gap: Option<f64>,
+    /// How the MPC uses its forecasts: deterministic (the point forecast) or scenario (one
+    /// plan over the forecaster's error analogs of the past days, one shared first step).
+    #[arg(long, value_enum, default_value_t = MpcKind::Deterministic)]
+    pub mpc: MpcKind,
+    /// Forecast scenarios per plan with --mpc scenario (2–50).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(2..=50))]
+    pub scenarios: u16,
 }
 
 impl RunArgs {
@@ -133,6 +141,7 @@ impl RunArgs {
             replan_hours: self.replan_hours,
             terminal: self.terminal,
             mip_gap: self.mip_gap,
+            forecast_scenarios: self.mpc.scenarios(usize::from(self.scenarios)),
         }
     }
 

@@ -288,6 +288,41 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// `x[a,0] = x[b,0]` for every group of [`crate::scenario::FirstStepShared`]: one decision
+/// now, whichever forecast scenario comes true.
+fn add_shared_first_step(b: &mut Builder<'_>, vars: &Vars) {
+    let shared = &b.sc.first_step_shared;
+    let mut pairs: Vec<(Col, Col)> = Vec::new();
+    let mut link = |groups: &[Vec<usize>], cols: &dyn Fn(usize) -> Vec<Col>| {
+        for g in groups {
+            for w in g.windows(2) {
+                for (x, y) in cols(w[0]).into_iter().zip(cols(w[1])) {
+                    pairs.push((x, y));
+                }
+            }
+        }
+    };
+    let first = |v: &[Col]| v.first().copied();
+    link(&shared.batteries, &|k| {
+        let v = &vars.batteries[k];
+        [first(&v.ch), first(&v.dis)]
+            .into_iter()
+            .flatten()
+            .collect()
+    });
+    link(&shared.hvacs, &|h| {
+        let v = &vars.hvacs[h];
+        [first(&v.q), first(&v.on)].into_iter().flatten().collect()
+    });
+    link(&shared.generators, &|j| {
+        let v = &vars.generators[j];
+        [first(&v.p), first(&v.w)].into_iter().flatten().collect()
+    });
+    for (x, y) in pairs {
+        b.add((x.var - y.var).eq(0.0));
+    }
+}
+
 /// Builds the model of `sc` with the on/off variables as `plan` says, minimising `goal`.
 pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
     let mut b = Builder::new(sc);
@@ -325,6 +360,7 @@ pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
     for (g, gv) in sc.grids.iter().zip(vars.grids.iter_mut()) {
         gv.peak = Some(demand::add_demand_charge(&mut b, g, &gv.imp));
     }
+    add_shared_first_step(&mut b, &vars);
 
     // carbon_price_yen_per_kg · emissions_kg
     let carbon = std::mem::take(&mut b.emissions);

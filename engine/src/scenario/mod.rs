@@ -59,8 +59,26 @@ pub struct Scenario {
     pub generators: Vec<Generator>,
     /// Lines, in file order.
     pub lines: Vec<Line>,
+    /// Units whose first-step decision is one and the same: a plan over several forecast
+    /// scenarios, each a copy of the district, where what is done now cannot depend on
+    /// which scenario comes true. Not in the file format: set by a controller that builds
+    /// such a plan (empty otherwise).
+    pub first_step_shared: FirstStepShared,
     /// The scenario TOML it came from.
     pub path: PathBuf,
+}
+
+/// Groups of units (indices into the scenario's lists) whose first-step decisions are
+/// equal: batteries' `ch` and `dis`, HVAC units' `q` and `on`, generators' `p` and `w` at
+/// step 0 (`docs/extensions.md`, "Shared first step").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirstStepShared {
+    /// Groups of batteries.
+    pub batteries: Vec<Vec<usize>>,
+    /// Groups of HVAC units.
+    pub hvacs: Vec<Vec<usize>>,
+    /// Groups of generators.
+    pub generators: Vec<Vec<usize>>,
 }
 
 impl Scenario {
@@ -558,6 +576,7 @@ impl ScenarioFile {
             hvacs: resolve_all!(self.hvacs, "hvac"),
             generators: resolve_all!(self.generators, "generator"),
             lines: resolve_all!(self.lines, "line"),
+            first_step_shared: FirstStepShared::default(),
             path: self.path.clone(),
         })
     }
