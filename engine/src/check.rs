@@ -131,6 +131,19 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
             c.over(ch.min(dis), || {
                 format!("battery '{}' charges and discharges at step {t}", k.id)
             });
+            let share = law.power_share(ks.energy_kwh[t], dt);
+            c.over(ch - k.charge_kw * share, || {
+                format!(
+                    "battery '{}' charge at step {t} above its power curve",
+                    k.id
+                )
+            });
+            c.over(dis - k.discharge_kw * share, || {
+                format!(
+                    "battery '{}' discharge at step {t} above its power curve",
+                    k.id
+                )
+            });
             let expected = law.next_energy_kwh(ks.energy_kwh[t], ch, dis, dt);
             c.over((ks.energy_kwh[t + 1] - expected).abs(), || {
                 format!("battery '{}' energy recursion at step {t}", k.id)

@@ -77,6 +77,11 @@ fn battery(nodes: usize) -> impl Strategy<Value = Battery> {
                     initial_kwh,
                     terminal_kwh: term * max_kwh,
                     degradation_yen_per_kwh: deg,
+                    // Batteries on odd nodes derate near full charge (CityLearn's curve).
+                    power_curve: (node % 2 == 1).then(|| {
+                        physics::PowerCurve::new(&[[0.0, 1.0], [0.8, 1.0], [1.0, 0.2]])
+                            .expect("a concave curve")
+                    }),
                 }
             },
         )

@@ -2,9 +2,106 @@
 //! asked for a power.
 //!
 //! `e' = e·(1 − sd·Δ) + (ηc·ch − dis/ηd)·Δ`, with `0 ≤ ch ≤ charge_kw`,
-//! `0 ≤ dis ≤ discharge_kw`, never both, and `min_kwh ≤ e' ≤ max_kwh`.
+//! `0 ≤ dis ≤ discharge_kw`, never both, and `min_kwh ≤ e' ≤ max_kwh`. With a
+//! [`PowerCurve`], both powers are also at most their rating × the curve's share at the
+//! state of charge the step starts from (after self-discharge), as real inverters derate
+//! near full charge (CityLearn's `capacity_power_curve`).
 
 use serde::{Deserialize, Serialize};
+
+/// A battery's power limit against its state of charge: points `[soc, share]` — the state
+/// of charge as a fraction of `capacity_kwh`, the share of the rated charge and discharge
+/// power available there — from soc 0 to soc 1, linear between points (at most
+/// [`PowerCurve::MAX_POINTS`]). Concave, so that its linear cuts are exact
+/// (`docs/extensions.md`, "Battery power curve").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PowerCurve {
+    points: [[f64; 2]; PowerCurve::MAX_POINTS],
+    len: usize,
+}
+
+impl PowerCurve {
+    /// Most points a curve may have.
+    pub const MAX_POINTS: usize = 8;
+
+    /// The curve through `points`, or why it is not one: 2 to 8 points, soc strictly
+    /// increasing from 0 to 1, shares in [0, 1], concave.
+    pub fn new(points: &[[f64; 2]]) -> Result<Self, String> {
+        if points.len() < 2 || points.len() > Self::MAX_POINTS {
+            return Err(format!(
+                "{} points: a curve has 2 to {}",
+                points.len(),
+                Self::MAX_POINTS
+            ));
+        }
+        if points.iter().flatten().any(|v| !v.is_finite()) {
+            return Err("a point is not a finite number".into());
+        }
+        if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
+            return Err("the states of charge must run from 0 to 1".into());
+        }
+        for w in points.windows(2) {
+            if w[1][0] <= w[0][0] {
+                return Err(format!(
+                    "states of charge must increase: {} after {}",
+                    w[1][0], w[0][0]
+                ));
+            }
+        }
+        if let Some(p) = points.iter().find(|p| !(0.0..=1.0).contains(&p[1])) {
+            return Err(format!("share {} at soc {} outside [0, 1]", p[1], p[0]));
+        }
+        let slope = |a: [f64; 2], b: [f64; 2]| (b[1] - a[1]) / (b[0] - a[0]);
+        for w in points.windows(3) {
+            if slope(w[1], w[2]) > slope(w[0], w[1]) + 1e-12 {
+                return Err(format!(
+                    "not concave at soc {}: the share falls and then rises (its linear cuts \
+                     would not be exact)",
+                    w[1][0]
+                ));
+            }
+        }
+        let mut c = Self {
+            points: [[0.0; 2]; Self::MAX_POINTS],
+            len: points.len(),
+        };
+        c.points[..points.len()].copy_from_slice(points);
+        Ok(c)
+    }
+
+    /// The points.
+    pub fn points(&self) -> &[[f64; 2]] {
+        &self.points[..self.len]
+    }
+
+    /// The share of rated power at state of charge `soc` (clamped to [0, 1]).
+    pub fn share(&self, soc: f64) -> f64 {
+        let x = if soc.is_finite() {
+            soc.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let p = self.points();
+        let i = p
+            .windows(2)
+            .position(|w| x <= w[1][0])
+            .unwrap_or(p.len() - 2);
+        let (a, b) = (p[i], p[i + 1]);
+        a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0])
+    }
+
+    /// Its linear cuts `share ≤ intercept + slope · soc`, one per segment: their minimum is
+    /// the curve (it is concave).
+    pub fn cuts(&self) -> Vec<(f64, f64)> {
+        self.points()
+            .windows(2)
+            .map(|w| {
+                let slope = (w[1][1] - w[0][1]) / (w[1][0] - w[0][0]);
+                (w[0][1] - slope * w[0][0], slope)
+            })
+            .collect()
+    }
+}
 
 /// A battery's ratings (`shared/spec/dispatch-model.md`, Battery k).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -23,6 +120,10 @@ pub struct Battery {
     pub discharge_efficiency: f64,
     /// Share of stored energy lost per hour.
     pub self_discharge_per_hour: f64,
+    /// Nameplate energy, kWh: the state of charge of the power curve is relative to it.
+    pub capacity_kwh: f64,
+    /// Power limit against the state of charge (None: the ratings at every charge).
+    pub power_curve: Option<PowerCurve>,
 }
 
 /// What a battery did over an interval.
@@ -49,6 +150,16 @@ impl Battery {
         1.0 - self.self_discharge_per_hour * dt_h
     }
 
+    /// The share of the rated powers available over a step that starts at `energy_kwh`
+    /// and lasts `dt_h` hours: the power curve at the state of charge after the step's
+    /// self-discharge (1 without a curve).
+    pub fn power_share(&self, energy_kwh: f64, dt_h: f64) -> f64 {
+        match (&self.power_curve, self.capacity_kwh > 0.0) {
+            (Some(c), true) => c.share(energy_kwh * self.kept(dt_h) / self.capacity_kwh),
+            _ => 1.0,
+        }
+    }
+
     /// The dispatch model's energy recursion: the energy after `dt_h` hours at `charge_kw`
     /// and `discharge_kw` from `energy_kwh`.
     pub fn next_energy_kwh(
@@ -68,10 +179,11 @@ impl Battery {
     /// self-discharge by charging, as the dispatch model's energy bounds assume.
     pub fn respond(&self, energy_kwh: f64, power_kw: f64, dt_h: f64) -> Response {
         let p = if power_kw.is_finite() { power_kw } else { 0.0 };
+        let share = self.power_share(energy_kwh, dt_h);
         let (mut ch, mut dis) = if p < 0.0 {
-            ((-p).min(self.charge_kw), 0.0)
+            ((-p).min(self.charge_kw * share), 0.0)
         } else {
-            (0.0, p.min(self.discharge_kw))
+            (0.0, p.min(self.discharge_kw * share))
         };
         if dt_h > 0.0 {
             let kept = energy_kwh * self.kept(dt_h);
@@ -95,14 +207,13 @@ impl Battery {
         }
     }
 
-    /// The highest energy reachable from `energy_kwh` by charging at full power for
-    /// `steps` steps of `dt_h` hours (capped at `max_kwh`).
+    /// The highest energy reachable from `energy_kwh` by charging at full power (as the
+    /// power curve allows) for `steps` steps of `dt_h` hours (capped at `max_kwh`).
     pub fn reachable_kwh(&self, energy_kwh: f64, steps: usize, dt_h: f64) -> f64 {
         let mut e = energy_kwh;
         for _ in 0..steps {
-            e = self
-                .next_energy_kwh(e, self.charge_kw, 0.0, dt_h)
-                .min(self.max_kwh);
+            let ch = self.charge_kw * self.power_share(e, dt_h);
+            e = self.next_energy_kwh(e, ch, 0.0, dt_h).min(self.max_kwh);
         }
         e
     }
@@ -121,7 +232,34 @@ mod tests {
             charge_efficiency: 0.95,
             discharge_efficiency: 0.9,
             self_discharge_per_hour: 0.0,
+            capacity_kwh: 100.0,
+            power_curve: None,
         }
+    }
+
+    #[test]
+    fn near_full_charge_its_power_follows_its_curve() {
+        let curve = PowerCurve::new(&[[0.0, 1.0], [0.8, 1.0], [1.0, 0.2]]).unwrap();
+        let b = Battery {
+            power_curve: Some(curve),
+            max_kwh: 100.0,
+            ..bat()
+        };
+        // At soc 0.9 the share is 0.6: 30 kW of 50, both ways.
+        assert!((b.respond(90.0, 50.0, 0.01).discharge_kw - 30.0).abs() < 1e-9);
+        assert!((b.respond(90.0, -50.0, 0.01).charge_kw - 30.0).abs() < 1e-9);
+        assert_eq!(b.respond(50.0, 50.0, 0.01).discharge_kw, 50.0);
+        // The cuts are the curve.
+        for soc in [0.0, 0.3, 0.8, 0.85, 0.9, 1.0] {
+            let min = curve
+                .cuts()
+                .iter()
+                .map(|(a, s)| a + s * soc)
+                .fold(f64::INFINITY, f64::min);
+            assert!((min - curve.share(soc)).abs() < 1e-12, "{soc}");
+        }
+        assert!(PowerCurve::new(&[[0.0, 0.5], [0.5, 0.2], [1.0, 1.0]]).is_err());
+        assert!(PowerCurve::new(&[[0.0, 1.0], [0.8, 1.0]]).is_err());
     }
 
     #[test]

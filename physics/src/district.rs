@@ -516,6 +516,8 @@ mod tests {
                     charge_efficiency: 0.95,
                     discharge_efficiency: 0.95,
                     self_discharge_per_hour: 0.001,
+                    capacity_kwh: 100.0,
+                    power_curve: None,
                 },
                 initial_kwh: 50.0,
                 follows_meter: false,

@@ -5,10 +5,20 @@
 //! meter (a grid connection: import at the time-of-use price, exports allowed but unpaid,
 //! as CityLearn scores them), its PV (available = the measured PV output) and its battery
 //! (6.4 kWh, 5 kW; CityLearn's `battery_efficiency` 0.9 taken as the round trip, so each
-//! way √0.9; initial state of charge as given). Prices in USD/kWh are converted to yen at
+//! way √0.9; initial state of charge as given; charge and discharge power derated above
+//! 80 % charge as CityLearn 2.1.2's default `capacity_power_curve`, the `power_curve`
+//! extension). Prices in USD/kWh are converted to yen at
 //! [`Options::usd_to_yen`] (`--usd-to-yen`, default 150; every cost ratio is independent of
 //! it). The weather columns
 //! and their 6/12/24-h forecast columns go into the series CSV for the forecast models.
+//!
+//! The objective is the benchmark's: CityLearn scores cost and CO2, each against the
+//! no-battery baseline and averaged over the homes, with equal weight (as the 2022 challenge
+//! did). For one home, `cost/cost₀ + co2/co2₀` is minimised by `cost + λ·co2` with
+//! `λ = cost₀/co2₀`, the baseline's yen per kg; the homes share no line, so each home's
+//! plan is its own and only its λ matters. The scenario format has one carbon price, so
+//! the importer sets the mean of the homes' λ (they differ by ±7 % on phase 1) and writes
+//! each home's beside it; `--carbon-price-yen-per-kg 0` optimises cost alone.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,10 +39,12 @@ pub struct Options {
     pub out: PathBuf,
     /// Yen per US dollar for the prices (positive).
     pub usd_to_yen: f64,
+    /// The objective's carbon price; `None`: the benchmark's balance (module docs).
+    pub carbon_price_yen_per_kg: Option<f64>,
 }
 
 /// What [`import`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
     /// The scenario file.
     pub scenario: PathBuf,
@@ -44,6 +56,8 @@ pub struct Imported {
     pub steps: usize,
     /// The first step.
     pub start: DateTime<FixedOffset>,
+    /// The carbon price written.
+    pub carbon_price_yen_per_kg: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +84,11 @@ fn read(dir: &Path, file: &str, cols: &[ColumnSpec]) -> Result<TimeSeries> {
 pub fn import(opts: &Options) -> Result<Imported> {
     if opts.usd_to_yen.is_nan() || opts.usd_to_yen <= 0.0 {
         bail!("the yen-per-dollar rate must be positive");
+    }
+    if let Some(p) = opts.carbon_price_yen_per_kg {
+        if !(p.is_finite() && p >= 0.0) {
+            bail!("the carbon price must be a finite number ≥ 0 yen/kg, not {p}");
+        }
     }
     let dir = &opts.dir;
     let json_path = dir.join("buildings.json");
@@ -137,6 +156,29 @@ pub fn import(opts: &Options) -> Result<Imported> {
         );
     }
 
+    // The no-battery baseline of each home (imports only, as CityLearn clips them): its
+    // yen per kg.
+    let price = |t: usize| pricing.columns[0][t] * opts.usd_to_yen;
+    let mut lambdas = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (load, pv) = (&buildings.columns[2 * i], &buildings.columns[2 * i + 1]);
+        let (mut yen, mut kg) = (0.0, 0.0);
+        for t in 0..n {
+            let imp = (load[t] - pv[t]).max(0.0);
+            yen += imp * price(t);
+            kg += imp * carbon.columns[0][t];
+        }
+        if kg > 0.0 {
+            lambdas.push((name.as_str(), yen, kg, yen / kg));
+        }
+    }
+    let balanced = if lambdas.is_empty() {
+        0.0
+    } else {
+        lambdas.iter().map(|l| l.3).sum::<f64>() / lambdas.len() as f64
+    };
+    let carbon_price = opts.carbon_price_yen_per_kg.unwrap_or(balanced);
+
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
     // series.csv
@@ -182,6 +224,25 @@ pub fn import(opts: &Options) -> Result<Imported> {
         opts.usd_to_yen,
         buildings.times[0].to_rfc3339()
     );
+    let _ = write!(
+        toml,
+        "\n# The benchmark's objective: cost and CO2, each against the no-battery baseline,\n\
+         # equally weighted. For a home that is cost + λ·CO2 with λ = its baseline's yen/kg:\n"
+    );
+    for (name, yen, kg, l) in &lambdas {
+        let _ = writeln!(
+            toml,
+            "#   {name}: {yen:.0} yen / {kg:.1} kg = {l:.2} yen/kg"
+        );
+    }
+    let _ = write!(
+        toml,
+        "# {}\n[objective]\ncarbon_price_yen_per_kg = {carbon_price}\n",
+        match opts.carbon_price_yen_per_kg {
+            None => "One price for all: their mean.".to_string(),
+            Some(_) => format!("Set on the command line (the homes' mean would be {balanced:.2})."),
+        }
+    );
     for name in &names {
         let h = &homes[*name];
         let eff = h.battery_efficiency.sqrt();
@@ -200,7 +261,8 @@ pub fn import(opts: &Options) -> Result<Imported> {
              [[pv]]\nid = \"{name}_pv\"\nnode = \"{name}\"\navailable_kw = \"{name}_pv_kw\"  # {} kW nominal\n\n\
              [[battery]]\nid = \"{name}_battery\"\nnode = \"{name}\"\ncapacity_kwh = {}\nmin_kwh = 0.0\n\
              charge_kw = {}\ndischarge_kw = {}\ncharge_efficiency = {eff}\ndischarge_efficiency = {eff}\n\
-             initial_kwh = {}\n",
+             initial_kwh = {}\n\
+             power_curve = [[0.0, 1.0], [0.8, 1.0], [1.0, 0.2]]  # CityLearn 2.1.2's capacity_power_curve\n",
             h.pv_nominal_kw,
             h.battery_capacity_kwh,
             h.battery_nominal_power_kw,
@@ -219,5 +281,6 @@ pub fn import(opts: &Options) -> Result<Imported> {
         homes: names.len(),
         steps: n,
         start: buildings.times[0],
+        carbon_price_yen_per_kg: carbon_price,
     })
 }

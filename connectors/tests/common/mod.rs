@@ -33,6 +33,8 @@ pub fn district() -> SimConfig {
                 charge_efficiency: 0.95,
                 discharge_efficiency: 0.95,
                 self_discharge_per_hour: 0.0,
+                capacity_kwh: cap,
+                power_curve: None,
             },
             initial_kwh: e0,
             follows_meter: false,

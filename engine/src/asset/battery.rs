@@ -13,7 +13,7 @@ pub struct Battery {
     pub id: String,
     /// Index of the node it is attached to.
     pub node: usize,
-    /// Nameplate energy, kWh (informational).
+    /// Nameplate energy, kWh (the power curve's state of charge is relative to it).
     pub capacity_kwh: f64,
     /// Lowest stored energy, kWh.
     pub min_kwh: f64,
@@ -35,6 +35,9 @@ pub struct Battery {
     pub terminal_kwh: f64,
     /// Wear cost per kWh discharged, yen/kWh.
     pub degradation_yen_per_kwh: f64,
+    /// Charge and discharge power limit against the state of charge (extension
+    /// `power_curve`, `docs/extensions.md`).
+    pub power_curve: Option<physics::PowerCurve>,
 }
 
 impl Battery {
@@ -48,6 +51,8 @@ impl Battery {
             charge_efficiency: self.charge_efficiency,
             discharge_efficiency: self.discharge_efficiency,
             self_discharge_per_hour: self.self_discharge_per_hour,
+            capacity_kwh: self.capacity_kwh,
+            power_curve: self.power_curve,
         }
     }
 }
@@ -75,6 +80,8 @@ pub(crate) struct RawBattery {
     pub terminal_kwh: Option<f64>,
     #[serde(default)]
     pub degradation_yen_per_kwh: Option<f64>,
+    #[serde(default)]
+    pub power_curve: Option<Vec<[f64; 2]>>,
 }
 
 impl RawBattery {
@@ -111,7 +118,20 @@ impl RawBattery {
                 ),
             ));
         }
+        let power_curve = match &self.power_curve {
+            None => None,
+            Some(points) => {
+                if capacity_kwh <= 0.0 {
+                    return Err(r.ctx.err(
+                        "power_curve",
+                        "needs capacity_kwh > 0 (its state of charge is relative to it)",
+                    ));
+                }
+                Some(physics::PowerCurve::new(points).map_err(|e| r.ctx.err("power_curve", e))?)
+            }
+        };
         Ok(Battery {
+            power_curve,
             node: r.node("node", &self.node)?,
             capacity_kwh,
             min_kwh,

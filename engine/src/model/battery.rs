@@ -4,6 +4,9 @@
 //! - `e[k,t+1] = e[k,t] · (1 − self_discharge_per_hour · Δ) + (charge_efficiency · ch − dis / discharge_efficiency) · Δ`
 //! - `min_kwh ≤ e[k,t] ≤ max_kwh` for t = 1…T, `e[k,T] ≥ terminal_kwh`
 //!
+//! - with a `power_curve` (extension): `ch ≤ charge_kw · (a_i + b_i · keep · e[k,t] / capacity_kwh)`
+//!   and the same for `dis`, one cut per segment `i` of the (concave) curve: exact.
+//!
 //! It feeds `dis − ch` into its node; discharging costs `Δ · degradation_yen_per_kwh · dis`.
 
 use good_lp::{variable, Expression};
@@ -52,6 +55,17 @@ pub fn add_battery(b: &mut Builder<'_>, k: &Battery, u: &[OnOff]) -> BatteryVars
         next.add_mul(k.charge_efficiency * dt, ch[t].var);
         next.add_mul(-dt / k.discharge_efficiency, dis[t].var);
         b.add(next.eq(e[t + 1].var));
+        // power_curve: the ratings × the curve's share at the step's starting charge.
+        if let Some(curve) = &k.power_curve {
+            for (a, slope) in curve.cuts() {
+                let soc_coef = slope * keep / k.capacity_kwh;
+                for (rated, x) in [(k.charge_kw, ch[t]), (k.discharge_kw, dis[t])] {
+                    let mut limit = Expression::from(rated * a);
+                    limit.add_mul(rated * soc_coef, e[t].var);
+                    b.add(limit.geq(x.var));
+                }
+            }
+        }
 
         b.inject(k.node, t, 1.0, dis[t]);
         b.inject(k.node, t, -1.0, ch[t]);
