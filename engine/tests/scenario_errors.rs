@@ -258,6 +258,16 @@ fn asset_rules() {
             "self_discharge_per_hour",
         ),
         (
+            "initial_kwh = 250.0",
+            "initial_kwh = 250.0\npower_curve = [[0.0, 0.5], [0.5, 0.2], [1.0, 1.0]]",
+            "power_curve",
+        ),
+        (
+            "initial_kwh = 250.0",
+            "initial_kwh = 250.0\npower_curve = [[0.0, 1.0], [0.9, 1.0]]",
+            "power_curve",
+        ),
+        (
             "demand_charge_yen_per_kw = 1800.0",
             "demand_charge_yen_per_kw = -1",
             "demand_charge_yen_per_kw",
