@@ -113,7 +113,7 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
         c.over((ks.energy_kwh[0] - k.initial_kwh).abs(), || {
             format!("battery '{}' initial energy", k.id)
         });
-        let law = k.physics();
+        let law = k.model_law();
         for t in 0..steps {
             let (ch, dis) = (ks.charge_kw[t], ks.discharge_kw[t]);
             c.within(ch, 0.0, k.charge_kw, || {

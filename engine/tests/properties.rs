@@ -63,7 +63,24 @@ fn battery(nodes: usize) -> impl Strategy<Value = Battery> {
                 let min_kwh = lo * cap;
                 let max_kwh = hi * cap;
                 let initial_kwh = min_kwh + init * (max_kwh - min_kwh);
+                // Batteries on nodes 0 and 3 have CityLearn's part-load efficiency; the
+                // model then takes its lowest one-way efficiency (as the loader does).
+                let efficiency_curve = (node % 3 == 0).then(|| {
+                    physics::EfficiencyCurve::new(&[
+                        [0.0, 0.83],
+                        [0.3, 0.83],
+                        [0.7, 0.9],
+                        [0.8, 0.9],
+                        [1.0, 0.85],
+                    ])
+                    .expect("a curve")
+                });
+                let (ce, de) = match &efficiency_curve {
+                    Some(c) => (c.lowest_one_way(), c.lowest_one_way()),
+                    None => (ce, de),
+                };
                 Battery {
+                    efficiency_curve,
                     id: String::new(),
                     node,
                     capacity_kwh: cap,
@@ -256,6 +273,54 @@ fn district() -> impl Strategy<Value = Scenario> {
         )
 }
 
+/// A random part-load efficiency curve: 2 to 8 points from share 0 to 1.
+fn efficiency_curve() -> impl Strategy<Value = physics::EfficiencyCurve> {
+    (
+        prop::collection::vec(0.01..0.99f64, 0..6),
+        prop::collection::vec(0.5..1.0f64, 8),
+    )
+        .prop_map(|(mut xs, ys)| {
+            xs.sort_by(f64::total_cmp);
+            xs.dedup_by(|a, b| (*a - *b).abs() < 1e-3);
+            let mut points = vec![[0.0, ys[0]]];
+            points.extend(xs.iter().zip(&ys[1..]).map(|(x, y)| [*x, *y]));
+            points.push([1.0, ys[7]]);
+            physics::EfficiencyCurve::new(&points).expect("a valid curve")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The dispatch model's battery (the curve's lowest efficiency, both ways) never stores
+    /// more, nor draws less, than the curve's law, at any power and state.
+    #[test]
+    fn the_efficiency_curve_in_the_model_never_promises_more_energy(
+        curve in efficiency_curve(),
+        e in 0.0..100.0f64,
+        power in -50.0..50.0f64,
+        dt in prop_oneof![Just(0.25), Just(0.5), Just(1.0)],
+    ) {
+        let law = physics::Battery {
+            min_kwh: 0.0,
+            max_kwh: 1e9,
+            charge_kw: 50.0,
+            discharge_kw: 50.0,
+            charge_efficiency: curve.lowest_one_way(),
+            discharge_efficiency: curve.lowest_one_way(),
+            self_discharge_per_hour: 0.0,
+            capacity_kwh: 100.0,
+            power_curve: None,
+            efficiency_curve: Some(curve),
+        };
+        let model = physics::Battery { efficiency_curve: None, ..law };
+        let (ch, dis) = if power < 0.0 { (-power, 0.0) } else { (0.0, power) };
+        let planned = model.next_energy_kwh(e, ch, dis, dt);
+        let real = law.next_energy_kwh(e, ch, dis, dt);
+        prop_assert!(planned <= real + 1e-12, "{planned} > {real} at {power} kW");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -290,6 +355,16 @@ proptest! {
                 }
                 // every other rule of the model
                 prop_assert!(check(&sc, s, TOLERANCE).is_ok());
+                // the plan never promises more stored energy than the battery's own law
+                // (its efficiency curve) gives from the same state
+                for (k, ks) in sc.batteries.iter().zip(&s.batteries) {
+                    let law = k.physics();
+                    for t in 0..sc.steps {
+                        let real = law.next_energy_kwh(ks.energy_kwh[t], ks.charge_kw[t], ks.discharge_kw[t], sc.step_hours());
+                        prop_assert!(ks.energy_kwh[t + 1] <= real + 1e-6,
+                            "battery {} step {}: plan {} > law {}", k.id, t, ks.energy_kwh[t + 1], real);
+                    }
+                }
                 // parts sum to the objective
                 let sum = f.parts.total();
                 prop_assert!((sum - f.objective_yen).abs() <= 1e-9 * f.objective_yen.abs().max(1.0));

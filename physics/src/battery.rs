@@ -103,6 +103,88 @@ impl PowerCurve {
     }
 }
 
+/// A battery's part-load efficiency: points `[power share, round-trip efficiency]` — the
+/// power as a share of the rating (charge_kw when charging, discharge_kw when
+/// discharging), the round trip at that power, each way its square root (CityLearn's
+/// `power_efficiency_curve`) — from share 0 to share 1, linear between points (at most
+/// [`PowerCurve::MAX_POINTS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EfficiencyCurve {
+    points: [[f64; 2]; PowerCurve::MAX_POINTS],
+    len: usize,
+}
+
+impl EfficiencyCurve {
+    /// The curve through `points`, or why it is not one: 2 to 8 points, shares strictly
+    /// increasing from 0 to 1, efficiencies in (0, 1].
+    pub fn new(points: &[[f64; 2]]) -> Result<Self, String> {
+        if points.len() < 2 || points.len() > PowerCurve::MAX_POINTS {
+            return Err(format!(
+                "{} points: a curve has 2 to {}",
+                points.len(),
+                PowerCurve::MAX_POINTS
+            ));
+        }
+        if points.iter().flatten().any(|v| !v.is_finite()) {
+            return Err("a point is not a finite number".into());
+        }
+        if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
+            return Err("the power shares must run from 0 to 1".into());
+        }
+        for w in points.windows(2) {
+            if w[1][0] <= w[0][0] {
+                return Err(format!(
+                    "power shares must increase: {} after {}",
+                    w[1][0], w[0][0]
+                ));
+            }
+        }
+        if let Some(p) = points.iter().find(|p| !(p[1] > 0.0 && p[1] <= 1.0)) {
+            return Err(format!(
+                "efficiency {} at share {} outside (0, 1]",
+                p[1], p[0]
+            ));
+        }
+        let mut c = Self {
+            points: [[0.0; 2]; PowerCurve::MAX_POINTS],
+            len: points.len(),
+        };
+        c.points[..points.len()].copy_from_slice(points);
+        Ok(c)
+    }
+
+    /// The points.
+    pub fn points(&self) -> &[[f64; 2]] {
+        &self.points[..self.len]
+    }
+
+    /// The one-way efficiency at power share `x` (clamped to [0, 1]): √ of the round trip.
+    pub fn one_way(&self, x: f64) -> f64 {
+        let x = if x.is_finite() {
+            x.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let p = self.points();
+        let i = p
+            .windows(2)
+            .position(|w| x <= w[1][0])
+            .unwrap_or(p.len() - 2);
+        let (a, b) = (p[i], p[i + 1]);
+        (a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0])).sqrt()
+    }
+
+    /// The lowest one-way efficiency over the curve: the constant the dispatch model
+    /// takes, which never promises more energy than the curve delivers (the best such
+    /// linear model; `docs/extensions.md`, "Battery efficiency curve").
+    pub fn lowest_one_way(&self) -> f64 {
+        self.points()
+            .iter()
+            .map(|p| p[1].sqrt())
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
 /// A battery's ratings (`shared/spec/dispatch-model.md`, Battery k).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Battery {
@@ -124,6 +206,9 @@ pub struct Battery {
     pub capacity_kwh: f64,
     /// Power limit against the state of charge (None: the ratings at every charge).
     pub power_curve: Option<PowerCurve>,
+    /// Part-load efficiency (None: `charge_efficiency` and `discharge_efficiency` at every
+    /// power; with a curve they are ignored by this law).
+    pub efficiency_curve: Option<EfficiencyCurve>,
 }
 
 /// What a battery did over an interval.
@@ -160,8 +245,26 @@ impl Battery {
         }
     }
 
-    /// The dispatch model's energy recursion: the energy after `dt_h` hours at `charge_kw`
-    /// and `discharge_kw` from `energy_kwh`.
+    /// The share of `charge_kw` that is stored when charging at it.
+    pub fn charge_efficiency_at(&self, charge_kw: f64) -> f64 {
+        match &self.efficiency_curve {
+            Some(c) if self.charge_kw > 0.0 => c.one_way(charge_kw / self.charge_kw),
+            _ => self.charge_efficiency,
+        }
+    }
+
+    /// The share of the stored energy drawn that is delivered when discharging at
+    /// `discharge_kw`.
+    pub fn discharge_efficiency_at(&self, discharge_kw: f64) -> f64 {
+        match &self.efficiency_curve {
+            Some(c) if self.discharge_kw > 0.0 => c.one_way(discharge_kw / self.discharge_kw),
+            _ => self.discharge_efficiency,
+        }
+    }
+
+    /// The energy recursion (the dispatch model's, with the efficiency curve where there
+    /// is one): the energy after `dt_h` hours at `charge_kw` and `discharge_kw` from
+    /// `energy_kwh`.
     pub fn next_energy_kwh(
         &self,
         energy_kwh: f64,
@@ -170,7 +273,30 @@ impl Battery {
         dt_h: f64,
     ) -> f64 {
         energy_kwh * self.kept(dt_h)
-            + (self.charge_efficiency * charge_kw - discharge_kw / self.discharge_efficiency) * dt_h
+            + (self.charge_efficiency_at(charge_kw) * charge_kw
+                - discharge_kw / self.discharge_efficiency_at(discharge_kw))
+                * dt_h
+    }
+
+    /// The largest power in `[0, upto]` whose energy `f(power)` (increasing) stays within
+    /// `kwh`: exact for constant efficiencies, by bisection along a curve.
+    fn largest_within(&self, upto: f64, kwh: f64, f: impl Fn(f64) -> f64) -> f64 {
+        if kwh <= 0.0 {
+            return 0.0;
+        }
+        if f(upto) <= kwh {
+            return upto;
+        }
+        let (mut lo, mut hi) = (0.0, upto);
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if f(mid) <= kwh {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// What the battery does for `dt_h` hours when asked for `power_kw` (+ discharging)
@@ -187,13 +313,13 @@ impl Battery {
         };
         if dt_h > 0.0 {
             let kept = energy_kwh * self.kept(dt_h);
-            let room = (self.max_kwh - kept) / (self.charge_efficiency * dt_h);
-            ch = ch.min(room.max(0.0));
-            let avail = (kept - self.min_kwh) * self.discharge_efficiency / dt_h;
-            dis = dis.min(avail.max(0.0));
+            let stored = |c: f64| self.charge_efficiency_at(c) * c * dt_h;
+            let drawn = |d: f64| d / self.discharge_efficiency_at(d) * dt_h;
+            ch = self.largest_within(ch, self.max_kwh - kept, stored);
+            dis = self.largest_within(dis, kept - self.min_kwh, drawn);
             if kept < self.min_kwh {
-                let hold = (self.min_kwh - kept) / (self.charge_efficiency * dt_h);
-                ch = ch.max(hold.min(self.charge_kw));
+                let hold = self.largest_within(self.charge_kw, self.min_kwh - kept, stored);
+                ch = ch.max(hold);
             }
         }
         Response {
@@ -234,7 +360,35 @@ mod tests {
             self_discharge_per_hour: 0.0,
             capacity_kwh: 100.0,
             power_curve: None,
+            efficiency_curve: None,
         }
+    }
+
+    #[test]
+    fn with_an_efficiency_curve_it_stores_what_the_curve_says() {
+        let curve = EfficiencyCurve::new(&[
+            [0.0, 0.83],
+            [0.3, 0.83],
+            [0.7, 0.9],
+            [0.8, 0.9],
+            [1.0, 0.85],
+        ])
+        .unwrap();
+        let b = Battery {
+            efficiency_curve: Some(curve),
+            ..bat()
+        };
+        // Charging at 25 of 50 kW (share 0.5: round trip 0.865) for an hour.
+        let r = b.respond(50.0, -25.0, 1.0);
+        assert!((r.energy_kwh - (50.0 + 25.0 * 0.865f64.sqrt())).abs() < 1e-9);
+        // Discharging at 40 kW (share 0.8: 0.9).
+        let r = b.respond(80.0, 40.0, 1.0);
+        assert!((r.energy_kwh - (80.0 - 40.0 / 0.9f64.sqrt())).abs() < 1e-9);
+        // It stops at max_kwh along the curve.
+        let r = b.respond(85.0, -50.0, 1.0);
+        assert!((r.energy_kwh - 90.0).abs() < 1e-9, "{r:?}");
+        assert!((curve.lowest_one_way() - 0.83f64.sqrt()).abs() < 1e-12);
+        assert!(EfficiencyCurve::new(&[[0.0, 0.0], [1.0, 0.9]]).is_err());
     }
 
     #[test]

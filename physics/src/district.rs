@@ -518,6 +518,7 @@ mod tests {
                     self_discharge_per_hour: 0.001,
                     capacity_kwh: 100.0,
                     power_curve: None,
+                    efficiency_curve: None,
                 },
                 initial_kwh: 50.0,
                 follows_meter: false,

@@ -24,7 +24,7 @@ pub mod generator;
 pub mod network;
 pub mod zone;
 
-pub use battery::{Battery, PowerCurve};
+pub use battery::{Battery, EfficiencyCurve, PowerCurve};
 pub use district::{Commands, District, DistrictSpec, HvacControl};
 pub use generator::Generator;
 pub use network::{Grid, Line, Network};

@@ -4,10 +4,11 @@
 //! Five homes (Fontana, California), one year, hourly: each home is a node with its own
 //! meter (a grid connection: import at the time-of-use price, exports allowed but unpaid,
 //! as CityLearn scores them), its PV (available = the measured PV output) and its battery
-//! (6.4 kWh, 5 kW; CityLearn's `battery_efficiency` 0.9 taken as the round trip, so each
-//! way √0.9; initial state of charge as given; charge and discharge power derated above
-//! 80 % charge as CityLearn 2.1.2's default `capacity_power_curve`, the `power_curve`
-//! extension). Prices in USD/kWh are converted to yen at
+//! (6.4 kWh, 5 kW; initial state of charge as given; CityLearn 2.1.2's default curves, as
+//! CityLearn uses them in place of the data's `battery_efficiency`: the part-load round
+//! trip of its `power_efficiency_curve`, each way its square root, as `efficiency_curve`,
+//! and the power derated above 80 % charge of its `capacity_power_curve` as `power_curve`;
+//! extensions in `docs/extensions.md`). Prices in USD/kWh are converted to yen at
 //! [`Options::usd_to_yen`] (`--usd-to-yen`, default 150; every cost ratio is independent of
 //! it). The weather columns
 //! and their 6/12/24-h forecast columns go into the series CSV for the forecast models.
@@ -245,8 +246,7 @@ pub fn import(opts: &Options) -> Result<Imported> {
     );
     for name in &names {
         let h = &homes[*name];
-        let eff = h.battery_efficiency.sqrt();
-        if !(eff > 0.0 && eff <= 1.0) {
+        if !(h.battery_efficiency > 0.0 && h.battery_efficiency <= 1.0) {
             bail!(
                 "{}: {name}: battery_efficiency {} outside (0, 1]",
                 json_path.display(),
@@ -260,14 +260,17 @@ pub fn import(opts: &Options) -> Result<Imported> {
              export_price_yen_per_kwh = 0.0\nexport_limit_kw = inf\ncarbon_intensity_kg_per_kwh = \"carbon_kg_per_kwh\"\n\n\
              [[pv]]\nid = \"{name}_pv\"\nnode = \"{name}\"\navailable_kw = \"{name}_pv_kw\"  # {} kW nominal\n\n\
              [[battery]]\nid = \"{name}_battery\"\nnode = \"{name}\"\ncapacity_kwh = {}\nmin_kwh = 0.0\n\
-             charge_kw = {}\ndischarge_kw = {}\ncharge_efficiency = {eff}\ndischarge_efficiency = {eff}\n\
+             charge_kw = {}\ndischarge_kw = {}\n\
              initial_kwh = {}\n\
-             power_curve = [[0.0, 1.0], [0.8, 1.0], [1.0, 0.2]]  # CityLearn 2.1.2's capacity_power_curve\n",
+             # CityLearn 2.1.2 replaces the data's efficiency ({}) by its default curves:\n\
+             efficiency_curve = [[0.0, 0.83], [0.3, 0.83], [0.7, 0.9], [0.8, 0.9], [1.0, 0.85]]  # round trip\n\
+             power_curve = [[0.0, 1.0], [0.8, 1.0], [1.0, 0.2]]  # share of rated power by soc\n",
             h.pv_nominal_kw,
             h.battery_capacity_kwh,
             h.battery_nominal_power_kw,
             h.battery_nominal_power_kw,
-            h.battery_initial_soc * h.battery_capacity_kwh
+            h.battery_initial_soc * h.battery_capacity_kwh,
+            h.battery_efficiency
         );
     }
     let toml_path = opts.out.join("scenario.toml");

@@ -35,6 +35,7 @@ pub fn district() -> SimConfig {
                 self_discharge_per_hour: 0.0,
                 capacity_kwh: cap,
                 power_curve: None,
+                efficiency_curve: None,
             },
             initial_kwh: e0,
             follows_meter: false,

@@ -38,6 +38,9 @@ pub struct Battery {
     /// Charge and discharge power limit against the state of charge (extension
     /// `power_curve`, `docs/extensions.md`).
     pub power_curve: Option<physics::PowerCurve>,
+    /// Part-load efficiency (extension `efficiency_curve`): the plant's law; the model
+    /// takes `charge_efficiency = discharge_efficiency` = its lowest one-way efficiency.
+    pub efficiency_curve: Option<physics::EfficiencyCurve>,
 }
 
 impl Battery {
@@ -53,6 +56,17 @@ impl Battery {
             self_discharge_per_hour: self.self_discharge_per_hour,
             capacity_kwh: self.capacity_kwh,
             power_curve: self.power_curve,
+            efficiency_curve: self.efficiency_curve,
+        }
+    }
+
+    /// The dispatch model's law: [`Battery::physics`] with the constant efficiencies in
+    /// place of an efficiency curve (never more energy than the curve: see
+    /// [`physics::EfficiencyCurve::lowest_one_way`]). The post-solve check holds a plan to it.
+    pub fn model_law(&self) -> physics::Battery {
+        physics::Battery {
+            efficiency_curve: None,
+            ..self.physics()
         }
     }
 }
@@ -82,6 +96,8 @@ pub(crate) struct RawBattery {
     pub degradation_yen_per_kwh: Option<f64>,
     #[serde(default)]
     pub power_curve: Option<Vec<[f64; 2]>>,
+    #[serde(default)]
+    pub efficiency_curve: Option<Vec<[f64; 2]>>,
 }
 
 impl RawBattery {
@@ -130,20 +146,47 @@ impl RawBattery {
                 Some(physics::PowerCurve::new(points).map_err(|e| r.ctx.err("power_curve", e))?)
             }
         };
+        let efficiency_curve = match &self.efficiency_curve {
+            None => None,
+            Some(points) => {
+                for (key, given) in [
+                    ("charge_efficiency", self.charge_efficiency),
+                    ("discharge_efficiency", self.discharge_efficiency),
+                ] {
+                    if given.is_some() {
+                        return Err(r.ctx.err(
+                            key,
+                            "given with efficiency_curve, which sets the efficiencies: keep one",
+                        ));
+                    }
+                }
+                Some(
+                    physics::EfficiencyCurve::new(points)
+                        .map_err(|e| r.ctx.err("efficiency_curve", e))?,
+                )
+            }
+        };
+        let (charge_efficiency, discharge_efficiency) = match &efficiency_curve {
+            Some(c) => (c.lowest_one_way(), c.lowest_one_way()),
+            None => (
+                r.efficiency("charge_efficiency", self.charge_efficiency.unwrap_or(1.0))?,
+                r.efficiency(
+                    "discharge_efficiency",
+                    self.discharge_efficiency.unwrap_or(1.0),
+                )?,
+            ),
+        };
         Ok(Battery {
             power_curve,
+            efficiency_curve,
+            charge_efficiency,
+            discharge_efficiency,
             node: r.node("node", &self.node)?,
             capacity_kwh,
             min_kwh,
             max_kwh,
             charge_kw: r.nonneg("charge_kw", self.charge_kw)?,
             discharge_kw: r.nonneg("discharge_kw", self.discharge_kw)?,
-            charge_efficiency: r
-                .efficiency("charge_efficiency", self.charge_efficiency.unwrap_or(1.0))?,
-            discharge_efficiency: r.efficiency(
-                "discharge_efficiency",
-                self.discharge_efficiency.unwrap_or(1.0),
-            )?,
             self_discharge_per_hour: self_discharge,
             initial_kwh,
             terminal_kwh,
