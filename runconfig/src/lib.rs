@@ -547,6 +547,10 @@ mod tests {
         };
         let c = RunConfig::load(Some(f.path()), &o, 30).unwrap();
         assert_eq!((c.cadence_min, c.step_minutes, c.horizon_h), (15, 15, 6.0));
+        assert_eq!(c.mpc.scenarios(c.scenarios), 0, "deterministic by default");
+        let f = write("mpc = \"scenario\"\nscenarios = 12\n");
+        let c = RunConfig::load(Some(f.path()), &Overrides::default(), 30).unwrap();
+        assert_eq!(c.mpc.scenarios(c.scenarios), 12);
     }
 
     #[test]
@@ -558,6 +562,8 @@ mod tests {
             ("step_minutes = 7\n", "does not divide 30"),
             ("horizon_h = -1\n", "field 'horizon_h'"),
             ("cadense_min = 5\n", "unknown field"),
+            ("mpc = \"scenario\"\nscenarios = 1\n", "field 'scenarios'"),
+            ("mpc = \"stochastic\"\n", "unknown variant"),
             ("clock = \"simulated\"\nstart = \"yesterday\"\n", "field 'start'"),
             ("clock = \"simulated\"\n[[fault]]\nkind = \"no_response\"\nfrom_h = 1\nuntil_h = 2\n", "embedded simulator"),
         ] {

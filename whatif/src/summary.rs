@@ -37,6 +37,9 @@ pub fn outcome_json(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Ou
             "solves": out.stats.solves,
             "fallbacks": out.stats.fallbacks,
             "solve_seconds": out.stats.solve_seconds,
+            "solve_seconds_per_plan": if out.stats.solves > 0 { out.stats.solve_seconds / out.stats.solves as f64 } else { 0.0 },
+            "forecast_scenarios": setup.forecast_scenarios,
+            "scenario_plans": out.stats.scenario_plans,
             "naive_forecast_fallbacks": out.forecast_fallbacks,
             "first_failure": out.stats.first_failure,
             "peak_guards": out.stats.peak_guards,
@@ -98,7 +101,7 @@ pub fn tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcome>
     let sc = setup.period();
     let _ = writeln!(
         s,
-        "{}: {} over {} steps × {} min from {} ({:.1} s; {} solves, {} fallbacks)",
+        "{}: {} over {} steps × {} min from {} ({:.1} s; {} solves, {:.1} ms per plan, {} fallbacks)",
         sc.name,
         run.label(),
         sc.steps,
@@ -106,8 +109,16 @@ pub fn tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcome>
         sc.times[0].to_rfc3339(),
         out.seconds,
         out.stats.solves,
+        1e3 * out.stats.solve_seconds / out.stats.solves.max(1) as f64,
         out.stats.fallbacks
     );
+    if out.stats.scenario_plans > 0 {
+        let _ = writeln!(
+            s,
+            "scenario MPC: {} of {} plans over up to {} forecast scenarios (the forecaster's error analogs), one shared first step",
+            out.stats.scenario_plans, out.stats.solves, setup.forecast_scenarios
+        );
+    }
     for l in information_lines(setup, out) {
         let _ = writeln!(s, "{l}");
     }
