@@ -19,6 +19,7 @@ pub mod scenario;
 pub use error::ScenarioError;
 pub use scenario::{FirstStepShared, Scenario, ScenarioFile};
 pub mod check;
+pub mod decompose;
 pub mod kpi;
 pub mod report;
 pub mod schedule;

@@ -4,12 +4,15 @@
 //! printed as Markdown.
 //!
 //! `cargo run --release -p forecast --example citylearn_backtest`
+//!
+//! `AEMS_BACKTEST_MODELS=ridge,seasonal_naive` compares only those models (quicker).
 
 use std::path::PathBuf;
 
 use forecast::backtest::{backtest, BacktestConfig, BacktestReport, ModelScore, Origins};
 use forecast::calendar::{Calendar, Holidays};
 use forecast::demand::input::{read, InputSpec};
+use forecast::demand::ModelKind;
 
 fn chosen(r: &BacktestReport) -> &ModelScore {
     r.models
@@ -23,6 +26,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
         .join("citylearn_2022_phase_1");
+    let models = match std::env::var("AEMS_BACKTEST_MODELS") {
+        Ok(list) => list
+            .split(',')
+            .map(|m| {
+                ModelKind::parse(m.trim())
+                    .ok_or_else(|| format!("AEMS_BACKTEST_MODELS: unknown model '{m}'"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Err(_) => ModelKind::ALL.to_vec(),
+    };
     let mut rows = Vec::new();
     for b in 1..=5 {
         let spec = InputSpec {
@@ -43,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t0 = std::time::Instant::now();
             let cfg = BacktestConfig {
                 origins,
+                models: models.clone(),
                 ..BacktestConfig::default()
             };
             reports.push(backtest(&data, &cfg, |_, _| {})?);
@@ -53,7 +67,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         rows.push((b, reports));
     }
-    println!("| home | model (midnight) | MAE kW | nRMSE | skill | 80 % coverage | skill of each model (naive / seasonal / ridge / gbt / ensemble) | hourly origins: model, skill, coverage |");
+    let names: Vec<&str> = rows
+        .first()
+        .map(|(_, r)| r[0].models.iter().map(|m| m.name.as_str()).collect())
+        .unwrap_or_default();
+    println!("| home | model (midnight) | MAE kW | nRMSE | skill | 80 % coverage | skill of each model ({}) | hourly origins: model, skill, coverage |", names.join(" / "));
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let (mut sum, mut min) = (0.0, f64::INFINITY);
     for (b, reports) in &rows {

@@ -89,13 +89,79 @@ impl Scenario {
 
     /// The scenario over `steps` of its horizon (a sub-horizon: every series cut to it,
     /// states and settings unchanged) — what a receding-horizon controller solves.
+    ///
+    /// Only the steps kept are copied (a controller slices a year's data every replan).
     pub fn slice(&self, steps: std::ops::Range<usize>) -> Scenario {
-        let mut sc = self.clone();
-        sc.start = self.times[steps.start];
-        sc.steps = steps.len();
-        sc.times = self.times[steps.clone()].to_vec();
-        sc.map_series(|v| v[steps.clone()].to_vec());
-        sc
+        let cut = |v: &[f64]| v[steps.clone()].to_vec();
+        Scenario {
+            name: self.name.clone(),
+            timezone: self.timezone,
+            start: self.times[steps.start],
+            step_minutes: self.step_minutes,
+            steps: steps.len(),
+            times: self.times[steps.clone()].to_vec(),
+            carbon_price_yen_per_kg: self.carbon_price_yen_per_kg,
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| Node {
+                    id: n.id.clone(),
+                    load_kw: cut(&n.load_kw),
+                })
+                .collect(),
+            grids: self
+                .grids
+                .iter()
+                .map(|g| GridConnection {
+                    id: g.id.clone(),
+                    node: g.node,
+                    import_price_yen_per_kwh: cut(&g.import_price_yen_per_kwh),
+                    export_price_yen_per_kwh: cut(&g.export_price_yen_per_kwh),
+                    import_limit_kw: g.import_limit_kw,
+                    export_limit_kw: g.export_limit_kw,
+                    carbon_intensity_kg_per_kwh: cut(&g.carbon_intensity_kg_per_kwh),
+                    demand_charge_yen_per_kw: g.demand_charge_yen_per_kw,
+                    peak_so_far_kw: g.peak_so_far_kw,
+                    interval_import_so_far_kwh: g.interval_import_so_far_kwh,
+                })
+                .collect(),
+            pvs: self
+                .pvs
+                .iter()
+                .map(|p| PvArray {
+                    id: p.id.clone(),
+                    node: p.node,
+                    available_kw: cut(&p.available_kw),
+                    curtailable: p.curtailable,
+                    curtail_penalty_yen_per_kwh: p.curtail_penalty_yen_per_kwh,
+                })
+                .collect(),
+            batteries: self.batteries.clone(),
+            hvacs: self
+                .hvacs
+                .iter()
+                .map(|h| Hvac {
+                    id: h.id.clone(),
+                    node: h.node,
+                    mode: h.mode,
+                    min_kw: h.min_kw,
+                    max_kw: h.max_kw,
+                    cop: cut(&h.cop),
+                    r_k_per_kw: h.r_k_per_kw,
+                    c_kwh_per_k: h.c_kwh_per_k,
+                    initial_temp_c: h.initial_temp_c,
+                    outdoor_temp_c: cut(&h.outdoor_temp_c),
+                    heat_gain_kw: cut(&h.heat_gain_kw),
+                    comfort_low_c: cut(&h.comfort_low_c),
+                    comfort_high_c: cut(&h.comfort_high_c),
+                    comfort_penalty_yen_per_kh: h.comfort_penalty_yen_per_kh,
+                })
+                .collect(),
+            generators: self.generators.clone(),
+            lines: self.lines.clone(),
+            first_step_shared: self.first_step_shared.clone(),
+            path: self.path.clone(),
+        }
     }
 
     /// Replaces every time series of the scenario (loads, prices, CO2 intensities, PV,

@@ -1,0 +1,273 @@
+//! Independent parts of a district: nodes joined by no line and no shared decision.
+//!
+//! The dispatch problem couples nodes only through lines (their flows enter both nodes'
+//! balances) and through the groups of units whose first-step decision is shared (the
+//! scenario MPC's copies of a unit). Everything else — a node's balance, a connection's
+//! import, export and demand charge, a unit's own constraints — belongs to one node, and the
+//! objective is a sum over them. So the problem of a district whose nodes fall into several
+//! groups that nothing joins is the sum of independent problems, one per group: solved
+//! apart (in parallel), their optimal schedules together are the optimum of the whole. The
+//! CityLearn homes are five such parts; the scenario MPC's copies of one home are one part.
+
+use std::collections::BTreeMap;
+
+use crate::scenario::{FirstStepShared, Scenario};
+
+/// A part of a scenario: the indices of its nodes and assets in the whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Nodes.
+    pub nodes: Vec<usize>,
+    /// Grid connections.
+    pub grids: Vec<usize>,
+    /// PV arrays.
+    pub pvs: Vec<usize>,
+    /// Batteries.
+    pub batteries: Vec<usize>,
+    /// HVAC units.
+    pub hvacs: Vec<usize>,
+    /// Generators.
+    pub generators: Vec<usize>,
+    /// Lines.
+    pub lines: Vec<usize>,
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        parent[ra.max(rb)] = ra.min(rb);
+    }
+}
+
+/// The independent parts of `sc`, ordered by their first node (one part when everything is
+/// joined).
+pub fn parts(sc: &Scenario) -> Vec<Part> {
+    let mut parent: Vec<usize> = (0..sc.nodes.len()).collect();
+    for l in &sc.lines {
+        union(&mut parent, l.from, l.to);
+    }
+    let groups = &sc.first_step_shared;
+    let join = |parent: &mut [usize], groups: &[Vec<usize>], node: &dyn Fn(usize) -> usize| {
+        for g in groups {
+            for w in g.windows(2) {
+                union(parent, node(w[0]), node(w[1]));
+            }
+        }
+    };
+    join(&mut parent, &groups.batteries, &|i| sc.batteries[i].node);
+    join(&mut parent, &groups.hvacs, &|i| sc.hvacs[i].node);
+    join(&mut parent, &groups.generators, &|i| sc.generators[i].node);
+
+    let mut by_root: BTreeMap<usize, Part> = BTreeMap::new();
+    for n in 0..sc.nodes.len() {
+        let r = find(&mut parent, n);
+        by_root.entry(r).or_default().nodes.push(n);
+    }
+    let mut at = |node: usize| -> usize { find(&mut parent, node) };
+    let mut assign = Vec::new();
+    for (i, g) in sc.grids.iter().enumerate() {
+        assign.push((at(g.node), 0, i));
+    }
+    for (i, p) in sc.pvs.iter().enumerate() {
+        assign.push((at(p.node), 1, i));
+    }
+    for (i, k) in sc.batteries.iter().enumerate() {
+        assign.push((at(k.node), 2, i));
+    }
+    for (i, h) in sc.hvacs.iter().enumerate() {
+        assign.push((at(h.node), 3, i));
+    }
+    for (i, j) in sc.generators.iter().enumerate() {
+        assign.push((at(j.node), 4, i));
+    }
+    for (i, l) in sc.lines.iter().enumerate() {
+        assign.push((at(l.from), 5, i));
+    }
+    for (root, kind, i) in assign {
+        if let Some(p) = by_root.get_mut(&root) {
+            match kind {
+                0 => p.grids.push(i),
+                1 => p.pvs.push(i),
+                2 => p.batteries.push(i),
+                3 => p.hvacs.push(i),
+                4 => p.generators.push(i),
+                _ => p.lines.push(i),
+            }
+        }
+    }
+    by_root.into_values().collect()
+}
+
+/// Position of each whole-scenario index in `kept` (`usize::MAX` where not kept).
+fn positions(len: usize, kept: &[usize]) -> Vec<usize> {
+    let mut at = vec![usize::MAX; len];
+    for (new, &old) in kept.iter().enumerate() {
+        at[old] = new;
+    }
+    at
+}
+
+/// The scenario of `part` alone: its nodes and assets, renumbered, every series and
+/// setting as in `sc`.
+pub fn subset(sc: &Scenario, part: &Part) -> Scenario {
+    let node_at = positions(sc.nodes.len(), &part.nodes);
+    let pick = |kept: &[usize], all_len: usize| (kept.to_vec(), positions(all_len, kept));
+    let (_, battery_at) = pick(&part.batteries, sc.batteries.len());
+    let (_, hvac_at) = pick(&part.hvacs, sc.hvacs.len());
+    let (_, generator_at) = pick(&part.generators, sc.generators.len());
+    let remap_groups = |groups: &[Vec<usize>], at: &[usize]| -> Vec<Vec<usize>> {
+        groups
+            .iter()
+            .map(|g| g.iter().map(|&i| at[i]).collect::<Vec<_>>())
+            .filter(|g: &Vec<usize>| g.iter().all(|&i| i != usize::MAX))
+            .collect()
+    };
+    Scenario {
+        name: sc.name.clone(),
+        timezone: sc.timezone,
+        start: sc.start,
+        step_minutes: sc.step_minutes,
+        steps: sc.steps,
+        times: sc.times.clone(),
+        carbon_price_yen_per_kg: sc.carbon_price_yen_per_kg,
+        nodes: part.nodes.iter().map(|&n| sc.nodes[n].clone()).collect(),
+        grids: part
+            .grids
+            .iter()
+            .map(|&i| {
+                let mut g = sc.grids[i].clone();
+                g.node = node_at[g.node];
+                g
+            })
+            .collect(),
+        pvs: part
+            .pvs
+            .iter()
+            .map(|&i| {
+                let mut p = sc.pvs[i].clone();
+                p.node = node_at[p.node];
+                p
+            })
+            .collect(),
+        batteries: part
+            .batteries
+            .iter()
+            .map(|&i| {
+                let mut k = sc.batteries[i].clone();
+                k.node = node_at[k.node];
+                k
+            })
+            .collect(),
+        hvacs: part
+            .hvacs
+            .iter()
+            .map(|&i| {
+                let mut h = sc.hvacs[i].clone();
+                h.node = node_at[h.node];
+                h
+            })
+            .collect(),
+        generators: part
+            .generators
+            .iter()
+            .map(|&i| {
+                let mut j = sc.generators[i].clone();
+                j.node = node_at[j.node];
+                j
+            })
+            .collect(),
+        lines: part
+            .lines
+            .iter()
+            .map(|&i| {
+                let mut l = sc.lines[i].clone();
+                l.from = node_at[l.from];
+                l.to = node_at[l.to];
+                l
+            })
+            .collect(),
+        first_step_shared: FirstStepShared {
+            batteries: remap_groups(&sc.first_step_shared.batteries, &battery_at),
+            hvacs: remap_groups(&sc.first_step_shared.hvacs, &hvac_at),
+            generators: remap_groups(&sc.first_step_shared.generators, &generator_at),
+        },
+        path: sc.path.clone(),
+    }
+}
+
+/// Puts each part's items back at their places in a list of `len` items.
+pub fn scatter<T: Clone>(len: usize, parts: &[(&[usize], Vec<T>)]) -> Option<Vec<T>> {
+    let mut out: Vec<Option<T>> = vec![None; len];
+    for (at, items) in parts {
+        for (&i, item) in at.iter().zip(items) {
+            out[i] = Some(item.clone());
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(case: &str) -> Option<Scenario> {
+        let dir = std::env::var_os("AEMS_CASES_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases")
+            });
+        let p = dir.join(case).join("scenario.toml");
+        p.exists().then(|| Scenario::load(&p).expect("reference case loads"))
+    }
+
+    #[test]
+    fn a_district_joined_by_lines_is_one_part_and_its_subset_is_itself() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        let sc = Scenario::load(&p).unwrap();
+        let parts = parts(&sc);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(subset(&sc, &parts[0]), sc);
+        if let Some(sc) = reference("d_gate_square_48h") {
+            assert_eq!(super::parts(&sc).len(), 1);
+        }
+    }
+
+    #[test]
+    fn unjoined_nodes_are_parts_and_shared_first_steps_join_them() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        let mut sc = Scenario::load(&p).unwrap();
+        let lines = sc.lines.len();
+        sc.lines.clear();
+        let parts = parts(&sc);
+        assert!(lines > 0 && parts.len() > 1, "{} parts", parts.len());
+        // Every node and asset in exactly one part, each asset with its node.
+        let mut nodes: Vec<usize> = parts.iter().flat_map(|p| p.nodes.clone()).collect();
+        nodes.sort_unstable();
+        assert_eq!(nodes, (0..sc.nodes.len()).collect::<Vec<_>>());
+        for part in &parts {
+            let sub = subset(&sc, part);
+            for (k, &i) in sub.batteries.iter().zip(&part.batteries) {
+                assert_eq!(sub.nodes[k.node].id, sc.nodes[sc.batteries[i].node].id);
+            }
+            for (g, &i) in sub.grids.iter().zip(&part.grids) {
+                assert_eq!(sub.nodes[g.node].id, sc.nodes[sc.grids[i].node].id);
+            }
+        }
+        // Two batteries on different parts sharing their first step: one part fewer.
+        let (a, b) = (&parts[0], parts.iter().skip(1).find(|p| !p.batteries.is_empty()));
+        if let (Some(&ka), Some(b)) = (a.batteries.first(), b) {
+            sc.first_step_shared.batteries = vec![vec![ka, b.batteries[0]]];
+            assert_eq!(super::parts(&sc).len(), parts.len() - 1);
+        }
+    }
+}
