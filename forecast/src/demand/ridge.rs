@@ -13,13 +13,6 @@ use super::features::{FeatureRow, N_NUMERIC, TEMPERATURE_FEATURES};
 /// Penalty grid, per training row (the penalty scales with the number of rows).
 const LAMBDAS: [f64; 7] = [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3];
 
-/// Numeric features (indices into [`super::features::NUMERIC`]) that also enter per band
-/// of the day: the cooling and heating hinges and solar, whose effect on a home's load
-/// depends on the hour (air conditioning in the afternoon, not at night).
-const BY_BAND: [usize; 3] = [5, 7, 9];
-/// Bands of the day the [`BY_BAND`] features are split into.
-const BANDS: usize = 6;
-
 /// A fitted ridge model.
 #[derive(Debug, Clone)]
 pub struct Ridge {
@@ -34,7 +27,7 @@ pub struct Ridge {
 
 impl Ridge {
     fn width(per_day: usize) -> usize {
-        1 + 3 * per_day + N_NUMERIC + BANDS * BY_BAND.len()
+        1 + 3 * per_day + N_NUMERIC
     }
 
     fn encode(&self, f: &FeatureRow, z: &mut [f64]) {
@@ -45,11 +38,6 @@ impl Ridge {
         let base = 1 + 3 * self.per_day;
         for j in 0..N_NUMERIC {
             z[base + j] = (f.x[j] - self.mean[j]) / self.scale[j];
-        }
-        let band = slot * BANDS / self.per_day;
-        let by_band = base + N_NUMERIC + band * BY_BAND.len();
-        for (i, &j) in BY_BAND.iter().enumerate() {
-            z[by_band + i] = z[base + j];
         }
     }
 
