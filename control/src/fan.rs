@@ -40,11 +40,14 @@ impl Branch {
     }
 }
 
+/// One issued forecast: loads per node and PV per array, each per lead.
+type Issued = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 /// The point forecasts a controller issued, kept to measure their errors.
 #[derive(Debug, Clone, Default)]
 pub struct Errors {
     /// Origin row → (loads per node, PV per array) as forecast, per lead.
-    issued: BTreeMap<usize, (Vec<Vec<f64>>, Vec<Vec<f64>>)>,
+    issued: BTreeMap<usize, Issued>,
 }
 
 impl Errors {

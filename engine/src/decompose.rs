@@ -225,7 +225,8 @@ mod tests {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases")
             });
         let p = dir.join(case).join("scenario.toml");
-        p.exists().then(|| Scenario::load(&p).expect("reference case loads"))
+        p.exists()
+            .then(|| Scenario::load(&p).expect("reference case loads"))
     }
 
     #[test]
@@ -264,7 +265,10 @@ mod tests {
             }
         }
         // Two batteries on different parts sharing their first step: one part fewer.
-        let (a, b) = (&parts[0], parts.iter().skip(1).find(|p| !p.batteries.is_empty()));
+        let (a, b) = (
+            &parts[0],
+            parts.iter().skip(1).find(|p| !p.batteries.is_empty()),
+        );
         if let (Some(&ka), Some(b)) = (a.batteries.first(), b) {
             sc.first_step_shared.batteries = vec![vec![ka, b.batteries[0]]];
             assert_eq!(super::parts(&sc).len(), parts.len() - 1);

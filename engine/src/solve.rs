@@ -607,8 +607,10 @@ fn merge(
         at: fn(&crate::decompose::Part) -> &[usize],
         items: fn(&Schedule) -> &[T],
     ) -> Result<Vec<T>, EngineError> {
-        let placed: Vec<(&[usize], Vec<T>)> =
-            pieces.iter().map(|(p, s)| (at(p), items(s).to_vec())).collect();
+        let placed: Vec<(&[usize], Vec<T>)> = pieces
+            .iter()
+            .map(|(p, s)| (at(p), items(s).to_vec()))
+            .collect();
         crate::decompose::scatter(len, &placed).ok_or_else(|| {
             EngineError::Solver("decomposition: a part's schedule is incomplete".into())
         })
@@ -616,9 +618,19 @@ fn merge(
     let schedule = Schedule {
         grids: put(sc.grids.len(), &pieces, |p| &p.grids, |s| &s.grids)?,
         pvs: put(sc.pvs.len(), &pieces, |p| &p.pvs, |s| &s.pvs)?,
-        batteries: put(sc.batteries.len(), &pieces, |p| &p.batteries, |s| &s.batteries)?,
+        batteries: put(
+            sc.batteries.len(),
+            &pieces,
+            |p| &p.batteries,
+            |s| &s.batteries,
+        )?,
         hvacs: put(sc.hvacs.len(), &pieces, |p| &p.hvacs, |s| &s.hvacs)?,
-        generators: put(sc.generators.len(), &pieces, |p| &p.generators, |s| &s.generators)?,
+        generators: put(
+            sc.generators.len(),
+            &pieces,
+            |p| &p.generators,
+            |s| &s.generators,
+        )?,
         lines: put(sc.lines.len(), &pieces, |p| &p.lines, |s| &s.lines)?,
     };
     check(sc, &schedule, TOLERANCE).map_err(EngineError::Physics)?;
