@@ -6,6 +6,7 @@
 mod devices;
 mod forecast;
 mod optimize;
+mod resilience;
 mod run;
 mod scenario_cmd;
 mod simulate;
@@ -55,6 +56,11 @@ enum Command {
     /// Kashiwanoha reference district).
     #[command(subcommand)]
     Scenario(scenario_cmd::ScenarioCommand),
+    /// The islanded plan for a grid outage: how long each building's lifeline, critical,
+    /// normal and sheddable loads are carried from the batteries, PV and emergency
+    /// generators, and where and why they are shed; `--sweep-starts` for every start of
+    /// the year.
+    Resilience(resilience::Args),
 }
 
 /// Logs (every write, transport errors, each cycle) on stderr; `RUST_LOG` overrides the
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Scenario(cmd) => scenario_cmd::run(&cmd),
+        Command::Resilience(args) => resilience::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -141,6 +141,9 @@ fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
         ] {
             println!("  {name:<17} {:>16} yen", yen(v));
         }
+        if f.unserved_kwh > 0.0 {
+            println!("  {:<17} {:>16} yen", "unserved load", yen(p.unserved_yen));
+        }
         println!();
         println!("Emissions           {:>16.1} kg CO2", f.emissions_kg);
         println!("Grid import         {:>16.1} kWh", f.import_kwh);
@@ -149,6 +152,12 @@ fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
             println!("Peak 30-min {id:<8}{:>16.1} kW", kw);
         }
         println!("Comfort violation   {:>16.2} K·h", f.comfort_violation_kh);
+        if f.unserved_kwh > 0.0 {
+            println!(
+                "Unserved load       {:>16.1} kWh (grid outage)",
+                f.unserved_kwh
+            );
+        }
     }
     println!();
     println!(
@@ -172,7 +181,7 @@ fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
 }
 
 /// Yen with thousands separators and two decimals.
-fn yen(v: f64) -> String {
+pub(crate) fn yen(v: f64) -> String {
     let s = format!("{:.2}", v.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
     let mut out = String::new();

@@ -238,6 +238,7 @@ pub fn empty_schedule(sc: &Scenario, steps: usize) -> Schedule {
             .map(|_| GeneratorSchedule {
                 power_kw: v(),
                 on: b(),
+                fuel_kwh: Vec::new(),
             })
             .collect(),
         lines: sc
@@ -248,6 +249,7 @@ pub fn empty_schedule(sc: &Scenario, steps: usize) -> Schedule {
                 rev_kw: v(),
             })
             .collect(),
+        unserved: Vec::new(),
     }
 }
 

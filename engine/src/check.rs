@@ -81,8 +81,33 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
             });
         }
     }
-    for (g, gs) in sc.grids.iter().zip(&s.grids) {
+    for (n, node) in sc.nodes.iter().enumerate() {
         for t in 0..steps {
+            let shed = s.unserved_kw(n, t);
+            let split = if sc.emergency_at(t) {
+                node.classes.split_kw(node.load_kw[t], t)
+            } else {
+                [0.0; 4]
+            };
+            for kind in crate::asset::ClassKind::ALL {
+                let i = kind.index();
+                c.within(shed[i], 0.0, split[i], || {
+                    format!(
+                        "node '{}' unserved {} load at step {t} outside [0, the class's load] (none unless a grid connection is out)",
+                        node.id,
+                        kind.as_str()
+                    )
+                });
+            }
+        }
+    }
+    for (gi, (g, gs)) in sc.grids.iter().zip(&s.grids).enumerate() {
+        for t in 0..steps {
+            if sc.grid_out(gi, t) {
+                c.over(gs.import_kw[t].abs().max(gs.export_kw[t].abs()), || {
+                    format!("grid '{}' trades at step {t}, during its outage", g.id)
+                });
+            }
             c.within(gs.import_kw[t], 0.0, g.import_limit_kw, || {
                 format!(
                     "grid '{}' import at step {t} outside [0, import_limit_kw]",
@@ -182,7 +207,37 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
         }
     }
     for (j, js) in sc.generators.iter().zip(&s.generators) {
+        let mut fuel = j.fuel.map(|f| f.initial_kwh);
         for t in 0..steps {
+            let emergency = sc.emergency_at(t);
+            let before = if t == 0 { j.initially_on } else { js.on[t - 1] };
+            if js.on[t] && j.emergency_only && !emergency {
+                c.over(1.0, || {
+                    format!(
+                        "emergency generator '{}' runs at step {t}, with no grid connection out",
+                        j.id
+                    )
+                });
+            }
+            if js.on[t] && !before && emergency && !j.black_start {
+                c.over(1.0, || {
+                    format!(
+                        "generator '{}' starts at step {t} without the grid and has no black start",
+                        j.id
+                    )
+                });
+            }
+            if let (Some(f), Some(stock)) = (fuel.as_mut(), j.fuel.as_ref()) {
+                let burn = physics::fuel::fuel_kw(js.power_kw[t], j.efficiency);
+                *f = stock.tank.next_kwh(*f, burn, dt);
+                let left = *f;
+                c.over(-left, || {
+                    format!(
+                        "generator '{}' burns more fuel than it has by step {t}",
+                        j.id
+                    )
+                });
+            }
             let (lo, hi) = if js.on[t] {
                 (j.min_kw, j.max_kw)
             } else {
@@ -198,6 +253,11 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
     }
     for (l, ls) in sc.lines.iter().zip(&s.lines) {
         for t in 0..steps {
+            if l.emergency_only && !sc.emergency_at(t) {
+                c.over(ls.fwd_kw[t].max(ls.rev_kw[t]), || {
+                    format!("emergency line '{}' carries power at step {t}, with no grid connection out", l.id)
+                });
+            }
             c.within(ls.fwd_kw[t], 0.0, l.capacity_kw, || {
                 format!(
                     "line '{}' forward flow at step {t} outside [0, capacity_kw]",

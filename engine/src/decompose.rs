@@ -123,6 +123,7 @@ pub fn subset(sc: &Scenario, part: &Part) -> Scenario {
     let (_, battery_at) = pick(&part.batteries, sc.batteries.len());
     let (_, hvac_at) = pick(&part.hvacs, sc.hvacs.len());
     let (_, generator_at) = pick(&part.generators, sc.generators.len());
+    let grid_at = positions(sc.grids.len(), &part.grids);
     let remap_groups = |groups: &[Vec<usize>], at: &[usize]| -> Vec<Vec<usize>> {
         groups
             .iter()
@@ -192,6 +193,18 @@ pub fn subset(sc: &Scenario, part: &Part) -> Scenario {
                 l.from = node_at[l.from];
                 l.to = node_at[l.to];
                 l
+            })
+            .collect(),
+        // Every outage stays (an outage anywhere is an emergency everywhere: emergency
+        // generators, emergency lines, shedding); one of a grid in another part names no
+        // grid here (`usize::MAX`), so it cuts no connection of this part.
+        outages: sc
+            .outages
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                o.grid = grid_at[o.grid];
+                o
             })
             .collect(),
         first_step_shared: FirstStepShared {

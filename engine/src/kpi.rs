@@ -137,6 +137,9 @@ pub struct KpiSet {
     pub startup_yen: f64,
     /// Battery wear, yen.
     pub degradation_yen: f64,
+    /// Load not served while a grid connection was out, at its value of lost load, yen.
+    #[serde(default)]
+    pub unserved_yen: f64,
     /// Curtailment penalties, yen.
     pub curtailment_yen: f64,
     /// Comfort penalties, yen.
@@ -153,6 +156,9 @@ pub struct KpiSet {
     pub co2_kg: f64,
     /// Generator fuel energy, kWh.
     pub fuel_kwh: f64,
+    /// Load not served (while a grid connection was out), kWh.
+    #[serde(default)]
+    pub unserved_kwh: f64,
     /// Electricity consumed: loads and HVAC, kWh.
     pub consumption_kwh: f64,
     /// PV energy available, kWh.
@@ -188,6 +194,7 @@ impl KpiSet {
             + self.degradation_yen
             + self.curtailment_yen
             + self.comfort_yen
+            + self.unserved_yen
             + self.carbon_yen;
         self.pv_self_consumption = if self.pv_used_kwh > 0.0 {
             (1.0 - self.export_kwh / self.pv_used_kwh).clamp(0.0, 1.0)
@@ -209,6 +216,8 @@ impl KpiSet {
         self.degradation_yen += o.degradation_yen;
         self.curtailment_yen += o.curtailment_yen;
         self.comfort_yen += o.comfort_yen;
+        self.unserved_yen += o.unserved_yen;
+        self.unserved_kwh += o.unserved_kwh;
         self.import_kwh += o.import_kwh;
         self.export_kwh += o.export_kwh;
         self.co2_kg += o.co2_kg;
@@ -283,6 +292,19 @@ impl Tally {
     /// Node `n`'s own load at step `t` was served.
     pub fn load(&mut self, sc: &Scenario, n: usize, t: usize, hours: f64) {
         self.buildings[n].consumption_kwh += hours * sc.nodes[n].load_kw[t];
+    }
+
+    /// Node `n` left `shed_kw` of its load classes ([`crate::asset::ClassKind::ALL`]
+    /// order) unserved at step `t`: not consumed, and priced at their values of lost load.
+    pub fn unserved(&mut self, sc: &Scenario, n: usize, shed_kw: [f64; 4], hours: f64) {
+        let classes = &sc.nodes[n].classes;
+        let k = &mut self.buildings[n];
+        for kind in crate::asset::ClassKind::ALL {
+            let kwh = hours * shed_kw[kind.index()];
+            k.unserved_kwh += kwh;
+            k.consumption_kwh -= kwh;
+            k.unserved_yen += classes.value_yen_per_kwh(kind) * kwh;
+        }
     }
 
     /// PV array `p` gave `used_kw` at step `t` (the rest of what was available curtailed).
@@ -378,6 +400,9 @@ impl Tally {
         }
         for n in 0..sc.nodes.len() {
             self.load(sc, n, t, dt);
+            if !s.unserved.is_empty() {
+                self.unserved(sc, n, s.unserved_kw(n, t), dt);
+            }
         }
         for (p, ps) in s.pvs.iter().enumerate() {
             self.pv(sc, p, t, ps.used_kw[t], dt);

@@ -22,6 +22,7 @@ pub mod check;
 pub mod decompose;
 pub mod kpi;
 pub mod report;
+pub mod resilience;
 pub mod schedule;
 pub mod solve;
 

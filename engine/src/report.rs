@@ -28,6 +28,9 @@ pub struct Parts {
     pub curtailment_yen: f64,
     /// Σ Δ · comfort penalty · (K outside the band).
     pub comfort_yen: f64,
+    /// Σ Δ · value of lost load · unserved load (extension: only while a grid connection
+    /// is out).
+    pub unserved_yen: f64,
     /// carbon price · emissions.
     pub carbon_yen: f64,
 }
@@ -42,6 +45,7 @@ impl Parts {
             + self.degradation_yen
             + self.curtailment_yen
             + self.comfort_yen
+            + self.unserved_yen
             + self.carbon_yen
     }
 }
@@ -63,6 +67,8 @@ pub struct Figures {
     pub peak_kw: Vec<(String, f64)>,
     /// Σ zones Σ boundaries Δ · (K outside the band), K·h.
     pub comfort_violation_kh: f64,
+    /// Load not served while a grid connection was out, kWh.
+    pub unserved_kwh: f64,
 }
 
 /// Largest 30-minute mean import of connection `g` with imports `import_kw` over the
@@ -91,6 +97,7 @@ impl Figures {
             degradation_yen: d.degradation_yen,
             curtailment_yen: d.curtailment_yen,
             comfort_yen: d.comfort_yen,
+            unserved_yen: d.unserved_yen,
             carbon_yen: sc.carbon_price_yen_per_kg * d.co2_kg,
         };
         let mut peak_kw = Vec::new();
@@ -107,6 +114,7 @@ impl Figures {
             export_kwh: d.export_kwh,
             peak_kw,
             comfort_violation_kh: d.comfort_violation_kh,
+            unserved_kwh: d.unserved_kwh,
         }
     }
 }
@@ -127,6 +135,11 @@ pub fn outcome_json(o: &Outcome) -> Value {
     m.insert("curtailment_yen".into(), num(&|f| f.parts.curtailment_yen));
     m.insert("comfort_yen".into(), num(&|f| f.parts.comfort_yen));
     m.insert("carbon_yen".into(), num(&|f| f.parts.carbon_yen));
+    if f.is_some_and(|f| f.unserved_kwh > 0.0 || f.parts.unserved_yen > 0.0) {
+        // Only when load went unserved (an outage): a spec scenario's report is the spec's.
+        m.insert("unserved_yen".into(), num(&|f| f.parts.unserved_yen));
+        m.insert("unserved_kwh".into(), num(&|f| f.unserved_kwh));
+    }
     m.insert("emissions_kg".into(), num(&|f| f.emissions_kg));
     m.insert("import_kwh".into(), num(&|f| f.import_kwh));
     m.insert("export_kwh".into(), num(&|f| f.export_kwh));

@@ -50,6 +50,15 @@ pub struct GeneratorSchedule {
     pub power_kw: Vec<f64>,
     /// Running per step.
     pub on: Vec<bool>,
+    /// Fuel in store on the boundaries t = 0…T, kWh (empty without a fuel stock).
+    pub fuel_kwh: Vec<f64>,
+}
+
+/// A node's unserved load (only while a grid connection is out; extension).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnservedSchedule {
+    /// Per step, per class ([`crate::asset::ClassKind::ALL`] order), kW not served.
+    pub shed_kw: Vec<[f64; 4]>,
 }
 
 /// Line flows.
@@ -76,6 +85,8 @@ pub struct Schedule {
     pub generators: Vec<GeneratorSchedule>,
     /// Per line.
     pub lines: Vec<LineSchedule>,
+    /// Per node, its unserved load; empty when nothing can go unserved (no outage).
+    pub unserved: Vec<UnservedSchedule>,
 }
 
 fn values(cols: &[Col], x: &[f64]) -> Vec<f64> {
@@ -129,6 +140,7 @@ impl Schedule {
                 .map(|j| GeneratorSchedule {
                     power_kw: values(&j.p, x),
                     on: flags(&j.w, x),
+                    fuel_kwh: values(&j.fuel, x),
                 })
                 .collect(),
             lines: vars
@@ -139,7 +151,34 @@ impl Schedule {
                     rev_kw: values(&l.rev, x),
                 })
                 .collect(),
+            unserved: if vars
+                .unserved
+                .iter()
+                .any(|u| u.shed.iter().flatten().any(Option::is_some))
+            {
+                vars.unserved
+                    .iter()
+                    .map(|u| UnservedSchedule {
+                        shed_kw: u
+                            .shed
+                            .iter()
+                            .map(|c| c.map(|col| col.map_or(0.0, |col| col.value(x).max(0.0))))
+                            .collect(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    /// Load of node `n` not served at step `t`, per class, kW (zeros when none).
+    pub fn unserved_kw(&self, n: usize, t: usize) -> [f64; 4] {
+        self.unserved
+            .get(n)
+            .and_then(|u| u.shed_kw.get(t))
+            .copied()
+            .unwrap_or([0.0; 4])
     }
 
     /// Power into node `n` at step `t` from every grid connection, PV array, battery,
@@ -184,9 +223,11 @@ impl Schedule {
         sum
     }
 
-    /// Node balance residual (inflow − load) of node `n` at step `t`, kW; 0 when balanced.
+    /// Node balance residual (inflow − load served) of node `n` at step `t`, kW; 0 when
+    /// balanced.
     pub fn balance_residual_kw(&self, sc: &Scenario, n: usize, t: usize) -> f64 {
-        self.node_inflow_kw(sc, n, t) - sc.nodes[n].load_kw[t]
+        let unserved: f64 = self.unserved_kw(n, t).iter().sum();
+        self.node_inflow_kw(sc, n, t) - (sc.nodes[n].load_kw[t] - unserved)
     }
 
     /// Every decision as a named column of one value per step: `<asset id>.<quantity>_<unit>`
@@ -232,6 +273,9 @@ impl Schedule {
                 })
                 .collect();
             push(&j.id, "startup", startups);
+            if s.fuel_kwh.len() > steps {
+                push(&j.id, "fuel_end_kwh", s.fuel_kwh[1..=steps].to_vec());
+            }
         }
         for (l, s) in sc.lines.iter().zip(&self.lines) {
             push(&l.id, "fwd_kw", s.fwd_kw[..steps].to_vec());
@@ -239,6 +283,14 @@ impl Schedule {
         }
         for (n, node) in sc.nodes.iter().enumerate() {
             push(&node.id, "load_kw", node.load_kw[..steps].to_vec());
+            if !self.unserved.is_empty() {
+                for kind in crate::asset::ClassKind::ALL {
+                    let v = (0..steps)
+                        .map(|t| self.unserved_kw(n, t)[kind.index()])
+                        .collect();
+                    push(&node.id, &format!("unserved_{}_kw", kind.as_str()), v);
+                }
+            }
             let residual = (0..steps)
                 .map(|t| self.balance_residual_kw(sc, n, t))
                 .collect();

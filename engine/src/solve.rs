@@ -632,6 +632,29 @@ fn merge(
             |s| &s.generators,
         )?,
         lines: put(sc.lines.len(), &pieces, |p| &p.lines, |s| &s.lines)?,
+        unserved: if pieces.iter().all(|(_, s)| s.unserved.is_empty()) {
+            Vec::new()
+        } else {
+            let full: Vec<(&[usize], Vec<crate::schedule::UnservedSchedule>)> = pieces
+                .iter()
+                .map(|(p, s)| {
+                    let u = if s.unserved.is_empty() {
+                        vec![
+                            crate::schedule::UnservedSchedule {
+                                shed_kw: vec![[0.0; 4]; sc.steps],
+                            };
+                            p.nodes.len()
+                        ]
+                    } else {
+                        s.unserved.clone()
+                    };
+                    (p.nodes.as_slice(), u)
+                })
+                .collect();
+            crate::decompose::scatter(sc.nodes.len(), &full).ok_or_else(|| {
+                EngineError::Solver("decomposition: a part's schedule is incomplete".into())
+            })?
+        },
     };
     check(sc, &schedule, TOLERANCE).map_err(EngineError::Physics)?;
     let status = if outcomes.iter().all(|o| o.status == Status::Optimal) {

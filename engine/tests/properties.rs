@@ -171,6 +171,9 @@ fn generator(nodes: usize) -> impl Strategy<Value = Generator> {
             fuel_carbon_kg_per_kwh: 0.202,
             startup_cost_yen: su,
             initially_on: on,
+            emergency_only: false,
+            black_start: false,
+            fuel: None,
         })
 }
 
@@ -215,6 +218,7 @@ fn district() -> impl Strategy<Value = Scenario> {
                     .map(|(i, load_kw)| Node {
                         id: format!("n{i}"),
                         load_kw,
+                        classes: Default::default(),
                     })
                     .collect();
                 // Node 0 is the hub; every other node hangs off it, in either direction.
@@ -229,6 +233,7 @@ fn district() -> impl Strategy<Value = Scenario> {
                             to,
                             capacity_kw: cap,
                             loss_fraction: loss,
+                            emergency_only: false,
                         }
                     })
                     .collect();
@@ -266,6 +271,7 @@ fn district() -> impl Strategy<Value = Scenario> {
                     hvacs,
                     generators,
                     lines,
+                    outages: Vec::new(),
                     first_step_shared: Default::default(),
                     path: "random.toml".into(),
                 }

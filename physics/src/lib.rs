@@ -20,12 +20,14 @@
 pub mod battery;
 pub mod device;
 pub mod district;
+pub mod fuel;
 pub mod generator;
 pub mod network;
 pub mod zone;
 
 pub use battery::{Battery, EfficiencyCurve, PowerCurve};
 pub use district::{Commands, District, DistrictSpec, HvacControl};
+pub use fuel::FuelTank;
 pub use generator::Generator;
 pub use network::{Grid, Line, Network};
 pub use zone::{Conditions, Zone};

@@ -15,5 +15,6 @@
 pub mod citylearn;
 pub mod decisions;
 pub mod report;
+pub mod resilience;
 pub mod summary;
 pub mod sweep;

@@ -79,7 +79,7 @@ impl Axis {
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(240, 180, 20),
     RGBColor(40, 160, 90),
     RGBColor(200, 80, 60),
@@ -90,7 +90,7 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(220, 120, 170),
 ];
 
-fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing a chart: {e}")
 }
 
@@ -364,7 +364,7 @@ fn flows(sc: &Scenario, s: &Schedule, node: Option<usize>) -> (Vec<(String, Vec<
     (layers, demand)
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -19,6 +19,10 @@ pub struct Line {
     pub capacity_kw: f64,
     /// Share of the sent power lost, in [0, 1).
     pub loss_fraction: f64,
+    /// Energised only while a grid connection is out (extension: an emergency tie, such
+    /// as the one that joins condominiums to the district's private network in a
+    /// disaster); otherwise it carries nothing.
+    pub emergency_only: bool,
 }
 
 impl Line {
@@ -42,6 +46,8 @@ pub(crate) struct RawLine {
     pub capacity_kw: f64,
     #[serde(default)]
     pub loss_fraction: Option<f64>,
+    #[serde(default)]
+    pub emergency_only: Option<bool>,
 }
 
 impl RawLine {
@@ -62,6 +68,7 @@ impl RawLine {
             to,
             capacity_kw: r.nonneg("capacity_kw", self.capacity_kw)?,
             loss_fraction: loss,
+            emergency_only: self.emergency_only.unwrap_or(false),
             id: self.id,
         })
     }

@@ -1,6 +1,9 @@
 //! Grid connection g: `imp[g,t] ≤ import_limit_kw`, `exp[g,t] ≤ export_limit_kw`; it feeds
 //! `imp − exp` into its node and costs `Δ · (import_price · imp − export_price · exp)`;
 //! imports emit `Δ · carbon_intensity · imp`.
+//!
+//! Extension (`docs/extensions.md`, *Resilience*): at a step when the connection is out
+//! (an `[[outage]]` overlaps it), `imp = exp = 0`.
 
 use super::{Builder, Col};
 use crate::asset::GridConnection;
@@ -16,10 +19,12 @@ pub struct GridVars {
     pub peak: Option<Col>,
 }
 
-/// Adds connection `g`'s variables, node injection, energy cost and emissions.
-pub fn add_grid(b: &mut Builder<'_>, g: &GridConnection) -> GridVars {
-    let imp = b.vars_upto(|_| g.import_limit_kw);
-    let exp = b.vars_upto(|_| g.export_limit_kw);
+/// Adds connection `g` (number `index`)'s variables, node injection, energy cost and emissions.
+pub fn add_grid(b: &mut Builder<'_>, index: usize, g: &GridConnection) -> GridVars {
+    let sc = b.sc;
+    let up = |t: usize, limit: f64| if sc.grid_out(index, t) { 0.0 } else { limit };
+    let imp = b.vars_upto(|t| up(t, g.import_limit_kw));
+    let exp = b.vars_upto(|t| up(t, g.export_limit_kw));
     let dt = b.dt;
     for t in 0..b.sc.steps {
         b.inject(g.node, t, 1.0, imp[t]);

@@ -1,6 +1,9 @@
 //! Line l from a(l) to b(l): `fwd[l,t]`, `rev[l,t]` ≤ `capacity_kw`. Node a sends `fwd` and
 //! receives `(1 − loss_fraction) · rev`; node b receives `(1 − loss_fraction) · fwd` and
 //! sends `rev`.
+//!
+//! Extension: an `emergency_only` line carries nothing at steps when no grid connection is
+//! out.
 
 use super::{Builder, Col};
 use crate::asset::Line;
@@ -16,8 +19,16 @@ pub struct LineVars {
 
 /// Adds line `l`'s flows and their terms in both nodes' balance.
 pub fn add_line(b: &mut Builder<'_>, l: &Line) -> LineVars {
-    let fwd = b.vars_upto(|_| l.capacity_kw);
-    let rev = b.vars_upto(|_| l.capacity_kw);
+    let sc = b.sc;
+    let cap = |t: usize| {
+        if l.emergency_only && !sc.emergency_at(t) {
+            0.0
+        } else {
+            l.capacity_kw
+        }
+    };
+    let fwd = b.vars_upto(cap);
+    let rev = b.vars_upto(cap);
     let kept = 1.0 - l.loss_fraction;
     for t in 0..b.sc.steps {
         b.inject(l.from, t, -1.0, fwd[t]);

@@ -3,7 +3,8 @@
 //! [`build`] reads like the spec: one function per asset kind adds that asset's variables,
 //! its constraints, its power into its node and its objective terms —
 //! [`grid::add_grid`], [`pv::add_pv`], [`battery::add_battery`], [`hvac::add_hvac`],
-//! [`generator::add_generator`], [`line::add_line`] — then
+//! [`generator::add_generator`], [`line::add_line`], and each node's
+//! [`unserved::add_unserved`] (only while a grid connection is out) — then
 //! [`balance::add_node_balance`] closes every node and step and
 //! [`demand::add_demand_charge`] adds the 30-minute demand charge.
 //!
@@ -19,6 +20,7 @@ pub mod grid;
 pub mod hvac;
 pub mod line;
 pub mod pv;
+pub mod unserved;
 
 use good_lp::{variable, Constraint, Expression, IntoAffineExpression, ProblemVariables, Variable};
 
@@ -104,15 +106,22 @@ impl Integrality {
                 .generators
                 .iter()
                 .map(|g| {
-                    let needed = g.min_kw > 0.0 || g.startup_cost_yen > 0.0;
-                    vec![
-                        if needed {
-                            OnOff::Binary
-                        } else {
-                            OnOff::Relaxed
-                        };
-                        t
-                    ]
+                    // Without black start, "no start during an outage" needs the state.
+                    let needed = g.min_kw > 0.0
+                        || g.startup_cost_yen > 0.0
+                        || (!g.black_start && sc.has_emergency());
+                    (0..t)
+                        .map(|step| {
+                            if g.emergency_only && !sc.emergency_at(step) {
+                                // An emergency generator is off outside emergencies.
+                                OnOff::Fixed(false)
+                            } else if needed {
+                                OnOff::Binary
+                            } else {
+                                OnOff::Relaxed
+                            }
+                        })
+                        .collect()
                 })
                 .collect(),
         }
@@ -163,6 +172,8 @@ pub struct Vars {
     pub generators: Vec<generator::GeneratorVars>,
     /// Per line.
     pub lines: Vec<line::LineVars>,
+    /// Per node: unserved load while a grid connection is out (extension).
+    pub unserved: Vec<unserved::UnservedVars>,
     /// Elastic balance slack per node and step (only for [`Goal::BalanceSlack`]).
     pub slack: Option<balance::SlackVars>,
 }
@@ -326,7 +337,12 @@ fn add_shared_first_step(b: &mut Builder<'_>, vars: &Vars) {
 /// Builds the model of `sc` with the on/off variables as `plan` says, minimising `goal`.
 pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
     let mut b = Builder::new(sc);
-    let grids = sc.grids.iter().map(|g| grid::add_grid(&mut b, g)).collect();
+    let grids = sc
+        .grids
+        .iter()
+        .enumerate()
+        .map(|(i, g)| grid::add_grid(&mut b, i, g))
+        .collect();
     let pvs = sc.pvs.iter().map(|p| pv::add_pv(&mut b, p)).collect();
     let batteries = sc
         .batteries
@@ -347,6 +363,9 @@ pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
         .map(|(j, w)| generator::add_generator(&mut b, j, w))
         .collect();
     let lines = sc.lines.iter().map(|l| line::add_line(&mut b, l)).collect();
+    let unserved = (0..sc.nodes.len())
+        .map(|n| unserved::add_unserved(&mut b, n))
+        .collect();
     let slack = balance::add_node_balance(&mut b, goal == Goal::BalanceSlack);
     let mut vars = Vars {
         grids,
@@ -355,6 +374,7 @@ pub fn build(sc: &Scenario, plan: &Integrality, goal: Goal) -> DispatchModel {
         hvacs,
         generators,
         lines,
+        unserved,
         slack,
     };
     for (g, gv) in sc.grids.iter().zip(vars.grids.iter_mut()) {

@@ -22,8 +22,9 @@ use crate::asset::grid::RawGrid;
 use crate::asset::hvac::RawHvac;
 use crate::asset::line::RawLine;
 use crate::asset::node::RawNode;
+use crate::asset::outage::RawOutage;
 use crate::asset::pv::RawPv;
-use crate::asset::{Battery, Generator, GridConnection, Hvac, Line, Node, PvArray};
+use crate::asset::{Battery, Generator, GridConnection, Hvac, Line, Node, Outage, PvArray};
 use crate::error::{Ctx, ScenarioError};
 use series::SeriesTable;
 use spec::Resolver;
@@ -59,6 +60,8 @@ pub struct Scenario {
     pub generators: Vec<Generator>,
     /// Lines, in file order.
     pub lines: Vec<Line>,
+    /// Windows in which a grid connection is lost (extension `[[outage]]`), in file order.
+    pub outages: Vec<Outage>,
     /// Units whose first-step decision is one and the same: a plan over several forecast
     /// scenarios, each a copy of the district, where what is done now cannot depend on
     /// which scenario comes true. Not in the file format: set by a controller that builds
@@ -107,6 +110,7 @@ impl Scenario {
                 .map(|n| Node {
                     id: n.id.clone(),
                     load_kw: cut(&n.load_kw),
+                    classes: n.classes.slice(steps.clone()),
                 })
                 .collect(),
             grids: self
@@ -159,6 +163,7 @@ impl Scenario {
                 .collect(),
             generators: self.generators.clone(),
             lines: self.lines.clone(),
+            outages: self.outages.clone(),
             first_step_shared: self.first_step_shared.clone(),
             path: self.path.clone(),
         }
@@ -170,6 +175,7 @@ impl Scenario {
     pub fn map_series(&mut self, f: impl Fn(&[f64]) -> Vec<f64>) {
         for n in &mut self.nodes {
             n.load_kw = f(&n.load_kw);
+            n.classes.map_series(&f);
         }
         for g in &mut self.grids {
             g.import_price_yen_per_kwh = f(&g.import_price_yen_per_kwh);
@@ -186,6 +192,26 @@ impl Scenario {
             h.comfort_low_c = f(&h.comfort_low_c);
             h.comfort_high_c = f(&h.comfort_high_c);
         }
+    }
+
+    /// Whether grid connection `g` is out (an [`Outage`] overlaps step `t`).
+    pub fn grid_out(&self, g: usize, t: usize) -> bool {
+        self.outages
+            .iter()
+            .any(|o| o.grid == g && o.covers(self.times[t], self.step_minutes))
+    }
+
+    /// Whether any grid connection is out at step `t`: the steps where load may go
+    /// unserved, emergency generators run and emergency lines carry power.
+    pub fn emergency_at(&self, t: usize) -> bool {
+        self.outages
+            .iter()
+            .any(|o| o.covers(self.times[t], self.step_minutes))
+    }
+
+    /// Whether any outage falls in the horizon.
+    pub fn has_emergency(&self) -> bool {
+        (0..self.steps).any(|t| self.emergency_at(t))
     }
 
     /// The step holding instant `t`, if `t` is inside the horizon.
@@ -305,11 +331,15 @@ pub struct ScenarioFile {
     hvacs: Vec<Entry<RawHvac>>,
     generators: Vec<Entry<RawGenerator>>,
     lines: Vec<Entry<RawLine>>,
+    outages: Vec<Outage>,
     table: SeriesTable,
     extensions: toml::Table,
 }
 
 const KINDS: [&str; 7] = ["node", "grid", "pv", "battery", "hvac", "generator", "line"];
+
+/// Arrays of tables this project adds to the scenario format (`docs/extensions.md`).
+pub const EXTENSION_ARRAYS: [&str; 1] = ["outage"];
 
 /// Sections this project adds to the scenario format (kept as TOML for the tools that read
 /// them; the dispatch model ignores them): `[simulation]` (closed-loop simulation
@@ -358,13 +388,15 @@ impl ScenarioFile {
                 && key != "objective"
                 && !KINDS.contains(&key.as_str())
                 && !EXTENSION_SECTIONS.contains(&key.as_str())
+                && !EXTENSION_ARRAYS.contains(&key.as_str())
             {
                 return Err(ScenarioError::file(
                     path,
                     format!(
-                        "unknown section '{key}' (expected scenario, objective, {}, {})",
+                        "unknown section '{key}' (expected scenario, objective, {}, {}, {})",
                         KINDS.join(", "),
-                        EXTENSION_SECTIONS.join(", ")
+                        EXTENSION_SECTIONS.join(", "),
+                        EXTENSION_ARRAYS.join(", ")
                     ),
                 ));
             }
@@ -442,6 +474,8 @@ impl ScenarioFile {
         let hvacs = entries::<RawHvac>(&root, "hvac", path)?;
         let generators = entries::<RawGenerator>(&root, "generator", path)?;
         let lines = entries::<RawLine>(&root, "line", path)?;
+        let grid_ids: Vec<String> = grids.iter().map(|e| e.id.clone()).collect();
+        let outages = outages(&root, path, &grid_ids)?;
 
         // Every id is unique across all tables.
         let mut seen: Vec<(&str, String)> = Vec::new();
@@ -485,6 +519,7 @@ impl ScenarioFile {
             hvacs,
             generators,
             lines,
+            outages,
             table,
             extensions: root
                 .iter()
@@ -642,10 +677,37 @@ impl ScenarioFile {
             hvacs: resolve_all!(self.hvacs, "hvac"),
             generators: resolve_all!(self.generators, "generator"),
             lines: resolve_all!(self.lines, "line"),
+            outages: self.outages.clone(),
             first_step_shared: FirstStepShared::default(),
             path: self.path.clone(),
         })
     }
+}
+
+/// The `[[outage]]` entries (their `id` is optional), resolved against the grid ids.
+fn outages(
+    root: &toml::Table,
+    path: &Path,
+    grid_ids: &[String],
+) -> Result<Vec<Outage>, ScenarioError> {
+    let Some(value) = root.get("outage") else {
+        return Ok(Vec::new());
+    };
+    let Some(array) = value.as_array() else {
+        return Err(ScenarioError::file(
+            path,
+            "'outage' must be an array of tables ([[outage]])",
+        ));
+    };
+    array
+        .iter()
+        .enumerate()
+        .map(|(index, v)| {
+            let id = v.get("id").and_then(|i| i.as_str());
+            let ctx = Ctx::entry(path, "outage", index, id);
+            decode::<RawOutage>(v.clone(), &ctx)?.resolve(&ctx, grid_ids)
+        })
+        .collect()
 }
 
 fn ids<T>(list: &[Entry<T>]) -> Vec<(usize, String)> {
