@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, FixedOffset};
 use clap::Args as ClapArgs;
 
-use engine::resilience::{assess, islanded, sweep, sweep_starts, Assessment, OutageRequest, Sweep};
+use engine::resilience::{figures, plan, sweep, sweep_starts, Assessment, OutageRequest, Sweep};
 use engine::{ScenarioFile, SolveOptions};
 
 use crate::optimize::yen;
@@ -112,17 +112,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.sweep_starts {
         return run_sweep(args, &file, &req, &opts);
     }
-    let a = assess(&file, &req, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(path) = &args.schedule {
-        // The same plan again, for its schedule (assess keeps only the figures).
-        let sc = islanded(&file, &req).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let o = engine::optimize(&sc, &opts)?;
-        if let Some(s) = &o.schedule {
-            let f = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            s.write_csv(&sc, std::io::BufWriter::new(f))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+    let (sc, outcome) = plan(&file, &req, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let a = figures(&file, &req, &sc, &outcome);
+    if let (Some(path), Some(s)) = (&args.schedule, &outcome.schedule) {
+        let f = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        s.write_csv(&sc, std::io::BufWriter::new(f))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&a)?);
@@ -242,6 +238,7 @@ fn print_assessment(a: &Assessment) {
     }
     println!();
     println!("Buildings");
+    let mut told: Vec<&str> = Vec::new();
     for n in &a.nodes {
         if n.classes.is_empty() {
             continue;
@@ -269,7 +266,13 @@ fn print_assessment(a: &Assessment) {
             );
         }
         if let Some(r) = &n.first_shed_reason {
-            println!("    why: {r}");
+            // Buildings of one island share one reason: say it once.
+            if told.contains(&r.as_str()) {
+                println!("    why: as above (the same island)");
+            } else {
+                println!("    why: {r}");
+                told.push(r);
+            }
         }
     }
     println!();
@@ -278,10 +281,11 @@ fn print_assessment(a: &Assessment) {
             "Generator  {}: ran {:.1} h, burnt {:.0} kWh of fuel{}",
             f.id,
             f.running_hours,
-            f.burnt_kwh,
+            f.burnt_kwh.max(0.0),
             f.left_kwh
                 .map_or(" (no fuel stock declared)".to_string(), |l| format!(
-                    ", {l:.0} kWh left"
+                    ", {:.0} kWh left",
+                    l.max(0.0)
                 ))
         );
     }

@@ -415,9 +415,29 @@ pub fn assess(
     req: &OutageRequest,
     opts: &SolveOptions,
 ) -> Result<Assessment, ResilienceError> {
+    let (sc, outcome) = plan(file, req, opts)?;
+    Ok(figures(file, req, &sc, &outcome))
+}
+
+/// The islanded scenario of `req` and its solve.
+pub fn plan(
+    file: &ScenarioFile,
+    req: &OutageRequest,
+    opts: &SolveOptions,
+) -> Result<(Scenario, crate::Outcome), ResilienceError> {
     let sc = islanded(file, req)?;
     let outcome = optimize(&sc, opts).map_err(ResilienceError::Engine)?;
-    let (node_peaks, district_peak) = normal_peaks(file, &sc, req.from);
+    Ok((sc, outcome))
+}
+
+/// The figures of the islanded plan `outcome` of `sc` (made by [`plan`] from `req`).
+pub fn figures(
+    file: &ScenarioFile,
+    req: &OutageRequest,
+    sc: &Scenario,
+    outcome: &crate::Outcome,
+) -> Assessment {
+    let (node_peaks, district_peak) = normal_peaks(file, sc, req.from);
     let until = sc.times[sc.steps - 1] + Duration::minutes(i64::from(sc.step_minutes));
     let grids_out: Vec<String> = sc
         .outages
@@ -436,7 +456,7 @@ pub fn assess(
         if let Some(m) = &outcome.message {
             status = format!("{status}: {m}");
         }
-        return Ok(Assessment {
+        return Assessment {
             from: req.from,
             until,
             hours,
@@ -451,7 +471,7 @@ pub fn assess(
             batteries: Vec::new(),
             perfect_information,
             solve_seconds: outcome.solve_seconds,
-        });
+        };
     };
     let dt = sc.step_hours();
     let mut nodes = Vec::new();
@@ -479,7 +499,7 @@ pub fn assess(
         }
         let classes: Vec<ClassFigures> = ClassKind::ALL
             .into_iter()
-            .map(|k| class_figures(&sc, k, &demand[k.index()], &shed[k.index()]))
+            .map(|k| class_figures(sc, k, &demand[k.index()], &shed[k.index()]))
             .filter(|c| c.demand_kwh > 0.0)
             .collect();
         let first_shed = classes
@@ -498,14 +518,14 @@ pub fn assess(
             } else {
                 f64::NAN
             },
-            first_shed_reason: first_shed.map(|t| shortage_reason(&sc, s, n, t)),
+            first_shed_reason: first_shed.map(|t| shortage_reason(sc, s, n, t)),
         });
     }
     let district: Vec<ClassFigures> = ClassKind::ALL
         .into_iter()
         .map(|k| {
             class_figures(
-                &sc,
+                sc,
                 k,
                 &district_demand[k.index()],
                 &district_shed[k.index()],
@@ -550,7 +570,7 @@ pub fn assess(
         })
         .collect();
     let carried_peak = served_total.iter().copied().fold(0.0, f64::max);
-    Ok(Assessment {
+    Assessment {
         from: req.from,
         until,
         hours,
@@ -576,7 +596,7 @@ pub fn assess(
         batteries,
         perfect_information,
         solve_seconds: outcome.solve_seconds,
-    })
+    }
 }
 
 impl Assessment {

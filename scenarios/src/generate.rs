@@ -133,6 +133,30 @@ fn resi_load(h: u32, d: DayType) -> f64 {
         _ => 260.0,
     }
 }
+/// The two condominiums' common areas (elevators, water pumps, corridors, parking), kW:
+/// on their own utility connection, joined to the district's private network only in an
+/// emergency.
+fn condo_load(h: u32, d: DayType) -> f64 {
+    let rush = match h {
+        6..=8 => 40.0,
+        17..=21 => 45.0,
+        9..=16 if d != DayType::Workday => 20.0,
+        _ => 0.0,
+    };
+    70.0 + rush
+}
+
+/// Load classes per node (shares of its load; `normal` is the rest): what is kept first
+/// when the grid is lost (assumed shares for each building type).
+const LOAD_CLASSES: [(&str, f64, f64, f64); 5] = [
+    // node, lifeline (elevators, water pumps, emergency lighting), critical, sheddable
+    ("mall", 0.05, 0.15, 0.40),
+    ("office", 0.08, 0.20, 0.30),
+    ("hotel", 0.10, 0.30, 0.20),
+    ("residences", 0.10, 0.20, 0.20),
+    ("condominiums", 0.60, 0.0, 0.10),
+];
+
 fn mall_gains(h: u32, d: DayType, sun: f64) -> f64 {
     let people = if (10..21).contains(&h) {
         if d == DayType::Workday {
@@ -372,8 +396,11 @@ pub fn generate(opts: &Options) -> Result<Generated> {
             header.push(format!("{c}_{}", b.id));
         }
     }
+    header.push("load_condominiums".to_string());
     csv.push_str(&header.join(","));
     csv.push('\n');
+    // The condominiums' noise from its own stream, so the other columns stay as they were.
+    let mut condo_rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(1));
     let mut base_year_kwh = 0.0;
     let mut zone: Vec<f64> = vec![25.0; bs.len()];
     for i in 0..steps {
@@ -428,6 +455,9 @@ pub fn generate(opts: &Options) -> Result<Generated> {
             zone[bi] = free - per_kw * q;
             base_year_kwh += 0.5 * (load + q);
         }
+        let condo = condo_load(h, d) * (1.0 + 0.04 * normal(&mut condo_rng));
+        let _ = write!(csv, ",{condo:.2}");
+        base_year_kwh += 0.5 * condo;
         csv.push('\n');
     }
     std::fs::create_dir_all(&opts.out)
@@ -458,16 +488,22 @@ pub fn generate(opts: &Options) -> Result<Generated> {
         f13 = GRID_CO2_2013_KG_KWH,
         base = base_year_kwh * GRID_CO2_2013_KG_KWH,
     );
-    for b in &bs {
-        let _ = write!(
-            toml,
-            "\n[[node]]\nid = \"{id}\"\nload_kw = \"load_{id}\"\n",
-            id = b.id
-        );
+    let ids: Vec<&str> = bs.iter().map(|b| b.id).chain(["condominiums"]).collect();
+    for id in &ids {
+        let _ = write!(toml, "\n[[node]]\nid = \"{id}\"\nload_kw = \"load_{id}\"\n");
+        if let Some((_, life, crit, shed)) = LOAD_CLASSES.iter().find(|c| c.0 == *id) {
+            let mut classes = vec![format!("{{ class = \"lifeline\", share = {life} }}")];
+            if *crit > 0.0 {
+                classes.push(format!("{{ class = \"critical\", share = {crit} }}"));
+            }
+            classes.push(format!("{{ class = \"sheddable\", share = {shed} }}"));
+            let _ = writeln!(toml, "load_classes = [{}]", classes.join(", "));
+        }
     }
     for (id, node, limit) in [
         ("mall_pcc", "mall", 4000.0),
         ("gate_pcc", "gate_hub", 4000.0),
+        ("condo_pcc", "condominiums", 300.0),
     ] {
         let _ = write!(
             toml,
@@ -510,6 +546,11 @@ pub fn generate(opts: &Options) -> Result<Generated> {
         toml,
         "\n[[generator]]\nid = \"gas_engine\"\nnode = \"gate_hub\"\nmin_kw = 175.0\nmax_kw = 350.0\nefficiency = 0.35\n\
          fuel_price_yen_per_kwh = 9.0\nfuel_carbon_kg_per_kwh = 0.202\nstartup_cost_yen = 2000.0\n\n\
+         # The 2 MW emergency generator: runs only when the grid is lost, starts without it,\n\
+         # burns kerosene from a 30,000 l tank (10.2 kWh/l; about 110 yen/l).\n\
+         [[generator]]\nid = \"emergency_gen\"\nnode = \"gate_hub\"\nmin_kw = 400.0\nmax_kw = 2000.0\nefficiency = 0.28\n\
+         fuel_price_yen_per_kwh = 10.8\nfuel_carbon_kg_per_kwh = 0.244\nstartup_cost_yen = 5000.0\n\
+         emergency_only = true\nblack_start = true\nfuel_kwh_per_l = 10.2\nfuel_stock_l = 30000.0\n\n\
          [[line]]\nid = \"interchange\"\nfrom = \"mall\"\nto = \"gate_hub\"\ncapacity_kw = 1000.0\nloss_fraction = 0.005\n"
     );
     for (id, cap) in [("office", 1200.0), ("hotel", 800.0), ("residences", 1300.0)] {
@@ -518,6 +559,13 @@ pub fn generate(opts: &Options) -> Result<Generated> {
             "\n[[line]]\nid = \"gate_{id}\"\nfrom = \"gate_hub\"\nto = \"{id}\"\ncapacity_kw = {cap}\nloss_fraction = 0.003\n"
         );
     }
+    let _ = write!(
+        toml,
+        "\n# Closed only in an emergency: the condominiums' elevators and water pumps on the\n\
+         # district's private network.\n\
+         [[line]]\nid = \"condo_tie\"\nfrom = \"gate_hub\"\nto = \"condominiums\"\ncapacity_kw = 300.0\nloss_fraction = 0.003\n\
+         emergency_only = true\n"
+    );
     let path = opts.out.join("scenario.toml");
     std::fs::write(&path, toml).with_context(|| format!("cannot write {}", path.display()))?;
     engine::Scenario::load(&path)?;
