@@ -215,3 +215,95 @@ fn bad_requests_are_refused_clearly() {
     ]);
     assert!(e.contains("--battery-soc"), "{e}");
 }
+
+/// `aems simulate` over a day with a 6 h outage of every connection: the controller plans
+/// it (the outage's window known in advance, and said so), the plant islands — no import,
+/// the batteries holding each island, loads shed by class when short — and the KPIs report
+/// the unserved load per class: none of it lifeline.
+#[test]
+fn a_simulated_outage_is_planned_billed_and_reported_per_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/kashiwanoha");
+    let mut toml = std::fs::read_to_string(base.join("scenario.toml")).unwrap();
+    toml = toml.replace(
+        "series = \"series.csv\"",
+        &format!(
+            "series = {:?}",
+            base.join("series.csv").display().to_string()
+        ),
+    );
+    for g in ["mall_pcc", "gate_pcc", "condo_pcc"] {
+        toml += &format!(
+            "\n[[outage]]\ngrid = \"{g}\"\nfrom = \"2025-08-06T12:00:00+09:00\"\nuntil = \"2025-08-06T18:00:00+09:00\"\n"
+        );
+    }
+    let sc = dir.path().join("outage.toml");
+    std::fs::write(&sc, toml).unwrap();
+    let ts = dir.path().join("ts.csv");
+    let out = ok(&[
+        "simulate",
+        sc.to_str().unwrap(),
+        "--from",
+        "2025-08-06",
+        "--to",
+        "2025-08-07",
+        "--controller",
+        "mpc",
+        "--forecast",
+        "perfect",
+        "--no-baseline",
+        "--json",
+        "--quiet",
+        "--timeseries",
+        ts.to_str().unwrap(),
+    ]);
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(j["known_in_advance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v == "grid_outages"));
+    let d = &j["district"];
+    let by_class: Vec<f64> = d["unserved_class_kwh"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(by_class[0], 0.0, "lifeline served: {by_class:?}");
+    let total: f64 = by_class.iter().sum();
+    assert!((d["unserved_kwh"].as_f64().unwrap() - total).abs() < 1e-6);
+    // The time series: no import at any connection during the outage, imports outside it,
+    // the condominiums' tie energised only during it.
+    let mut r = csv::Reader::from_path(&ts).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|x| x == name).unwrap();
+    let imports: Vec<usize> = ["mall_pcc", "gate_pcc", "condo_pcc"]
+        .iter()
+        .map(|g| col(&format!("{g}.import_kw")))
+        .collect();
+    let tie = col("condo_tie.fwd_kw");
+    let (mut outside_import, mut tie_during, mut rows) = (0.0, 0.0, 0);
+    for row in r.records() {
+        let row = row.unwrap();
+        let time = chrono::DateTime::parse_from_rfc3339(&row[0]).unwrap();
+        let during = time.format("%H").to_string().parse::<u32>().unwrap();
+        let during = (12..18).contains(&during);
+        let imp: f64 = imports
+            .iter()
+            .map(|&c| row[c].parse::<f64>().unwrap())
+            .sum();
+        let t: f64 = row[tie].parse().unwrap();
+        if during {
+            assert_eq!(imp, 0.0, "import at {time}");
+            tie_during += t;
+        } else {
+            outside_import += imp;
+            assert_eq!(t, 0.0, "the tie open at {time}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 48);
+    assert!(outside_import > 0.0);
+    assert!(tie_during > 0.0, "the tie carries the condominiums' loads");
+}

@@ -152,10 +152,12 @@ mod tests {
             d.get(&sc.generators[0].id),
             Some(Command::Generator { .. })
         ));
-        // The interchange joins two grids: its flow is the plan's; radial lines are not
+        // The interchange and the condominiums' emergency tie join two grids each: their
+        // flows are the plan's (the tie's 0 outside an outage); radial lines are not
         // commanded.
-        assert_eq!(d.tie_kw.len(), 1);
+        assert_eq!(d.tie_kw.len(), 2);
         assert_eq!(d.tie_kw[0].0, "interchange");
+        assert_eq!(d.tie_kw[1], ("condo_tie".to_string(), 0.0));
         assert!(Decisions::of_plan(&plan, 8, net.ties()).is_none());
     }
 }

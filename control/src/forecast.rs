@@ -53,6 +53,10 @@ impl Information {
         if !data.hvacs.is_empty() {
             v.push("comfort_band_c".into());
         }
+        if !data.outages.is_empty() {
+            // The plans know when each outage starts and ends ([[outage]]).
+            v.push("grid_outages".into());
+        }
         v
     }
 }

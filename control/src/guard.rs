@@ -406,15 +406,16 @@ mod tests {
             .collect()
     }
 
-    /// The day's two areas: the mall's (`mall_pcc`, `mall_bat`, one HVAC unit) and the
-    /// gate's (`gate_pcc`, `gate_bat`, three HVAC units), joined by the interchange.
+    /// The day's areas: the mall's (`mall_pcc`, `mall_bat`, one HVAC unit) and the gate's
+    /// (`gate_pcc`, `gate_bat`, three HVAC units), joined by the interchange, and the
+    /// condominiums' (`condo_pcc`, no unit; their tie carries nothing outside outages).
     #[test]
     fn each_connection_is_guarded_in_its_own_area() {
         let sc = kashiwanoha_july_day();
         let net = crate::plant::network(&sc);
         let st = afternoon(&sc);
         let m = measured_base_kw(&sc, &net, &st, &[]);
-        assert_eq!(m, vec![Some(1400.0), Some(1200.0)]);
+        assert_eq!(m, vec![Some(1400.0), Some(1200.0), Some(1500.0)]);
         // The interchange told to carry 400 kW from the mall to the gate: the mall's base
         // load measured is 400 kW less, the gate's 400 kW (less the line's loss) more.
         let m = measured_base_kw(&sc, &net, &st, &[("interchange".into(), 400.0)]);
@@ -431,10 +432,10 @@ mod tests {
             g.billed_peak_kw = 2000.0;
         }
         let mut d = charging(&sc);
-        assert!(!Guard::default().act(&sc, &net, &st, at(0, &[0.0, 0.0], &[0.0, 0.0]), &mut d));
+        assert!(!Guard::default().act(&sc, &net, &st, at(0, &[0.0; 3], &[0.0; 3]), &mut d));
         let mut d = charging(&sc);
         d.tie_kw = vec![("interchange".into(), 400.0)];
-        assert!(Guard::default().act(&sc, &net, &st, at(0, &[0.0, 0.0], &[0.0, 0.0]), &mut d));
+        assert!(Guard::default().act(&sc, &net, &st, at(0, &[0.0; 3], &[0.0; 3]), &mut d));
         assert_eq!(each_kw(&sc, &d), vec![-100.0, -300.0]);
     }
 

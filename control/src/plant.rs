@@ -11,12 +11,15 @@ use anyhow::{bail, Result};
 use engine::asset::HvacMode;
 use engine::schedule::{
     BatterySchedule, GeneratorSchedule, GridSchedule, HvacSchedule, LineSchedule, PvSchedule,
+    UnservedSchedule,
 };
 use engine::{Scenario, Schedule};
 use physics::device::{
     BatteryReading, Command, GeneratorReading, HvacReading, Kind, MeterReading, Reading,
 };
-use physics::district::{BatterySpec, GeneratorSpec, HvacSpec, NodeSpec};
+use physics::district::{
+    BatterySpec, GeneratorFuel, GeneratorSpec, GridOutage, HvacSpec, NodeSpec,
+};
 use physics::network::Violation;
 use physics::{Commands, District, DistrictSpec, Grid, HvacControl, Network};
 
@@ -74,6 +77,13 @@ pub fn district_spec(sc: &Scenario, follows_meter: bool) -> DistrictSpec {
                     id: n.id.clone(),
                     load_kw: n.load_kw.clone(),
                     pv_kw: pv,
+                    classes_kw: if n.classes.declared() {
+                        (0..sc.steps)
+                            .map(|t| n.classes.split_kw(n.load_kw[t], t))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 }
             })
             .collect(),
@@ -133,11 +143,27 @@ pub fn district_spec(sc: &Scenario, follows_meter: bool) -> DistrictSpec {
                 node: g.node,
                 generator: g.physics(),
                 initially_on: g.initially_on,
+                black_start: g.black_start,
+                fuel: g.fuel.map(|f| GeneratorFuel {
+                    efficiency: g.efficiency,
+                    initial_kwh: f.initial_kwh,
+                    tank: f.tank,
+                }),
             })
             .collect(),
         network: net,
         line_ids: sc.lines.iter().map(|l| l.id.clone()).collect(),
         grid_ids: sc.grids.iter().map(|g| g.id.clone()).collect(),
+        outages: sc
+            .outages
+            .iter()
+            .filter(|o| o.grid < sc.grids.len())
+            .map(|o| GridOutage {
+                grid: o.grid,
+                from_h: (o.from - sc.start).num_seconds() as f64 / 3600.0,
+                until_h: (o.until - sc.start).num_seconds() as f64 / 3600.0,
+            })
+            .collect(),
     }
 }
 
@@ -235,10 +261,10 @@ pub fn empty_schedule(sc: &Scenario, steps: usize) -> Schedule {
         generators: sc
             .generators
             .iter()
-            .map(|_| GeneratorSchedule {
+            .map(|g| GeneratorSchedule {
                 power_kw: v(),
                 on: b(),
-                fuel_kwh: Vec::new(),
+                fuel_kwh: g.fuel.map_or_else(Vec::new, |f| vec![f.initial_kwh]),
             })
             .collect(),
         lines: sc
@@ -249,7 +275,17 @@ pub fn empty_schedule(sc: &Scenario, steps: usize) -> Schedule {
                 rev_kw: v(),
             })
             .collect(),
-        unserved: Vec::new(),
+        // Load can go unserved only in an outage: a district without one keeps none.
+        unserved: if sc.outages.is_empty() {
+            Vec::new()
+        } else {
+            sc.nodes
+                .iter()
+                .map(|_| UnservedSchedule {
+                    shed_kw: Vec::with_capacity(steps),
+                })
+                .collect()
+        },
     }
 }
 
@@ -411,6 +447,13 @@ impl<'a> Plant<'a> {
             let p = tot.generator_kwh[j] / h;
             gs.power_kw.push(p);
             gs.on.push(p > 1e-9);
+            if let Some(Some(f)) = st.fuel_kwh.get(j) {
+                gs.fuel_kwh.push(*f);
+            }
+        }
+        for (n, us) in r.unserved.iter_mut().enumerate() {
+            let kwh = tot.unserved_kwh[n];
+            us.shed_kw.push(kwh.map(|e| e / h));
         }
         for (l, ls) in r.lines.iter_mut().enumerate() {
             ls.fwd_kw.push(tot.fwd_kwh[l] / h);

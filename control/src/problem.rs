@@ -92,6 +92,7 @@ pub fn build(
         }
     }
     let dt = sc.step_hours();
+    let ends_in_outage = sc.emergency_at(steps - 1);
     for b in &mut sc.batteries {
         if let Some(e) = state.battery_kwh.get(&b.id) {
             b.initial_kwh = e.clamp(b.min_kwh, b.max_kwh);
@@ -110,10 +111,18 @@ pub fn build(
         // Lowered to what full charging can reach, so that a short horizon stays feasible.
         let reachable = b.physics().reachable_kwh(b.initial_kwh, steps, dt);
         b.terminal_kwh = want.min(reachable - 1e-6).max(0.0);
+        if ends_in_outage {
+            // The plan ends inside a grid outage: what is stored is for the loads now, not
+            // to be handed back at the horizon.
+            b.terminal_kwh = b.min_kwh.min(b.terminal_kwh);
+        }
     }
     for g in &mut sc.generators {
         if let Some(on) = state.generator_on.get(&g.id) {
             g.initially_on = *on;
+        }
+        if let (Some(stock), Some(left)) = (g.fuel.as_mut(), state.fuel_kwh.get(&g.id)) {
+            stock.initial_kwh = left.clamp(0.0, stock.tank.capacity_kwh);
         }
         if idle.contains(&g.id) {
             g.min_kw = 0.0;

@@ -142,6 +142,10 @@ pub struct State {
     pub unhealthy: BTreeSet<String>,
     /// Every flagged reading.
     pub flags: Vec<Flag>,
+    /// Fuel left per generator with a fuel stock, kWh: its stock less what the measured
+    /// power burnt since the first state, plus its refuelling.
+    #[serde(default)]
+    pub fuel_kwh: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -260,6 +264,9 @@ pub struct Estimator {
     meters: BTreeMap<String, MeterTrack>,
     /// Per grid connection: its monthly peaks, from the scenario's `peak_so_far_kw`.
     peaks: BTreeMap<String, MonthlyPeaks>,
+    /// Per generator with a fuel stock: fuel left and when it was last counted.
+    #[serde(default)]
+    fuel: BTreeMap<String, (f64, DateTime<FixedOffset>)>,
 }
 
 mod tz_name {
@@ -298,6 +305,30 @@ impl Estimator {
                 .iter()
                 .map(|g| (g.id.clone(), MonthlyPeaks::new(g.peak_so_far_kw)))
                 .collect(),
+            fuel: BTreeMap::new(),
+        }
+    }
+
+    /// Counts each fuel stock down by what its generator's measured power burnt since the
+    /// last state (the power read now is the power of the interval that just ended: the
+    /// command held over it), up by its refuelling.
+    fn count_fuel(&mut self, st: &mut State, data: &Scenario, now: DateTime<FixedOffset>) {
+        for g in &data.generators {
+            let Some(stock) = g.fuel else { continue };
+            let entry = self
+                .fuel
+                .entry(g.id.clone())
+                .or_insert((stock.initial_kwh, now));
+            let hours = (now - entry.1).num_milliseconds() as f64 / 3.6e6;
+            if hours > 0.0 {
+                let p = st.generator_kw.get(&g.id).copied().unwrap_or(0.0).max(0.0);
+                entry.0 = stock
+                    .tank
+                    .next_kwh(entry.0, physics::fuel::fuel_kw(p, g.efficiency), hours)
+                    .max(0.0);
+                entry.1 = now;
+            }
+            st.fuel_kwh.insert(g.id.clone(), entry.0);
         }
     }
 
@@ -540,6 +571,7 @@ impl Estimator {
                 gs.billed_peak_kw = p.billed_kw(month, self.billing);
             }
         }
+        self.count_fuel(&mut st, data, now);
         st
     }
 }

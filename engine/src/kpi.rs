@@ -159,6 +159,9 @@ pub struct KpiSet {
     /// Load not served (while a grid connection was out), kWh.
     #[serde(default)]
     pub unserved_kwh: f64,
+    /// The same per class: lifeline, critical, normal, sheddable, kWh.
+    #[serde(default)]
+    pub unserved_class_kwh: [f64; 4],
     /// Electricity consumed: loads and HVAC, kWh.
     pub consumption_kwh: f64,
     /// PV energy available, kWh.
@@ -218,6 +221,9 @@ impl KpiSet {
         self.comfort_yen += o.comfort_yen;
         self.unserved_yen += o.unserved_yen;
         self.unserved_kwh += o.unserved_kwh;
+        for c in 0..4 {
+            self.unserved_class_kwh[c] += o.unserved_class_kwh[c];
+        }
         self.import_kwh += o.import_kwh;
         self.export_kwh += o.export_kwh;
         self.co2_kg += o.co2_kg;
@@ -302,6 +308,7 @@ impl Tally {
         for kind in crate::asset::ClassKind::ALL {
             let kwh = hours * shed_kw[kind.index()];
             k.unserved_kwh += kwh;
+            k.unserved_class_kwh[kind.index()] += kwh;
             k.consumption_kwh -= kwh;
             k.unserved_yen += classes.value_yen_per_kwh(kind) * kwh;
         }

@@ -13,8 +13,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::battery::Battery;
+use crate::fuel::FuelTank;
 use crate::generator::Generator;
-use crate::network::{Network, NodeDemand, Violation};
+use crate::network::{Flows, Network, NodeDemand, Violation};
 use crate::zone::{Conditions, Zone};
 
 /// Longest substep, hours (30 s).
@@ -29,6 +30,11 @@ pub struct NodeSpec {
     pub load_kw: Vec<f64>,
     /// PV power available per step (all arrays of the node), kW.
     pub pv_kw: Vec<f64>,
+    /// Its load split into classes per step, kW, highest priority first (lifeline,
+    /// critical, normal, sheddable): what an island sheds last to first. Empty: the whole
+    /// load in one class.
+    #[serde(default)]
+    pub classes_kw: Vec<[f64; 4]>,
 }
 
 /// A battery at a node.
@@ -85,6 +91,35 @@ pub struct GeneratorSpec {
     pub generator: Generator,
     /// Running (at its least power) when nobody commands it.
     pub initially_on: bool,
+    /// Can start while a grid connection is out; without it, a generator that is off when
+    /// the grid is lost stays off until it returns.
+    #[serde(default)]
+    pub black_start: bool,
+    /// Its fuel store, when limited: it stops when the store is empty.
+    #[serde(default)]
+    pub fuel: Option<GeneratorFuel>,
+}
+
+/// A generator's limited fuel.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorFuel {
+    /// Electric output / fuel input.
+    pub efficiency: f64,
+    /// Fuel at the start, kWh.
+    pub initial_kwh: f64,
+    /// The store.
+    pub tank: FuelTank,
+}
+
+/// A grid connection lost over `[from_h, until_h)` hours from the start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GridOutage {
+    /// The connection (index into the network's grids).
+    pub grid: usize,
+    /// Hours from the start when it is lost.
+    pub from_h: f64,
+    /// Hours from the start when it returns.
+    pub until_h: f64,
 }
 
 /// A district to advance.
@@ -106,6 +141,10 @@ pub struct DistrictSpec {
     pub line_ids: Vec<String>,
     /// Grid connection ids.
     pub grid_ids: Vec<String>,
+    /// Grid outages: while one lasts, its connection neither imports nor exports; each
+    /// island's batteries hold its balance as grid-forming inverters (up to their limits),
+    /// then its loads are shed by class, lowest first.
+    pub outages: Vec<GridOutage>,
 }
 
 /// What an HVAC unit is told.
@@ -184,6 +223,12 @@ pub struct State {
     pub node_import_kwh: Vec<f64>,
     /// Per node: energy given back since the start, kWh.
     pub node_export_kwh: Vec<f64>,
+    /// Per generator: fuel left, kWh (`None`: not limited).
+    #[serde(default)]
+    pub fuel_kwh: Vec<Option<f64>>,
+    /// Per node: load shed per class (highest priority first) over the last substep, kW.
+    #[serde(default)]
+    pub unserved_kw: Vec<[f64; 4]>,
 }
 
 /// Energy over an interval (what [`District::take_totals`] hands over), kWh, and the
@@ -210,6 +255,8 @@ pub struct Totals {
     pub fwd_kwh: Vec<f64>,
     /// Per line: sent to → from.
     pub rev_kwh: Vec<f64>,
+    /// Per node: load shed per class (highest priority first).
+    pub unserved_kwh: Vec<[f64; 4]>,
 }
 
 /// A physical problem met while advancing: when, and what.
@@ -253,6 +300,12 @@ impl District {
             node_kw: vec![0.0; spec.nodes.len()],
             node_import_kwh: vec![0.0; spec.nodes.len()],
             node_export_kwh: vec![0.0; spec.nodes.len()],
+            fuel_kwh: spec
+                .generators
+                .iter()
+                .map(|g| g.fuel.map(|f| f.initial_kwh))
+                .collect(),
+            unserved_kw: vec![[0.0; 4]; spec.nodes.len()],
         };
         let totals = Self::zero_totals(&spec);
         let mut d = Self {
@@ -277,7 +330,21 @@ impl District {
             generator_kwh: vec![0.0; spec.generators.len()],
             fwd_kwh: vec![0.0; spec.network.lines().len()],
             rev_kwh: vec![0.0; spec.network.lines().len()],
+            unserved_kwh: vec![[0.0; 4]; spec.nodes.len()],
         }
+    }
+
+    /// Which grid connections are out at `elapsed_h`.
+    pub fn grid_out(&self, elapsed_h: f64) -> Vec<bool> {
+        let mut out = vec![false; self.spec.network.grids().len()];
+        for o in &self.spec.outages {
+            if o.from_h <= elapsed_h + 1e-9 && elapsed_h + 1e-9 < o.until_h {
+                if let Some(x) = out.get_mut(o.grid) {
+                    *x = true;
+                }
+            }
+        }
+        out
     }
 
     /// The description.
@@ -358,7 +425,9 @@ impl District {
             .iter()
             .map(|n| at(&n.pv_kw, k).max(0.0))
             .collect();
-        // HVAC units and their zones.
+        // HVAC units and their zones (each zone's start and conditions kept, should an
+        // island shed the unit).
+        let mut zone_start: Vec<(f64, Conditions)> = Vec::with_capacity(spec.hvacs.len());
         for (i, u) in spec.hvacs.iter().enumerate() {
             let c = Conditions {
                 outdoor_c: at(&u.outdoor_temp_c, k),
@@ -366,6 +435,7 @@ impl District {
                 cop: at(&u.cop, k),
             };
             let theta = st.zone_c[i];
+            zone_start.push((theta, c));
             let deadband = at(&u.deadband_c, k);
             let q = match cmds.hvac.get(i).copied().unwrap_or(HvacControl::Local) {
                 HvacControl::Local => {
@@ -385,13 +455,49 @@ impl District {
             st.hvac_kw[i] = q;
             base[u.node] += q;
         }
+        // Grid outages now.
+        let out = {
+            let mut out = vec![false; spec.network.grids().len()];
+            for o in &spec.outages {
+                if o.from_h <= st.elapsed_h + 1e-9 && st.elapsed_h + 1e-9 < o.until_h {
+                    if let Some(x) = out.get_mut(o.grid) {
+                        *x = true;
+                    }
+                }
+            }
+            out
+        };
+        let emergency = out.iter().any(|o| *o);
         // Generators.
         for (j, g) in spec.generators.iter().enumerate() {
-            let p = match cmds.generator.get(j).copied().flatten() {
+            let mut p = match cmds.generator.get(j).copied().flatten() {
                 Some((on, kw)) => g.generator.output_kw(on, kw),
                 None if g.initially_on => g.generator.min_kw,
                 None => 0.0,
             };
+            // No start without the grid unless it can black-start.
+            if emergency && !g.black_start && st.generator_kw[j] <= 0.0 && h > 0.0 {
+                p = 0.0;
+            }
+            if let (Some(fuel), Some(Some(left))) = (g.fuel, st.fuel_kwh.get(j).copied()) {
+                // It stops when its fuel is gone (within the substep: what the store holds).
+                let dt = if h > 0.0 { h } else { SUBSTEP_H };
+                let most = (left + fuel.tank.refuel_kwh_per_h * dt).max(0.0) / dt * fuel.efficiency;
+                if p > most + 1e-9 {
+                    p = if most >= g.generator.min_kw {
+                        most
+                    } else {
+                        0.0
+                    };
+                }
+                if h > 0.0 {
+                    st.fuel_kwh[j] = Some(
+                        fuel.tank
+                            .next_kwh(left, crate::fuel::fuel_kw(p, fuel.efficiency), h)
+                            .max(0.0),
+                    );
+                }
+            }
             st.generator_kw[j] = p;
             base[g.node] -= p;
         }
@@ -434,7 +540,30 @@ impl District {
             demand[b.node].discharge_kw += r.discharge_kw;
             want[i] = r.power_kw();
         }
-        let flows = spec.network.balance(&demand, &cmds.tie_kw);
+        let mut flows = spec.network.balance_with(&demand, &cmds.tie_kw, &out);
+        let mut shed = vec![[0.0; 4]; spec.nodes.len()];
+        if emergency {
+            let hvac_cut = island_response(
+                spec,
+                st,
+                &out,
+                dt,
+                &cmds.tie_kw,
+                (&base, &pv),
+                (&mut want, &mut shed, &mut demand, &mut flows),
+            );
+            for (i, u) in spec.hvacs.iter().enumerate() {
+                if hvac_cut[i] > 0.0 {
+                    // The unit tripped for part of its power: its zone follows what it drew.
+                    let q = (st.hvac_kw[i] - hvac_cut[i]).max(0.0);
+                    let (theta, c) = zone_start[i];
+                    if h > 0.0 {
+                        st.zone_c[i] = u.zone.next_temp_c(theta, q, &c, h);
+                    }
+                    st.hvac_kw[i] = q;
+                }
+            }
+        }
         // Batteries held back by the network (from what they could deliver).
         for (i, b) in spec.batteries.iter().enumerate() {
             if want[i] < 0.0 {
@@ -449,6 +578,12 @@ impl District {
             st.battery_kw[i] = r.power_kw();
             self.totals.charge_kwh[i] += r.charge_kw * h;
             self.totals.discharge_kwh[i] += r.discharge_kw * h;
+        }
+        for (n, s) in shed.iter().enumerate() {
+            st.unserved_kw[n] = *s;
+            for c in 0..4 {
+                self.totals.unserved_kwh[n][c] += s[c] * h;
+            }
         }
         for (n, d) in demand.iter().enumerate() {
             let used = flows.pv_share[n] * d.pv_kw;
@@ -482,6 +617,196 @@ impl District {
     }
 }
 
+/// A node's load per class at step `k`, highest priority first (the whole load `normal`
+/// when the node declares no classes).
+fn classes_at(node: &NodeSpec, k: usize) -> [f64; 4] {
+    match node.classes_kw.get(k).or_else(|| node.classes_kw.last()) {
+        Some(c) => *c,
+        None => [0.0, 0.0, at(&node.load_kw, k).max(0.0), 0.0],
+    }
+}
+
+/// The smallest `x` in [0, 1] for which `ok(x)` holds, where `ok` holds for every `x`
+/// above some threshold (1 if it never holds).
+fn smallest(mut ok: impl FnMut(f64) -> bool) -> f64 {
+    if ok(0.0) {
+        return 0.0;
+    }
+    if !ok(1.0) {
+        return 1.0;
+    }
+    let (mut lo, mut hi) = (0.0, 1.0);
+    for _ in 0..50 {
+        let mid = 0.5 * (lo + hi);
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
+/// An island (a tree whose connection is out) that the network cannot balance: its
+/// batteries, as grid-forming inverters, move from what they were asked toward their
+/// limit (discharging for a deficit, charging for a surplus) as far as needed; a deficit
+/// left is shed — sheddable loads, then the HVAC units, then normal, critical and
+/// lifeline loads — the same share of a class at every node of the island. Updates the
+/// batteries' asks, the shed load, the demand and the flows; returns the power cut from
+/// each HVAC unit, kW.
+fn island_response(
+    spec: &DistrictSpec,
+    st: &State,
+    out: &[bool],
+    dt: f64,
+    tie_kw: &[f64],
+    (base, pv): (&[f64], &[f64]),
+    (want, shed, demand, flows): (
+        &mut Vec<f64>,
+        &mut Vec<[f64; 4]>,
+        &mut Vec<NodeDemand>,
+        &mut Flows,
+    ),
+) -> Vec<f64> {
+    let mut hvac_cut = vec![0.0; spec.hvacs.len()];
+    // What the tie lines carry, as islands before this one held theirs back.
+    let mut ties_now: Vec<f64> = (0..spec.network.lines().len())
+        .map(|l| tie_kw.get(l).copied().unwrap_or(0.0))
+        .collect();
+    let k = (st.elapsed_h / spec.step_hours + 1e-9).floor().max(0.0) as usize;
+    let violated = |f: &Flows, root_of: usize, import: bool| {
+        f.violations.iter().any(|v| match v {
+            Violation::Import { node, .. } => {
+                import && spec.network.tree_nodes(*node)[0] == root_of
+            }
+            Violation::Export { node, .. } => {
+                !import && spec.network.tree_nodes(*node)[0] == root_of
+            }
+            Violation::Line { .. } => false,
+        })
+    };
+    for _ in 0..spec.nodes.len() + 1 {
+        let Some((root, import)) = flows.violations.iter().find_map(|v| match v {
+            Violation::Import { node, .. } if spec.network.tree_islanded(*node, out) => {
+                Some((spec.network.tree_nodes(*node)[0], true))
+            }
+            Violation::Export { node, .. } if spec.network.tree_islanded(*node, out) => {
+                Some((spec.network.tree_nodes(*node)[0], false))
+            }
+            _ => None,
+        }) else {
+            return hvac_cut;
+        };
+        let members: Vec<usize> = spec.network.tree_nodes(root).to_vec();
+        let inside = |n: usize| members.contains(&n);
+        let target: Vec<f64> = spec
+            .batteries
+            .iter()
+            .map(|b| {
+                if import {
+                    b.battery.discharge_kw
+                } else {
+                    -b.battery.charge_kw
+                }
+            })
+            .collect();
+        // The demand with the island's batteries moved a share `f` toward their limit,
+        // `cut[c]` of each class shed at its nodes, `cut[4]` of its HVAC units' power and
+        // `cut[5]` of what its tie lines send out of it.
+        let eval = |f: f64, cut: [f64; 6]| {
+            let ties: Vec<f64> = spec
+                .network
+                .lines()
+                .iter()
+                .enumerate()
+                .map(|(l, line)| {
+                    let s = ties_now[l];
+                    let sender = if s >= 0.0 { line.from } else { line.to };
+                    if inside(sender) && !inside(if s >= 0.0 { line.to } else { line.from }) {
+                        s * (1.0 - cut[5])
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            let mut d: Vec<NodeDemand> = base
+                .iter()
+                .zip(pv)
+                .map(|(b, p)| NodeDemand {
+                    base_kw: *b,
+                    pv_kw: *p,
+                    charge_kw: 0.0,
+                    discharge_kw: 0.0,
+                })
+                .collect();
+            let mut s = shed.clone();
+            let mut hc = hvac_cut.clone();
+            for (i, u) in spec.hvacs.iter().enumerate() {
+                if inside(u.node) {
+                    hc[i] = cut[4] * st.hvac_kw[i];
+                }
+                d[u.node].base_kw -= hc[i];
+            }
+            for &n in &members {
+                let classes = classes_at(&spec.nodes[n], k);
+                for c in 0..4 {
+                    s[n][c] = cut[c] * classes[c];
+                }
+            }
+            // Every island's shedding so far, this one's as tried.
+            for (n, dn) in d.iter_mut().enumerate() {
+                dn.base_kw -= s[n].iter().sum::<f64>();
+            }
+            let mut w = want.clone();
+            for (i, b) in spec.batteries.iter().enumerate() {
+                if inside(b.node) {
+                    w[i] += f * (target[i] - w[i]);
+                }
+                let r = b.battery.respond(st.battery_kwh[i], w[i], dt);
+                d[b.node].charge_kw += r.charge_kw;
+                d[b.node].discharge_kw += r.discharge_kw;
+                w[i] = r.power_kw();
+            }
+            let fl = spec.network.balance_with(&d, &ties, out);
+            (d, w, s, fl, hc, ties)
+        };
+        let ok = |f: f64, cut: [f64; 6]| !violated(&eval(f, cut).3, root, import);
+        let mut cut = [0.0; 6];
+        let f = smallest(|x| ok(x, cut));
+        if import && !ok(1.0, cut) {
+            // Shed: sheddable loads, HVAC, normal and critical loads, what the island
+            // sends to its neighbours, its lifeline loads.
+            for c in [3, 4, 2, 1, 5, 0] {
+                let mut trial = cut;
+                trial[c] = 1.0;
+                if ok(1.0, trial) {
+                    cut[c] = smallest(|x| {
+                        let mut t = cut;
+                        t[c] = x;
+                        ok(1.0, t)
+                    });
+                    break;
+                }
+                cut[c] = 1.0;
+            }
+        }
+        let (d, w, s, fl, hc, ties) = eval(f, cut);
+        *demand = d;
+        *want = w;
+        *shed = s;
+        hvac_cut = hc;
+        ties_now = ties;
+        let unchanged = violated(&fl, root, import);
+        *flows = fl;
+        if unchanged {
+            // Nothing more the island can do: the violation stands (an island short even
+            // with every load shed, or with a surplus its batteries cannot take).
+            return hvac_cut;
+        }
+    }
+    hvac_cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,11 +822,13 @@ mod tests {
                     id: "hub".into(),
                     load_kw: vec![10.0],
                     pv_kw: vec![0.0],
+                    classes_kw: vec![],
                 },
                 NodeSpec {
                     id: "b".into(),
                     load_kw: vec![100.0, 120.0, 80.0],
                     pv_kw: vec![30.0, 40.0, 50.0],
+                    classes_kw: vec![],
                 },
             ],
             batteries: vec![BatterySpec {
@@ -548,6 +875,8 @@ mod tests {
                     max_kw: 80.0,
                 },
                 initially_on: false,
+                black_start: false,
+                fuel: None,
             }],
             network: Network::new(
                 2,
@@ -565,6 +894,7 @@ mod tests {
             ),
             line_ids: vec!["line".into()],
             grid_ids: vec!["pcc".into()],
+            outages: vec![],
         }
     }
 
@@ -578,6 +908,76 @@ mod tests {
             generator: vec![Some((t == 2, 50.0))],
             ..Commands::local(spec)
         }
+    }
+
+    /// The grid lost over the first step: the battery holds the island as far as it can
+    /// (50 kW), the load left over is shed sheddable first, then normal, never lifeline; no
+    /// import. A generator with no black start, off when the grid went, stays off; one that
+    /// may start runs until its fuel is gone.
+    #[test]
+    fn an_island_is_held_by_its_battery_then_sheds_by_class() {
+        let mut spec = two_nodes();
+        spec.outages = vec![GridOutage {
+            grid: 0,
+            from_h: 0.0,
+            until_h: 0.25,
+        }];
+        // Node b: 100 kW at step 0 = 20 lifeline, 50 normal, 30 sheddable.
+        spec.nodes[1].classes_kw = vec![[20.0, 0.0, 50.0, 30.0], [24.0, 0.0, 60.0, 36.0]];
+        let cmds = Commands {
+            battery_kw: vec![Some(0.0)],
+            hvac: vec![HvacControl::Power {
+                on: false,
+                power_kw: 0.0,
+            }],
+            generator: vec![Some((true, 50.0))],
+            ..Commands::local(&spec)
+        };
+        let mut d = District::new(spec.clone());
+        assert!(d.advance(0.25, &cmds).is_empty());
+        let t = d.take_totals();
+        assert_eq!(t.import_kwh[0], 0.0);
+        // No black start: the generator, off when the grid went, did not start.
+        assert_eq!(t.generator_kwh[0], 0.0);
+        // The battery at its limit, 50 kW.
+        assert!(
+            (t.discharge_kwh[0] - 50.0 * 0.25).abs() < 1e-6,
+            "{}",
+            t.discharge_kwh[0]
+        );
+        let u = t.unserved_kwh[1];
+        assert_eq!(u[0], 0.0, "lifeline kept");
+        assert!((u[3] - 30.0 * 0.25).abs() < 1e-6, "sheddable first: {u:?}");
+        assert!(
+            u[2] > 0.0 && u[2] < 50.0 * 0.25,
+            "then part of normal: {u:?}"
+        );
+        // The hub's own 10 kW (no classes: all normal) is shed in the same share.
+        let hub = t.unserved_kwh[0];
+        assert!((hub[2] / 10.0 - u[2] / 50.0).abs() < 1e-6, "{hub:?} {u:?}");
+
+        // With black start and 5 kWh of fuel at 50 %: 2.5 kWh of electricity, then it stops.
+        let mut spec = spec;
+        spec.generators[0].black_start = true;
+        spec.generators[0].fuel = Some(GeneratorFuel {
+            efficiency: 0.5,
+            initial_kwh: 5.0,
+            tank: FuelTank {
+                capacity_kwh: 5.0,
+                refuel_kwh_per_h: 0.0,
+            },
+        });
+        let mut d = District::new(spec);
+        assert!(d.advance(0.25, &cmds).is_empty());
+        let t = d.take_totals();
+        assert!(
+            (t.generator_kwh[0] - 2.5).abs() < 1e-6,
+            "{}",
+            t.generator_kwh[0]
+        );
+        assert_eq!(d.state().fuel_kwh[0], Some(0.0));
+        assert_eq!(d.state().generator_kw[0], 0.0);
+        assert_eq!(t.import_kwh[0], 0.0);
     }
 
     /// One step at a time, or in one-minute ticks: the same trajectory, to the last bit.

@@ -299,6 +299,26 @@ impl Network {
     /// and its batteries held back gets less over the tie lines that feed it (their
     /// converters hold back).
     pub fn balance(&self, demand: &[NodeDemand], tie_kw: &[f64]) -> Flows {
+        self.balance_with(demand, tie_kw, &[])
+    }
+
+    /// The nodes of the tree that holds `node` (the root first), for a district that
+    /// must act on one island.
+    pub fn tree_nodes(&self, node: usize) -> &[usize] {
+        &self.trees[self.tree_of[node]].order
+    }
+
+    /// Whether the tree that holds `node` has a connection marked out in `grid_out`.
+    pub fn tree_islanded(&self, node: usize, grid_out: &[bool]) -> bool {
+        self.trees[self.tree_of[node]]
+            .grids
+            .iter()
+            .any(|g| grid_out.get(*g).copied().unwrap_or(false))
+    }
+
+    /// [`Network::balance`] with the connections marked in `grid_out` lost (a grid
+    /// outage: they neither import nor export; a missing entry is a connection that is up).
+    pub fn balance_with(&self, demand: &[NodeDemand], tie_kw: &[f64], grid_out: &[bool]) -> Flows {
         // The tie lines' flows: (line, + from → to, within capacity).
         let mut sent: Vec<(usize, f64)> = self
             .ties
@@ -315,7 +335,7 @@ impl Network {
             .collect();
         let mut rounds = 0;
         loop {
-            let (mut f, excess) = self.balance_trees(demand, &sent);
+            let (mut f, excess) = self.balance_trees(demand, &sent, grid_out);
             rounds += 1;
             let mut held = false;
             for (t, e) in excess.iter().enumerate() {
@@ -357,7 +377,13 @@ impl Network {
 
     /// The flows with the tie lines carrying `sent`; and per tree, the power it would
     /// export beyond its limit with its PV curtailed and its batteries held back.
-    fn balance_trees(&self, demand: &[NodeDemand], sent: &[(usize, f64)]) -> (Flows, Vec<f64>) {
+    fn balance_trees(
+        &self,
+        demand: &[NodeDemand],
+        sent: &[(usize, f64)],
+        grid_out: &[bool],
+    ) -> (Flows, Vec<f64>) {
+        let up = |g: usize| !grid_out.get(g).copied().unwrap_or(false);
         let n = self.nodes;
         let mut f = Flows {
             import_kw: vec![0.0; self.grids.len()],
@@ -392,11 +418,13 @@ impl Network {
             let import_cap: f64 = tree
                 .grids
                 .iter()
+                .filter(|g| up(**g))
                 .map(|g| self.grids[*g].import_limit_kw)
                 .sum();
             let export_cap: f64 = tree
                 .grids
                 .iter()
+                .filter(|g| up(**g))
                 .map(|g| self.grids[*g].export_limit_kw)
                 .sum();
             // The root's need with PV used at share `pv`, charging at `ch`, discharging at
@@ -438,8 +466,9 @@ impl Network {
             // The root's need over its connections, in file order up to each limit; what
             // is left goes to the last one (and is a violation).
             let mut left = root;
-            for (k, &g) in tree.grids.iter().enumerate() {
-                let last = k + 1 == tree.grids.len();
+            let live: Vec<usize> = tree.grids.iter().copied().filter(|g| up(*g)).collect();
+            for (k, &g) in live.iter().enumerate() {
+                let last = k + 1 == live.len();
                 let grid = &self.grids[g];
                 if left >= 0.0 {
                     let take = if last {

@@ -171,6 +171,30 @@ pub fn tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcome>
             None => writeln!(s, "{name:<28}{v:>16.1}"),
         };
     }
+    if d.unserved_kwh > 0.0 || b.is_some_and(|b| b.unserved_kwh > 0.0) {
+        // Only with a grid outage in the period: load not served, by class.
+        let classes: [(&str, usize); 4] = [
+            ("  lifeline (kWh)", 0),
+            ("  critical (kWh)", 1),
+            ("  normal (kWh)", 2),
+            ("  sheddable (kWh)", 3),
+        ];
+        let mut line = |name: &str, f: &dyn Fn(&engine::kpi::KpiSet) -> f64| {
+            let v = f(d);
+            let _ = match b {
+                Some(bk) => {
+                    let bv = f(bk);
+                    writeln!(s, "{name:<28}{v:>16.1}{bv:>16.1}{:>16.1}", v - bv)
+                }
+                None => writeln!(s, "{name:<28}{v:>16.1}"),
+            };
+        };
+        line("unserved load (kWh)", &|k| k.unserved_kwh);
+        for (name, c) in classes {
+            line(name, &|k| k.unserved_class_kwh[c]);
+        }
+        line("  at its value (yen)", &|k| k.unserved_yen);
+    }
     if let Some(b) = b {
         s.push('\n');
         let _ = writeln!(

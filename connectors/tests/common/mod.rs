@@ -47,11 +47,13 @@ pub fn district() -> SimConfig {
                 id: "hub".into(),
                 load_kw: vec![0.0; steps],
                 pv_kw: vec![0.0; steps],
+                classes_kw: vec![],
             },
             NodeSpec {
                 id: "office".into(),
                 load_kw: vec![100.0; steps],
                 pv_kw: vec![30.0; steps],
+                classes_kw: vec![],
             },
         ],
         batteries: vec![
@@ -83,6 +85,8 @@ pub fn district() -> SimConfig {
                 max_kw: 400.0,
             },
             initially_on: false,
+            black_start: false,
+            fuel: None,
         }],
         network: Network::new(
             2,
@@ -100,6 +104,7 @@ pub fn district() -> SimConfig {
         ),
         line_ids: vec!["hub_office".into()],
         grid_ids: vec!["pcc".into()],
+        outages: vec![],
     };
     SimConfig {
         district: "testdistrict".into(),
