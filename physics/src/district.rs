@@ -581,8 +581,8 @@ impl District {
         }
         for (n, s) in shed.iter().enumerate() {
             st.unserved_kw[n] = *s;
-            for c in 0..4 {
-                self.totals.unserved_kwh[n][c] += s[c] * h;
+            for (total, kw) in self.totals.unserved_kwh[n].iter_mut().zip(s) {
+                *total += kw * h;
             }
         }
         for (n, d) in demand.iter().enumerate() {
@@ -957,7 +957,6 @@ mod tests {
         assert!((hub[2] / 10.0 - u[2] / 50.0).abs() < 1e-6, "{hub:?} {u:?}");
 
         // With black start and 5 kWh of fuel at 50 %: 2.5 kWh of electricity, then it stops.
-        let mut spec = spec;
         spec.generators[0].black_start = true;
         spec.generators[0].fuel = Some(GeneratorFuel {
             efficiency: 0.5,

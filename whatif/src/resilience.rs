@@ -12,6 +12,9 @@ use engine::ScenarioFile;
 
 use crate::report::{err, escape, register_font, PALETTE};
 
+/// A share read off a sweep point.
+type Share = fn(&SweepPoint) -> f64;
+
 /// Served share (all load, lifeline) against the outage's start, in days from the first.
 fn chart(sw: &Sweep) -> Result<String> {
     register_font();
@@ -44,7 +47,7 @@ fn chart(sw: &Sweep) -> Result<String> {
             .y_desc("served, %")
             .draw()
             .map_err(err)?;
-        let series: [(&str, fn(&SweepPoint) -> f64); 2] = [
+        let series: [(&str, Share); 2] = [
             ("all load", |p| p.served_share),
             ("lifeline load", |p| p.lifeline_share),
         ];
@@ -112,11 +115,11 @@ pub fn write_report(path: &Path, file: &ScenarioFile, sw: &Sweep) -> Result<()> 
          th:first-child,td:first-child{{text-align:left}}</style></head><body>\n<h1>{t}</h1>\n",
         t = escape(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p>{} outage starts, every grid connection named lost for {} h from each; the \
          buildings' loads and PV over each outage taken as known, the batteries at the \
-         scenario's initial energy (or <code>--battery-soc</code>).</p>\n",
+         scenario's initial energy (or <code>--battery-soc</code>).</p>",
         sw.points.len(),
         sw.hours
     );
