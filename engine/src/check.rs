@@ -124,7 +124,7 @@ pub fn check(sc: &Scenario, s: &Schedule, tol: f64) -> Result<(), PhysicsViolati
     }
     for (p, ps) in sc.pvs.iter().zip(&s.pvs) {
         for t in 0..steps {
-            let lo = if p.curtailable {
+            let lo = if p.curtailable || sc.emergency_at(t) {
                 0.0
             } else {
                 p.available_kw[t]

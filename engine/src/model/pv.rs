@@ -1,5 +1,9 @@
 //! PV array p: `pv[p,t] ≤ available[p,t]`, equal to it when not curtailable; it feeds
 //! `pv` into its node and curtailment costs `Δ · curtail_penalty · (available − pv)`.
+//!
+//! Extension (*Resilience*): at a step when a grid connection is out every array may be
+//! curtailed — an islanded district's inverters follow its grid-forming units, and one
+//! that cannot would trip (anti-islanding) rather than push power nowhere.
 
 use good_lp::variable;
 
@@ -19,7 +23,11 @@ pub fn add_pv(b: &mut Builder<'_>, p: &PvArray) -> PvVars {
     let mut pv = Vec::with_capacity(b.sc.steps);
     for t in 0..b.sc.steps {
         let avail = p.available_kw[t];
-        let min = if p.curtailable { 0.0 } else { avail };
+        let min = if p.curtailable || b.sc.emergency_at(t) {
+            0.0
+        } else {
+            avail
+        };
         let col = b.var(variable().min(min).max(avail));
         b.inject(p.node, t, 1.0, col);
         // Δ · penalty · (available − pv)
