@@ -342,16 +342,20 @@ pub fn shortage_reason(sc: &Scenario, s: &Schedule, n: usize, t: usize) -> Strin
         let e = ks.energy_kwh[t];
         let dis = ks.discharge_kw[t];
         let share = k.model_law().power_share(e, dt);
-        let state = if ks.energy_kwh[t + 1] <= k.min_kwh + tol && dis > tol {
+        // Within 1 % of its usable range of the minimum counts as empty (self-discharge
+        // keeps a battery a little above it).
+        let floor = k.min_kwh + (0.01 * (k.max_kwh - k.min_kwh)).max(tol);
+        let above = (e - k.min_kwh).max(0.0);
+        let state = if ks.energy_kwh[t + 1] <= floor && dis > tol {
             format!("{dis:.0} kW, empties in this step")
-        } else if e <= k.min_kwh + tol {
-            format!("empty ({:.0} kWh, its minimum)", k.min_kwh)
+        } else if e <= floor {
+            format!("empty (at its minimum, {:.0} kWh)", k.min_kwh)
         } else if dis >= k.discharge_kw * share - tol {
             format!("at its discharge limit {dis:.0} kW")
         } else if dis > tol {
-            format!("{dis:.0} kW, keeping {e:.0} kWh for later")
+            format!("{dis:.0} kW, keeping {above:.0} kWh above its minimum for later")
         } else {
-            format!("holding {e:.0} kWh for later")
+            format!("holding {above:.0} kWh above its minimum for later")
         };
         parts.push(format!("battery {} {state}", k.id));
     }
