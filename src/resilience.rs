@@ -113,7 +113,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         return run_sweep(args, &file, &req, &opts);
     }
     let (sc, outcome) = plan(&file, &req, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let a = figures(&file, &req, &sc, &outcome);
+    let a = figures(&file, &req, &sc, &outcome).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let (Some(path), Some(s)) = (&args.schedule, &outcome.schedule) {
         let f = std::fs::File::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;

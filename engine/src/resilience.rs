@@ -230,7 +230,7 @@ fn normal_peaks(
     file: &ScenarioFile,
     sc: &Scenario,
     from: DateTime<FixedOffset>,
-) -> (Vec<f64>, f64) {
+) -> Result<(Vec<f64>, f64), ResilienceError> {
     let table = file.table();
     let times = table.times();
     let end = times.partition_point(|t| *t < from);
@@ -248,11 +248,11 @@ fn normal_peaks(
     let mut per_node = Vec::with_capacity(sc.nodes.len());
     let mut district = vec![0.0; range.len()];
     for node in &sc.nodes {
+        // A bad value in the year before the outage is an error, not a zero.
         let values: Vec<f64> = match file.series_column("node", &node.id) {
-            Some(col) => file
-                .column(col)
-                .map(|v| v[range.clone()].to_vec())
-                .unwrap_or_else(|_| vec![0.0; range.len()]),
+            Some(col) => {
+                file.column(col).map_err(ResilienceError::Scenario)?[range.clone()].to_vec()
+            }
             None => vec![node.load_kw.first().copied().unwrap_or(0.0); range.len()],
         };
         for (d, v) in district.iter_mut().zip(&values) {
@@ -267,7 +267,7 @@ fn normal_peaks(
     let in_outage = (0..sc.steps)
         .map(|t| sc.nodes.iter().map(|n| n.load_kw[t]).sum::<f64>())
         .fold(0.0, f64::max);
-    (per_node, district.into_iter().fold(in_outage, f64::max))
+    Ok((per_node, district.into_iter().fold(in_outage, f64::max)))
 }
 
 /// The class figures of demand `demand[t]` and unserved `shed[t]` (kW) per step.
@@ -420,7 +420,7 @@ pub fn assess(
     opts: &SolveOptions,
 ) -> Result<Assessment, ResilienceError> {
     let (sc, outcome) = plan(file, req, opts)?;
-    Ok(figures(file, req, &sc, &outcome))
+    figures(file, req, &sc, &outcome)
 }
 
 /// The islanded scenario of `req` and its solve.
@@ -434,14 +434,15 @@ pub fn plan(
     Ok((sc, outcome))
 }
 
-/// The figures of the islanded plan `outcome` of `sc` (made by [`plan`] from `req`).
+/// The figures of the islanded plan `outcome` of `sc` (made by [`plan`] from `req`);
+/// fails when the series of the year before the outage (the normal peaks) has a bad value.
 pub fn figures(
     file: &ScenarioFile,
     req: &OutageRequest,
     sc: &Scenario,
     outcome: &crate::Outcome,
-) -> Assessment {
-    let (node_peaks, district_peak) = normal_peaks(file, sc, req.from);
+) -> Result<Assessment, ResilienceError> {
+    let (node_peaks, district_peak) = normal_peaks(file, sc, req.from)?;
     let until = sc.times[sc.steps - 1] + Duration::minutes(i64::from(sc.step_minutes));
     let grids_out: Vec<String> = sc
         .outages
@@ -460,7 +461,7 @@ pub fn figures(
         if let Some(m) = &outcome.message {
             status = format!("{status}: {m}");
         }
-        return Assessment {
+        return Ok(Assessment {
             from: req.from,
             until,
             hours,
@@ -475,7 +476,7 @@ pub fn figures(
             batteries: Vec::new(),
             perfect_information,
             solve_seconds: outcome.solve_seconds,
-        };
+        });
     };
     let dt = sc.step_hours();
     let mut nodes = Vec::new();
@@ -574,7 +575,7 @@ pub fn figures(
         })
         .collect();
     let carried_peak = served_total.iter().copied().fold(0.0, f64::max);
-    Assessment {
+    Ok(Assessment {
         from: req.from,
         until,
         hours,
@@ -600,7 +601,7 @@ pub fn figures(
         batteries,
         perfect_information,
         solve_seconds: outcome.solve_seconds,
-    }
+    })
 }
 
 impl Assessment {

@@ -336,15 +336,7 @@ impl District {
 
     /// Which grid connections are out at `elapsed_h`.
     pub fn grid_out(&self, elapsed_h: f64) -> Vec<bool> {
-        let mut out = vec![false; self.spec.network.grids().len()];
-        for o in &self.spec.outages {
-            if o.from_h <= elapsed_h + 1e-9 && elapsed_h + 1e-9 < o.until_h {
-                if let Some(x) = out.get_mut(o.grid) {
-                    *x = true;
-                }
-            }
-        }
-        out
+        grids_out(&self.spec, elapsed_h)
     }
 
     /// The description.
@@ -456,17 +448,7 @@ impl District {
             base[u.node] += q;
         }
         // Grid outages now.
-        let out = {
-            let mut out = vec![false; spec.network.grids().len()];
-            for o in &spec.outages {
-                if o.from_h <= st.elapsed_h + 1e-9 && st.elapsed_h + 1e-9 < o.until_h {
-                    if let Some(x) = out.get_mut(o.grid) {
-                        *x = true;
-                    }
-                }
-            }
-            out
-        };
+        let out = grids_out(spec, st.elapsed_h);
         let emergency = out.iter().any(|o| *o);
         // Generators.
         for (j, g) in spec.generators.iter().enumerate() {
@@ -615,6 +597,19 @@ impl District {
         self.totals.hours += h;
         flows.violations
     }
+}
+
+/// Which grid connections of `spec` are out at `elapsed_h` hours.
+fn grids_out(spec: &DistrictSpec, elapsed_h: f64) -> Vec<bool> {
+    let mut out = vec![false; spec.network.grids().len()];
+    for o in &spec.outages {
+        if o.from_h <= elapsed_h + 1e-9 && elapsed_h + 1e-9 < o.until_h {
+            if let Some(x) = out.get_mut(o.grid) {
+                *x = true;
+            }
+        }
+    }
+    out
 }
 
 /// A node's load per class at step `k`, highest priority first (the whole load `normal`
