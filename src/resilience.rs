@@ -13,6 +13,7 @@ use engine::resilience::{figures, plan, sweep, sweep_starts, Assessment, OutageR
 use engine::{ScenarioFile, SolveOptions};
 
 use crate::optimize::yen;
+use whatif::resilience::pct;
 
 /// Arguments of `aems resilience`.
 #[derive(Debug, ClapArgs)]
@@ -190,14 +191,6 @@ fn run_sweep(
         print_sweep(&sw);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1} %", 100.0 * x)
-    } else {
-        "-".to_string()
-    }
 }
 
 fn print_assessment(a: &Assessment) {

@@ -506,16 +506,7 @@ impl District {
         let respond = |i: usize, p: f64, st: &State| {
             spec.batteries[i].battery.respond(st.battery_kwh[i], p, dt)
         };
-        let mut demand: Vec<NodeDemand> = base
-            .iter()
-            .zip(&pv)
-            .map(|(b, p)| NodeDemand {
-                base_kw: *b,
-                pv_kw: *p,
-                charge_kw: 0.0,
-                discharge_kw: 0.0,
-            })
-            .collect();
+        let mut demand = bare_demand(&base, &pv);
         for (i, b) in spec.batteries.iter().enumerate() {
             let r = respond(i, want[i], st);
             demand[b.node].charge_kw += r.charge_kw;
@@ -597,6 +588,19 @@ impl District {
         self.totals.hours += h;
         flows.violations
     }
+}
+
+/// Each node's demand from its base load and PV, before the batteries are added.
+fn bare_demand(base: &[f64], pv: &[f64]) -> Vec<NodeDemand> {
+    base.iter()
+        .zip(pv)
+        .map(|(b, p)| NodeDemand {
+            base_kw: *b,
+            pv_kw: *p,
+            charge_kw: 0.0,
+            discharge_kw: 0.0,
+        })
+        .collect()
 }
 
 /// Which grid connections of `spec` are out at `elapsed_h` hours.
@@ -724,16 +728,7 @@ fn island_response(
                     }
                 })
                 .collect();
-            let mut d: Vec<NodeDemand> = base
-                .iter()
-                .zip(pv)
-                .map(|(b, p)| NodeDemand {
-                    base_kw: *b,
-                    pv_kw: *p,
-                    charge_kw: 0.0,
-                    discharge_kw: 0.0,
-                })
-                .collect();
+            let mut d = bare_demand(base, pv);
             let mut s = shed.clone();
             let mut hc = hvac_cut.clone();
             for (i, u) in spec.hvacs.iter().enumerate() {

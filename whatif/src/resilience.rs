@@ -91,7 +91,8 @@ fn chart(sw: &Sweep) -> Result<String> {
     Ok(svg)
 }
 
-fn pct(x: f64) -> String {
+/// A share as a percentage with one decimal ("–" when there is none).
+pub fn pct(x: f64) -> String {
     if x.is_finite() {
         format!("{:.1} %", 100.0 * x)
     } else {
