@@ -4,28 +4,12 @@
 //! and bad requests refused clearly.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn aems(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aems"))
-        .args(args)
-        .output()
-        .expect("aems runs")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = aems(args);
-    assert!(
-        out.status.success(),
-        "aems {}: {}\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{aems, ok};
 
 fn kashiwanoha() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

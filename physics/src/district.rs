@@ -626,24 +626,9 @@ fn classes_at(node: &NodeSpec, k: usize) -> [f64; 4] {
 }
 
 /// The smallest `x` in [0, 1] for which `ok(x)` holds, where `ok` holds for every `x`
-/// above some threshold (1 if it never holds).
+/// above some threshold (1 if it never holds): [`crate::network::bisect`] mirrored.
 fn smallest(mut ok: impl FnMut(f64) -> bool) -> f64 {
-    if ok(0.0) {
-        return 0.0;
-    }
-    if !ok(1.0) {
-        return 1.0;
-    }
-    let (mut lo, mut hi) = (0.0, 1.0);
-    for _ in 0..50 {
-        let mid = 0.5 * (lo + hi);
-        if ok(mid) {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    hi
+    1.0 - crate::network::bisect(|y| ok(1.0 - y))
 }
 
 /// An island (a tree whose connection is out) that the network cannot balance: its

@@ -497,7 +497,7 @@ impl Network {
 
 /// The largest `x` in [0, 1] for which `ok(x)` holds, where `ok` holds for every `x` below
 /// some threshold (0 if it never holds).
-fn bisect(mut ok: impl FnMut(f64) -> bool) -> f64 {
+pub(crate) fn bisect(mut ok: impl FnMut(f64) -> bool) -> f64 {
     if ok(1.0) {
         return 1.0;
     }
