@@ -112,13 +112,23 @@ struct Aems {
 
 impl Aems {
     fn start(dir: &Path, devices: &Path, config: &Path, args: &[&str]) -> Self {
+        Self::start_scenario(&scenario(), dir, devices, config, args)
+    }
+
+    fn start_scenario(
+        scenario: &Path,
+        dir: &Path,
+        devices: &Path,
+        config: &Path,
+        args: &[&str],
+    ) -> Self {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = dir.join(format!("aems-{n}.log"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_aems"))
             .arg("run")
             .arg("--scenario")
-            .arg(scenario())
+            .arg(scenario)
             .arg("--devices")
             .arg(devices)
             .arg("--config")
@@ -819,4 +829,342 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         err.contains("bad-devices.toml: [[device]] #4 ('hotel_z_bat'): field 'asset'"),
         "{err}"
     );
+    // A grid outage at a connection the scenario does not have; one with a quantity.
+    let config = run_config(
+        dir.path(),
+        "[[fault]]\nkind = \"grid_outage\"\nasset = \"pcc_2\"\nfrom_h = 1.0\nuntil_h = 2.0\n",
+    );
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("run.toml: [[fault]] #0: field 'asset': 'pcc_2' is not a grid connection")
+            && err.contains("(it has: pcc)"),
+        "{err}"
+    );
+    let config = run_config(
+        dir.path(),
+        "[[fault]]\nkind = \"grid_outage\"\nquantity = \"power_kw\"\nfrom_h = 1.0\nuntil_h = 2.0\n",
+    );
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("run.toml: field 'fault #0': 'quantity' does not apply"),
+        "{err}"
+    );
+    // A switch on a line whose flow the network fixes (a radial line).
+    let text = std::fs::read_to_string(&devices).unwrap()
+        + "\n[[device]]\nasset = \"hub_office_a\"\nprofile = \"tie_switch\"\nhost = \"127.0.0.1\"\nport = 1\nunit_id = 9\n";
+    let bad = dir.path().join("bad-line.toml");
+    std::fs::write(&bad, text).unwrap();
+    let config = run_config(dir.path(), "");
+    let (code, err) = run(&config, &bad);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("bad-line.toml: [[device]] #10 ('hub_office_a'): field 'asset': line 'hub_office_a' is not a tie line"),
+        "{err}"
+    );
+}
+
+/// Gate Square with what it has for a disaster: load classes per building, a 1 MW
+/// emergency generator at the hub (black start, 40,000 kWh of fuel), and the condominiums
+/// on their own utility connection with an emergency tie from the hub.
+fn resilient_gate_square(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(scenario()).unwrap();
+    let series = root().join("scenarios/gate_square/series.csv");
+    let mut text = text.replace(
+        "series = \"series.csv\"",
+        &format!("series = {:?}", series.display().to_string()),
+    );
+    for (node, classes) in [
+        ("office_a", "lifeline\", share = 0.08 }, { class = \"critical\", share = 0.2 }, { class = \"sheddable\", share = 0.3 }"),
+        ("retail_b", "lifeline\", share = 0.05 }, { class = \"critical\", share = 0.15 }, { class = \"sheddable\", share = 0.4 }"),
+        ("hotel_c", "lifeline\", share = 0.1 }, { class = \"critical\", share = 0.3 }, { class = \"sheddable\", share = 0.2 }"),
+        ("resi_d", "lifeline\", share = 0.1 }, { class = \"critical\", share = 0.2 }, { class = \"sheddable\", share = 0.2 }"),
+    ] {
+        let line = format!("load_kw = \"load_{node}\"\n");
+        assert!(text.contains(&line), "{node}");
+        text = text.replace(
+            &line,
+            &format!("{line}load_classes = [{{ class = \"{classes}]\n"),
+        );
+    }
+    text.push_str(
+        r#"
+[[node]]
+id = "condos"
+load_kw = 120.0
+load_classes = [{ class = "lifeline", share = 0.6 }, { class = "sheddable", share = 0.1 }]
+
+[[grid]]
+id = "condo_pcc"
+node = "condos"
+import_price_yen_per_kwh = "price_imp"
+import_limit_kw = 300.0
+
+[[line]]
+id = "condo_tie"
+from = "hub"
+to = "condos"
+capacity_kw = 300.0
+loss_fraction = 0.005
+emergency_only = true
+
+[[generator]]
+id = "emergency_gen"
+node = "hub"
+min_kw = 300.0
+max_kw = 1000.0
+efficiency = 0.28
+fuel_price_yen_per_kwh = 10.8
+fuel_carbon_kg_per_kwh = 0.244
+startup_cost_yen = 5000.0
+emergency_only = true
+black_start = true
+fuel_stock_kwh = 40000.0
+"#,
+    );
+    let p = dir.join("scenario.toml");
+    std::fs::write(&p, text).unwrap();
+    engine::Scenario::load(&p).expect("the resilient Gate Square loads");
+    p
+}
+
+/// One string column of `sql`'s rows.
+fn strings(c: &Connection, sql: &str) -> Vec<String> {
+    c.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// The simulator opens every PCC breaker at 11:06 and closes them at 14:06 (a utility
+/// blackout, simulated): the first cycle after (11:15) sees the meters report the supply
+/// lost, announces it (audit log, MQTT, HTTP), and follows an islanded plan: no import
+/// anywhere over its horizon, the emergency generator started, the condominiums' tie
+/// closed; the simulated district sheds no lifeline load from then on (its physics' own
+/// count); at 14:15 the supply is back and normal planning resumes, the tie opened and the
+/// generator stopped.
+#[test]
+fn a_grid_outage_islands_the_district_within_one_cycle_and_normal_planning_resumes() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = broker::TestBroker::start();
+    let district = format!("gs_island_{}", std::process::id());
+    let cfg: connectors::MqttConfig = toml::from_str(&format!(
+        "host = \"{}\"\nport = {}\nreconnect_max_ms = 200\n",
+        b.host, b.port
+    ))
+    .unwrap();
+    let grid_msgs: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let _sub = {
+        let _guard = rt.enter();
+        let mut opts = LinkOptions::plain(format!("test-island-{district}"));
+        opts.subscribe.push(format!("aems/v1/{district}/grid"));
+        let link = Arc::new(MqttLink::start(&cfg, &district, opts).unwrap());
+        let mut rx = link.messages();
+        let got = grid_msgs.clone();
+        rt.spawn(async move {
+            while let Ok(m) = rx.recv().await {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&m.payload) {
+                    got.lock().unwrap().push(v);
+                }
+            }
+        });
+        link
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sc = resilient_gate_square(dir.path());
+    let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));
+    let mut text = std::fs::read_to_string(&devices).unwrap();
+    let (a, b2) = (broker::free_port(), broker::free_port());
+    text.push_str(&format!(
+        r#"
+[[device]]
+asset = "emergency_gen"
+profile = "emergency_generator"
+host = "127.0.0.1"
+port = {a}
+unit_id = 1
+limits = {{ power_kw = [0.0, 1000.0] }}
+
+[[device]]
+asset = "condo_pcc"
+profile = "meter"
+host = "127.0.0.1"
+port = {b2}
+unit_id = 1
+
+[[device]]
+asset = "condo_tie"
+profile = "tie_switch"
+host = "127.0.0.1"
+port = {b2}
+unit_id = 2
+limits = {{ power_kw = [-300.0, 300.0] }}
+"#
+    ));
+    std::fs::write(&devices, text).unwrap();
+    let config = run_config(
+        dir.path(),
+        "speed = 0.0\nstart = \"2025-08-04T10:00:00+09:00\"\nduration_h = 5.0\n\
+         [[fault]]\nkind = \"grid_outage\"\nfrom_h = 1.1\nuntil_h = 4.1\n",
+    );
+    let mut aems = Aems::start_scenario(&sc, dir.path(), &devices, &config, &[]);
+    aems.wait_end();
+    let log = std::fs::read_to_string(&aems.log).unwrap_or_default();
+    let c = db(dir.path());
+    let lost_at = "2025-08-04T11:15:00+09:00";
+    let back_at = "2025-08-04T14:15:00+09:00";
+
+    // The audit log: both connections lost and back, the plan switched each way, at the
+    // first cycle after each change.
+    let events = strings(
+        &c,
+        "SELECT time || ' ' || kind || ' ' || subject FROM events ORDER BY rowid",
+    );
+    for want in [
+        format!("{lost_at} grid_lost condo_pcc"),
+        format!("{lost_at} grid_lost pcc"),
+        format!("{lost_at} islanded_plan {district}"),
+        format!("{back_at} grid_restored condo_pcc"),
+        format!("{back_at} grid_restored pcc"),
+        format!("{back_at} normal_plan {district}"),
+    ] {
+        assert!(events.contains(&want), "{want} not in {events:?}\n{log}");
+    }
+    assert_eq!(events.len(), 6, "{events:?}");
+
+    // The switch-over cycle's plan: islanded, nothing imported anywhere over the horizon.
+    let plan_at = |t: &str| -> serde_json::Value {
+        let j: String = c
+            .query_row("SELECT json FROM schedules WHERE time = ?1", [t], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|e| panic!("no schedule at {t}: {e}\n{log}"));
+        serde_json::from_str(&j).unwrap()
+    };
+    let series = |p: &serde_json::Value, asset: &str, q: &str| -> Vec<f64> {
+        p["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["asset"] == asset && s["quantity"] == q)
+            .map(|s| {
+                s["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let p = plan_at(lost_at);
+    assert_eq!(p["source"], "plan");
+    assert_eq!(p["islanded"], true);
+    for g in ["pcc", "condo_pcc"] {
+        let imp = series(&p, g, "import_kw");
+        assert_eq!(imp.len(), 48);
+        assert!(imp.iter().all(|x| x.abs() < 1e-6), "{g} imports: {imp:?}");
+    }
+    for node in ["office_a", "retail_b", "hotel_c", "resi_d", "condos"] {
+        let shed = series(&p, node, "unserved_lifeline_kw");
+        assert!(
+            shed.iter().all(|x| *x < 1e-6),
+            "{node} lifeline shed in the plan: {shed:?}"
+        );
+    }
+    assert!(series(&p, "condo_tie", "flow_kw")[0] > 1.0);
+    // ... the cycle before it was normal (it could not know).
+    let before = plan_at("2025-08-04T11:00:00+09:00");
+    assert_eq!(before["islanded"], false);
+    assert!(series(&before, "pcc", "import_kw")[0] > 1.0);
+
+    // What the devices were told and hold at the switch-over: the emergency generator
+    // started, the tie closed with the plan's flow (confirmed by read-back).
+    let held = |t: &str, asset: &str, q: &str| -> Option<f64> {
+        c.query_row(
+            "SELECT written FROM setpoints WHERE time = ?1 AND asset = ?2 AND quantity = ?3
+             AND channel = 'modbus' AND confirmed = 1 ORDER BY id DESC LIMIT 1",
+            rusqlite::params![t, asset, q],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    assert_eq!(held(lost_at, "emergency_gen", "on"), Some(1.0), "{log}");
+    assert!(held(lost_at, "emergency_gen", "power_kw").unwrap_or(0.0) >= 300.0);
+    assert_eq!(held(lost_at, "condo_tie", "closed"), Some(1.0));
+    assert!(held(lost_at, "condo_tie", "power_kw").unwrap_or(0.0) > 1.0);
+    // Before the outage the generator never ran and the tie stayed open.
+    assert_eq!(
+        held("2025-08-04T10:00:00+09:00", "condo_tie", "closed"),
+        Some(0.0)
+    );
+    assert_eq!(
+        held("2025-08-04T10:00:00+09:00", "emergency_gen", "on"),
+        Some(0.0)
+    );
+
+    // The simulated district, by its own physics: the tie carried the condominiums, and
+    // from the switch-over on no lifeline load went unserved anywhere.
+    let sim_at = |t: &str| -> serde_json::Value {
+        let j: String = c
+            .query_row("SELECT json FROM simulator WHERE time = ?1", [t], |r| {
+                r.get(0)
+            })
+            .unwrap_or_else(|e| panic!("no simulator record at {t}: {e}"));
+        serde_json::from_str(&j).unwrap()
+    };
+    let at_switch = sim_at(lost_at);
+    assert_eq!(
+        at_switch["grids_out"],
+        serde_json::json!(["pcc", "condo_pcc"])
+    );
+    let mid = sim_at("2025-08-04T12:30:00+09:00");
+    assert!(mid["line_kw"]["condo_tie"].as_f64().unwrap() > 1.0, "{mid}");
+    let end = sim_at(back_at);
+    assert_eq!(end["grids_out"], serde_json::json!([]));
+    for node in ["office_a", "retail_b", "hotel_c", "resi_d", "condos"] {
+        let a = at_switch["unserved_kwh"][node][0].as_f64().unwrap();
+        let b = end["unserved_kwh"][node][0].as_f64().unwrap();
+        assert!(
+            b - a < 1e-6,
+            "{node}: lifeline unserved grew from {a} to {b} kWh in the island"
+        );
+    }
+
+    // The grid back: normal planning, the tie opened, the generator stopped.
+    let after = plan_at(back_at);
+    assert_eq!(after["islanded"], false);
+    assert_eq!(after["outages"], serde_json::json!([]));
+    assert!(series(&after, "pcc", "import_kw").iter().any(|x| *x > 1.0));
+    assert_eq!(held(back_at, "condo_tie", "closed"), Some(0.0));
+    assert_eq!(held(back_at, "emergency_gen", "on"), Some(0.0));
+
+    // MQTT: the grid status at the start, at the loss and at the return (retained).
+    let t0 = Instant::now();
+    while grid_msgs.lock().unwrap().len() < 3 && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let msgs = grid_msgs.lock().unwrap().clone();
+    let plans: Vec<(bool, String)> = msgs
+        .iter()
+        .map(|m| {
+            (
+                m["islanded"].as_bool().unwrap(),
+                m["plan"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        plans,
+        vec![
+            (false, "normal".to_string()),
+            (true, "islanded".to_string()),
+            (false, "normal".to_string())
+        ],
+        "{msgs:?}"
+    );
+    assert_eq!(msgs[1]["grids"]["pcc"], "lost");
 }

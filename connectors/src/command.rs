@@ -7,7 +7,8 @@
 //! never answers.
 
 use physics::device::{
-    BatteryReading, Command, GeneratorReading, HvacReading, Kind, MeterReading, Quantity, Reading,
+    BatteryReading, Command, GeneratorReading, HvacReading, Kind, LineReading, MeterReading,
+    Quantity, Reading,
 };
 
 use crate::devices::DeviceEntry;
@@ -23,6 +24,7 @@ impl DeviceFamily {
             DeviceFamily::Hvac => Kind::Hvac,
             DeviceFamily::Generator => Kind::Generator,
             DeviceFamily::Meter => Kind::Meter,
+            DeviceFamily::Line => Kind::Line,
         }
     }
 }
@@ -54,6 +56,11 @@ pub fn reading(family: DeviceFamily, a: &AssetTelemetry) -> Result<Reading, Stri
             power_kw: v(Quantity::PowerKw),
             import_kwh: v(Quantity::ImportKwh),
             export_kwh: v(Quantity::ExportKwh),
+            grid_available: v(Quantity::GridAvailable),
+        }),
+        DeviceFamily::Line => Reading::Line(LineReading {
+            power_kw: v(Quantity::PowerKw),
+            closed: v(Quantity::Closed),
         }),
     })
 }
@@ -120,6 +127,23 @@ pub fn setpoints(
             }
             if has(Quantity::On) {
                 v.push(sp(Quantity::On, if *on { 1.0 } else { 0.0 }));
+            }
+            Ok(v)
+        }
+        (DeviceFamily::Line, Command::Line { closed, power_kw }) => {
+            // Open: the flow setpoint goes to 0 first (nothing to carry), then the switch.
+            let mut v = Vec::new();
+            if has(Quantity::PowerKw) {
+                v.push(sp(Quantity::PowerKw, if *closed { *power_kw } else { 0.0 }));
+            }
+            if has(Quantity::Closed) {
+                v.push(sp(Quantity::Closed, if *closed { 1.0 } else { 0.0 }));
+            }
+            if v.is_empty() {
+                return Err(format!(
+                    "{asset}: profile '{}' has no closed or power_kw setpoint",
+                    p.name
+                ));
             }
             Ok(v)
         }

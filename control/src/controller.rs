@@ -77,6 +77,8 @@ pub struct Controller {
     forecaster: Box<dyn Forecaster>,
     solver: Solver,
     plan: Option<Plan>,
+    /// The grid connections lost when the current plan was made.
+    plan_lost: BTreeSet<String>,
     forecast: Option<Scenario>,
     uncommanded: BTreeSet<String>,
     guard: guard::Guard,
@@ -109,6 +111,7 @@ impl Controller {
             forecaster,
             solver,
             plan: None,
+            plan_lost: BTreeSet::new(),
             forecast: None,
             uncommanded,
             errors: crate::fan::Errors::default(),
@@ -157,6 +160,11 @@ impl Controller {
     /// The current plan.
     pub fn plan(&self) -> Option<&Plan> {
         self.plan.as_ref()
+    }
+
+    /// The grid connections the current plan takes as lost (islanded behind them).
+    pub fn planned_lost(&self) -> &BTreeSet<String> {
+        &self.plan_lost
     }
 
     /// The forecast the current plan was made on.
@@ -221,15 +229,19 @@ impl Controller {
 
     fn mpc(&mut self, c: &mut Cycle, row: Option<usize>) {
         let now = c.time;
-        let due = self.plan.as_ref().is_none_or(|p| {
-            (now - p.problem.start).num_seconds() as f64
-                >= self.settings.replan_minutes * 60.0 - 1e-6
-        });
+        // A grid connection lost or back: the plan made before is for another network.
+        let grid_changed = c.state.grids_lost != self.plan_lost;
+        let due = grid_changed
+            || self.plan.as_ref().is_none_or(|p| {
+                (now - p.problem.start).num_seconds() as f64
+                    >= self.settings.replan_minutes * 60.0 - 1e-6
+            });
         let mut failed = false;
         if due {
             match self.make_plan(&c.state, row) {
                 Ok((plan, info)) => {
                     self.plan = Some(plan);
+                    self.plan_lost = c.state.grids_lost.clone();
                     c.replanned = true;
                     c.solve = Some(info);
                 }
@@ -246,7 +258,7 @@ impl Controller {
         let step = self.plan.as_ref().and_then(|p| {
             let k = p.step_at(now)?;
             let age_min = (now - p.problem.start).num_seconds() as f64 / 60.0;
-            if failed && age_min > self.settings.plan_valid_minutes {
+            if failed && (age_min > self.settings.plan_valid_minutes || grid_changed) {
                 return None;
             }
             Some((

@@ -38,6 +38,15 @@ pub struct PlanSeries {
     pub values: Vec<f64>,
 }
 
+/// The plan series of a node's load planned unserved, per class (in
+/// [`engine::asset::ClassKind::ALL`]'s order).
+pub const UNSERVED_NAMES: [&str; 4] = [
+    "unserved_lifeline_kw",
+    "unserved_critical_kw",
+    "unserved_normal_kw",
+    "unserved_sheddable_kw",
+];
+
 impl Plan {
     /// The plan per asset quantity: grid import, battery power (+ discharging) and energy,
     /// HVAC power, on and zone temperature, generator power and on.
@@ -85,12 +94,48 @@ impl Plan {
             add(&g.id, Quantity::PowerKw.name(), "kW", gs.power_kw.clone());
             add(&g.id, Quantity::On.name(), "", flags(&gs.on));
         }
+        // Emergency lines (energised only in an outage): their flow, + from → to.
+        for (l, ls) in sc.lines.iter().zip(&s.lines) {
+            if l.emergency_only {
+                let f = ls
+                    .fwd_kw
+                    .iter()
+                    .zip(&ls.rev_kw)
+                    .map(|(a, b)| a - b)
+                    .collect();
+                add(&l.id, "flow_kw", "kW", f);
+            }
+        }
+        // In an outage: each node's load planned unserved, per class.
+        for (n, u) in sc.nodes.iter().zip(&s.unserved) {
+            for (c, name) in UNSERVED_NAMES.iter().enumerate() {
+                if u.shed_kw.iter().any(|x| x[c] > 0.0) {
+                    add(&n.id, name, "kW", u.shed_kw.iter().map(|x| x[c]).collect());
+                }
+            }
+        }
         out
     }
 
-    /// The plan as a JSON document (its source, start, step, objective, gap and series).
+    /// The plan as a JSON document (its source, start, step, objective, gap, the grid
+    /// outages it was made with, and series).
     pub fn to_json(&self, source: crate::Source, now: DateTime<FixedOffset>) -> serde_json::Value {
+        let sc = &self.problem;
+        let outages: Vec<serde_json::Value> = sc
+            .outages
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "grid": sc.grids.get(o.grid).map(|g| g.id.as_str()),
+                    "from": o.from.to_rfc3339(),
+                    "until": o.until.to_rfc3339(),
+                    "id": o.id,
+                })
+            })
+            .collect();
         serde_json::json!({
+            "islanded": sc.has_emergency(),
+            "outages": outages,
             "source": source.as_str(),
             "time": now.to_rfc3339(),
             "start": self.problem.start.to_rfc3339(),

@@ -356,6 +356,7 @@ impl<'a> Plant<'a> {
                 })),
             );
         }
+        let out = self.district.grid_out(st.elapsed_h);
         for (g, id) in spec.grid_ids.iter().enumerate() {
             readings.insert(
                 id.clone(),
@@ -363,6 +364,7 @@ impl<'a> Plant<'a> {
                     power_kw: Some(st.grid_kw[g]),
                     import_kwh: Some(st.import_kwh[g]),
                     export_kwh: Some(st.export_kwh[g]),
+                    grid_available: Some(if out[g] { 0.0 } else { 1.0 }),
                 })),
             );
         }
@@ -373,6 +375,7 @@ impl<'a> Plant<'a> {
                     power_kw: Some(st.node_kw[n]),
                     import_kwh: Some(st.node_import_kwh[n]),
                     export_kwh: Some(st.node_export_kwh[n]),
+                    grid_available: None,
                 })),
             );
         }

@@ -2,7 +2,8 @@
 //! step, starting now (mid-interval if need be), with the measured state as initial
 //! conditions — battery energy, zone temperatures, generators running, each connection's
 //! billed peak so far and the energy already imported in the current 30-minute interval —
-//! and conservative settings for units that cannot be trusted or commanded.
+//! and conservative settings for units that cannot be trusted or commanded. A grid
+//! connection measured lost is planned out until the horizon's end (islanded).
 
 use std::collections::BTreeSet;
 
@@ -90,6 +91,27 @@ pub fn build(
         if let Some(t) = state.zone_c.get(&u.id) {
             u.initial_temp_c = *t;
         }
+    }
+    // A connection measured lost is out from now to the horizon's end, unless the data
+    // already know the outage (then its announced end stands).
+    let horizon_end = h.now + chrono::Duration::minutes(i64::from(h.step_minutes) * steps as i64);
+    for id in &state.grids_lost {
+        let Some(g) = sc.grids.iter().position(|x| x.id == *id) else {
+            continue;
+        };
+        if sc
+            .outages
+            .iter()
+            .any(|o| o.grid == g && o.covers(h.now, h.step_minutes))
+        {
+            continue;
+        }
+        sc.outages.push(engine::asset::Outage {
+            id: Some(format!("{id} lost (measured)")),
+            grid: g,
+            from: h.now,
+            until: horizon_end,
+        });
     }
     let dt = sc.step_hours();
     let ends_in_outage = sc.emergency_at(steps - 1);

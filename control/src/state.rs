@@ -146,6 +146,11 @@ pub struct State {
     /// power burnt since the first state, plus its refuelling.
     #[serde(default)]
     pub fuel_kwh: BTreeMap<String, f64>,
+    /// Grid connections lost now: their meter reports the utility supply gone (the PCC
+    /// breaker open). A connection whose meter does not say keeps its last known status
+    /// (available, if it never said).
+    #[serde(default)]
+    pub grids_lost: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -235,6 +240,8 @@ fn range(kind: Kind, q: Quantity, sc: &Scenario, asset: &str) -> Option<(f64, f6
         (Kind::Generator, Quantity::Running) => Some((0.0, 1.0)),
         (Kind::Meter, Quantity::PowerKw) => Some((-1e6, 1e6)),
         (Kind::Meter, Quantity::ImportKwh | Quantity::ExportKwh) => Some((0.0, 1e12)),
+        (Kind::Meter, Quantity::GridAvailable) | (Kind::Line, Quantity::Closed) => Some((0.0, 1.0)),
+        (Kind::Line, Quantity::PowerKw) => Some((-1e6, 1e6)),
         _ => None,
     }
 }
@@ -246,6 +253,7 @@ fn needed(kind: Kind) -> &'static [&'static [Quantity]] {
         Kind::Hvac => &[&[Quantity::ZoneTempC]],
         Kind::Generator => &[&[Quantity::PowerKw, Quantity::Running]],
         Kind::Meter => &[&[Quantity::ImportKwh], &[Quantity::PowerKw]],
+        Kind::Line => &[],
     }
 }
 
@@ -267,6 +275,9 @@ pub struct Estimator {
     /// Per generator with a fuel stock: fuel left and when it was last counted.
     #[serde(default)]
     fuel: BTreeMap<String, (f64, DateTime<FixedOffset>)>,
+    /// Grid connections last reported lost.
+    #[serde(default)]
+    lost: BTreeSet<String>,
 }
 
 mod tz_name {
@@ -306,6 +317,7 @@ impl Estimator {
                 .map(|g| (g.id.clone(), MonthlyPeaks::new(g.peak_so_far_kw)))
                 .collect(),
             fuel: BTreeMap::new(),
+            lost: BTreeSet::new(),
         }
     }
 
@@ -524,6 +536,15 @@ impl Estimator {
                         healthy = false;
                     }
                     if data.grids.iter().any(|g| g.id == asset) {
+                        match value_of(Quantity::GridAvailable, &mut st) {
+                            Some(v) if v < 0.5 => {
+                                self.lost.insert(asset.into());
+                            }
+                            Some(_) => {
+                                self.lost.remove(asset);
+                            }
+                            None => {}
+                        }
                         let g = st.grids.entry(asset.into()).or_default();
                         g.meter_kw = p;
                         if let Some(imp) = imp {
@@ -550,6 +571,7 @@ impl Estimator {
                         }
                     }
                 }
+                Kind::Line => {}
             }
             if !healthy || !read_ok {
                 st.unhealthy.insert(asset.into());
@@ -572,6 +594,7 @@ impl Estimator {
             }
         }
         self.count_fuel(&mut st, data, now);
+        st.grids_lost = self.lost.clone();
         st
     }
 }

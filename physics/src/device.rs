@@ -33,11 +33,15 @@ pub enum Quantity {
     ImportKwh,
     /// A meter's export counter, kWh.
     ExportKwh,
+    /// Utility supply present at a grid connection (1), or lost with its breaker open (0).
+    GridAvailable,
+    /// A line's switch closed (1, the line energised) or open (0).
+    Closed,
 }
 
 impl Quantity {
     /// Every quantity.
-    pub const ALL: [Quantity; 12] = [
+    pub const ALL: [Quantity; 14] = [
         Quantity::SocPct,
         Quantity::EnergyKwh,
         Quantity::PowerKw,
@@ -50,6 +54,8 @@ impl Quantity {
         Quantity::Running,
         Quantity::ImportKwh,
         Quantity::ExportKwh,
+        Quantity::GridAvailable,
+        Quantity::Closed,
     ];
 
     /// Its name in device profiles, MQTT payloads and logs.
@@ -67,6 +73,8 @@ impl Quantity {
             Quantity::Running => "running",
             Quantity::ImportKwh => "import_kwh",
             Quantity::ExportKwh => "export_kwh",
+            Quantity::GridAvailable => "grid_available",
+            Quantity::Closed => "closed",
         }
     }
 
@@ -82,7 +90,7 @@ impl Quantity {
             Quantity::EnergyKwh | Quantity::ImportKwh | Quantity::ExportKwh => "kWh",
             Quantity::PowerKw | Quantity::MaxChargeKw => "kW",
             Quantity::ZoneTempC | Quantity::ZoneSetpointC => "°C",
-            Quantity::On | Quantity::Running => "",
+            Quantity::On | Quantity::Running | Quantity::GridAvailable | Quantity::Closed => "",
         }
     }
 }
@@ -105,16 +113,19 @@ pub enum Kind {
     Generator,
     /// A meter (a grid connection's or a node's).
     Meter,
+    /// A line's switch (a tie line whose flow the AEMS sets, e.g. an emergency tie).
+    Line,
 }
 
 impl Kind {
-    /// Its name (`battery`, `hvac`, `generator`, `meter`).
+    /// Its name (`battery`, `hvac`, `generator`, `meter`, `line`).
     pub const fn name(self) -> &'static str {
         match self {
             Kind::Battery => "battery",
             Kind::Hvac => "hvac",
             Kind::Generator => "generator",
             Kind::Meter => "meter",
+            Kind::Line => "line",
         }
     }
 }
@@ -159,6 +170,18 @@ pub struct MeterReading {
     pub import_kwh: Option<f64>,
     /// Export counter, kWh.
     pub export_kwh: Option<f64>,
+    /// At a grid connection: utility supply present (≥ 0.5) or lost (PCC breaker open).
+    #[serde(default)]
+    pub grid_available: Option<f64>,
+}
+
+/// What a line's switch reports.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LineReading {
+    /// Flow, kW (+ from → to).
+    pub power_kw: Option<f64>,
+    /// Closed (≥ 0.5) or open.
+    pub closed: Option<f64>,
 }
 
 /// A device's readings, by the kind of device.
@@ -173,6 +196,8 @@ pub enum Reading {
     Generator(GeneratorReading),
     /// A meter.
     Meter(MeterReading),
+    /// A line's switch.
+    Line(LineReading),
 }
 
 impl Reading {
@@ -183,6 +208,7 @@ impl Reading {
             Reading::Hvac(_) => Kind::Hvac,
             Reading::Generator(_) => Kind::Generator,
             Reading::Meter(_) => Kind::Meter,
+            Reading::Line(_) => Kind::Line,
         }
     }
 
@@ -207,6 +233,11 @@ impl Reading {
                 (Quantity::PowerKw, m.power_kw),
                 (Quantity::ImportKwh, m.import_kwh),
                 (Quantity::ExportKwh, m.export_kwh),
+                (Quantity::GridAvailable, m.grid_available),
+            ],
+            Reading::Line(l) => vec![
+                (Quantity::PowerKw, l.power_kw),
+                (Quantity::Closed, l.closed),
             ],
         }
     }
@@ -238,6 +269,14 @@ pub enum Command {
         /// Power, kW.
         power_kw: f64,
     },
+    /// A line's switch: closed (energised) or open, and the flow it is set to carry, kW
+    /// (+ from → to).
+    Line {
+        /// Closed.
+        closed: bool,
+        /// Flow, kW.
+        power_kw: f64,
+    },
     /// Back to the device's own control.
     Release,
 }
@@ -245,9 +284,9 @@ pub enum Command {
 /// A command as a flat record (a decisions log's columns).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CommandRow {
-    /// `battery`, `hvac`, `generator` or `release`.
+    /// `battery`, `hvac`, `generator`, `line` or `release`.
     pub kind: &'static str,
-    /// Running, for HVAC units and generators.
+    /// Running, for HVAC units and generators; closed, for lines.
     pub on: Option<bool>,
     /// Power, kW (+ delivered for batteries and generators).
     pub power_kw: Option<f64>,
@@ -272,6 +311,7 @@ impl Command {
                 setpoint_c,
             } => row("hvac", Some(on), power_kw, Some(setpoint_c)),
             Command::Generator { on, power_kw } => row("generator", Some(on), Some(power_kw), None),
+            Command::Line { closed, power_kw } => row("line", Some(closed), Some(power_kw), None),
             Command::Release => row("release", None, None, None),
         }
     }

@@ -229,6 +229,9 @@ pub struct State {
     /// Per node: load shed per class (highest priority first) over the last substep, kW.
     #[serde(default)]
     pub unserved_kw: Vec<[f64; 4]>,
+    /// Per line: what it carries, kW (+ from → to, as sent).
+    #[serde(default)]
+    pub line_kw: Vec<f64>,
 }
 
 /// Energy over an interval (what [`District::take_totals`] hands over), kWh, and the
@@ -274,6 +277,9 @@ pub struct District {
     spec: DistrictSpec,
     state: State,
     totals: Totals,
+    /// Per grid connection: lost now whatever the outage windows say (a PCC breaker
+    /// opened by hand, or by the device simulator's fault schedule).
+    lost: Vec<bool>,
 }
 
 fn at(series: &[f64], k: usize) -> f64 {
@@ -306,12 +312,15 @@ impl District {
                 .map(|g| g.fuel.map(|f| f.initial_kwh))
                 .collect(),
             unserved_kw: vec![[0.0; 4]; spec.nodes.len()],
+            line_kw: vec![0.0; spec.network.lines().len()],
         };
         let totals = Self::zero_totals(&spec);
+        let lost = vec![false; spec.network.grids().len()];
         let mut d = Self {
             spec,
             state,
             totals,
+            lost,
         };
         // Powers at the start, under local control, so that the first readings are real.
         let _ = d.substep(0.0, &Commands::local(&d.spec));
@@ -334,9 +343,32 @@ impl District {
         }
     }
 
-    /// Which grid connections are out at `elapsed_h`.
+    /// Which grid connections are out at `elapsed_h` (by the outage windows, or lost by
+    /// [`District::set_grid_lost`]).
     pub fn grid_out(&self, elapsed_h: f64) -> Vec<bool> {
-        grids_out(&self.spec, elapsed_h)
+        let mut out = grids_out(&self.spec, elapsed_h);
+        for (o, l) in out.iter_mut().zip(&self.lost) {
+            *o |= *l;
+        }
+        out
+    }
+
+    /// Loses grid connection `g` from now on (`lost`), or gives it back; the outage
+    /// windows of the description still hold. Returns false when there is no such
+    /// connection.
+    pub fn set_grid_lost(&mut self, g: usize, lost: bool) -> bool {
+        match self.lost.get_mut(g) {
+            Some(l) => {
+                *l = lost;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Energy over the interval since the last [`District::take_totals`] (or the start).
+    pub fn totals(&self) -> &Totals {
+        &self.totals
     }
 
     /// The description.
@@ -448,7 +480,10 @@ impl District {
             base[u.node] += q;
         }
         // Grid outages now.
-        let out = grids_out(spec, st.elapsed_h);
+        let mut out = grids_out(spec, st.elapsed_h);
+        for (o, l) in out.iter_mut().zip(&self.lost) {
+            *o |= *l;
+        }
         let emergency = out.iter().any(|o| *o);
         // Generators.
         for (j, g) in spec.generators.iter().enumerate() {
@@ -582,6 +617,9 @@ impl District {
             self.totals.generator_kwh[j] += p * h;
         }
         for l in 0..flows.fwd_kw.len() {
+            if let Some(x) = st.line_kw.get_mut(l) {
+                *x = flows.fwd_kw[l] - flows.rev_kw[l];
+            }
             self.totals.fwd_kwh[l] += flows.fwd_kw[l] * h;
             self.totals.rev_kwh[l] += flows.rev_kw[l] * h;
         }

@@ -92,6 +92,10 @@ pub enum FaultKind {
     Nan,
     /// Every solve gets the deadline `deadline_s` (default 0): forced past it.
     SolveDeadline,
+    /// The utility supply is lost at the grid connection `asset` (every connection when
+    /// absent): its PCC breaker opens, its meter reports `grid_available` 0, until
+    /// `until_h`.
+    GridOutage,
 }
 
 /// One `[[fault]]`.
@@ -100,7 +104,7 @@ pub enum FaultKind {
 pub struct FaultConfig {
     /// What goes wrong.
     pub kind: FaultKind,
-    /// The device (device faults and `nan`).
+    /// The device (device faults and `nan`); the grid connection (`grid_outage`).
     #[serde(default)]
     pub asset: Option<String>,
     /// The telemetry point (`nan`).
@@ -469,6 +473,14 @@ impl RunConfig {
             }
             match fc.kind {
                 FaultKind::SolveDeadline => {}
+                FaultKind::GridOutage => {
+                    if !simulator.enabled {
+                        bail!(err(f, &at, "a grid outage needs the embedded simulator ([simulator] enabled = true or --simulate)"));
+                    }
+                    if fc.quantity.is_some() {
+                        bail!(err(f, &at, "'quantity' does not apply to kind = \"grid_outage\" (its 'asset' is a grid connection, or none for every one)"));
+                    }
+                }
                 kind => {
                     if !simulator.enabled {
                         bail!(err(f, &at, "device faults need the embedded simulator ([simulator] enabled = true or --simulate)"));

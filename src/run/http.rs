@@ -1,6 +1,6 @@
 //! The operator's HTTP interface (axum): `/health`, `/metrics` (Prometheus text), and JSON
 //! for the current `/schedule`, `/forecast`, `/kpis`, the last cycle's `/setpoints` and
-//! `/flags`. The loop publishes a [`View`] after each cycle; the server only reads it.
+//! `/flags`, and (simulated runs) `/simulator`, what the simulated district went through. The loop publishes a [`View`] after each cycle; the server only reads it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -31,6 +31,8 @@ pub struct View {
     pub setpoints: Value,
     /// `/flags`.
     pub flags: Value,
+    /// `/simulator`: what the embedded simulator's district went through (simulated runs).
+    pub simulator: Value,
     /// When the loop last published (wall clock).
     pub updated: Option<Instant>,
     /// `/health` answers 503 when the loop has not published for this long (stuck).
@@ -46,6 +48,7 @@ impl Default for View {
             kpis: Value::Null,
             setpoints: json!([]),
             flags: json!([]),
+            simulator: Value::Null,
             updated: None,
             max_silence: Duration::from_secs(600),
         }
@@ -119,9 +122,21 @@ async fn flags(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(s.read().flags)
 }
 
+async fn simulator(State(s): State<Arc<Shared>>) -> Response {
+    let v = s.read().simulator;
+    if v.is_null() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no embedded simulator in this run"})),
+        )
+            .into_response();
+    }
+    Json(v).into_response()
+}
+
 async fn index() -> Json<Value> {
     Json(json!({
-        "endpoints": ["/health", "/metrics", "/schedule", "/forecast", "/kpis", "/setpoints", "/flags"]
+        "endpoints": ["/health", "/metrics", "/schedule", "/forecast", "/kpis", "/setpoints", "/flags", "/simulator"]
     }))
 }
 
@@ -136,6 +151,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/kpis", get(kpis))
         .route("/setpoints", get(setpoints))
         .route("/flags", get(flags))
+        .route("/simulator", get(simulator))
         .with_state(shared)
 }
 

@@ -65,6 +65,10 @@ pub struct Metrics {
     pub month_peak_kw: Gauge<f64, AtomicU64>,
     /// Metered cost since the run's start, yen.
     pub cost_yen: Gauge<f64, AtomicU64>,
+    /// Utility supply per grid connection as measured (1 available, 0 lost), by asset.
+    pub grid_available: Family<AssetLabel, Gauge>,
+    /// The plan followed is islanded (made with a lost connection out): 1, else 0.
+    pub islanded: Gauge,
 }
 
 impl Metrics {
@@ -88,6 +92,8 @@ impl Metrics {
             mqtt_pending: Gauge::default(),
             month_peak_kw: Gauge::default(),
             cost_yen: Gauge::default(),
+            grid_available: Family::default(),
+            islanded: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("cycles", "Planner cycles run", m.cycles.clone());
@@ -165,6 +171,16 @@ impl Metrics {
             "cost_yen",
             "Metered cost since the run's start",
             m.cost_yen.clone(),
+        );
+        registry.register(
+            "grid_available",
+            "Utility supply at each grid connection as measured (1 available, 0 lost)",
+            m.grid_available.clone(),
+        );
+        registry.register(
+            "islanded",
+            "The plan followed is islanded (1) or not (0)",
+            m.islanded.clone(),
         );
         Self { registry, ..m }
     }

@@ -71,6 +71,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let cfg = RunConfig::load(args.config.as_deref(), &args.overrides, file.step_minutes())?;
     let devices = DevicesConfig::load(&args.devices).map_err(|e| anyhow!("{e}"))?;
     check_devices(&file, &devices)?;
+    check_faults(args.config.as_deref(), &cfg, &file)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -92,6 +93,7 @@ fn check_devices(file: &ScenarioFile, devices: &DevicesConfig) -> Result<()> {
             F::Meter => {
                 sc.grids.iter().any(|g| g.id == d.asset) || sc.nodes.iter().any(|n| n.id == d.asset)
             }
+            F::Line => sc.lines.iter().any(|l| l.id == d.asset),
         };
         if !ok {
             bail!(
@@ -102,6 +104,31 @@ fn check_devices(file: &ScenarioFile, devices: &DevicesConfig) -> Result<()> {
                 d.profile.family.name(),
                 d.asset
             );
+        }
+    }
+    Ok(())
+}
+
+/// A grid outage fault must name a grid connection of the scenario.
+fn check_faults(
+    config: Option<&std::path::Path>,
+    cfg: &RunConfig,
+    file: &ScenarioFile,
+) -> Result<()> {
+    let sc = file.window(file.start(), 1).map_err(|e| anyhow!("{e}"))?;
+    for (i, f) in cfg.faults.iter().enumerate() {
+        if f.kind != config::FaultKind::GridOutage {
+            continue;
+        }
+        if let Some(g) = &f.asset {
+            if !sc.grids.iter().any(|x| x.id == *g) {
+                bail!(
+                    "{}: [[fault]] #{i}: field 'asset': '{g}' is not a grid connection of {} (it has: {})",
+                    config.map(|p| p.display().to_string()).unwrap_or_else(|| "command line".into()),
+                    file.path().display(),
+                    sc.grids.iter().map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
+                );
+            }
         }
     }
     Ok(())
@@ -367,6 +394,8 @@ async fn main_loop(
         released: Default::default(),
         last_mqtt_id: 0,
         last_cycle_id: 0,
+        grids_lost: None,
+        plan_mode: String::new(),
     };
     if let Some(r) = &resume {
         lp.resume_from(r);
@@ -418,6 +447,9 @@ async fn main_loop(
             faults.apply(s, origin, next);
         }
         lp.cycle(next).await;
+        if let Some(s) = &sim_handle {
+            lp.record_simulator(next, &s.island_report());
+        }
         next += cadence;
         // A cycle that overran its cadence (real time) skips the missed cycles.
         let now = clock.now();

@@ -1,6 +1,7 @@
 //! The embedded device simulator (`--simulate`): the devices file served over Modbus TCP
 //! by `connectors::Simulator` in this process, its physics stepped by the loop's clock;
-//! and the scheduled faults of `[[fault]]`.
+//! and the scheduled faults of `[[fault]]` (devices that fail, sensors that read NaN, grid
+//! connections lost).
 //!
 //! A resumed run starts the simulated district where the stored run left it: at the CSV
 //! row holding the resume time, with the batteries' energy and the zones' temperatures of
@@ -76,8 +77,8 @@ impl Faults {
         }
     }
 
-    /// Switches device faults on and off for simulated time `now` (hours counted from
-    /// `origin`). Solve faults are read by the cycle itself.
+    /// Switches device faults and grid outages on and off for simulated time `now` (hours
+    /// counted from `origin`). Solve faults are read by the cycle itself.
     pub fn apply(
         &mut self,
         sim: &Simulator,
@@ -89,13 +90,33 @@ impl Faults {
             if f.kind == FaultKind::SolveDeadline {
                 continue;
             }
-            let Some(asset) = f.asset.as_deref() else {
-                continue;
-            };
             let active = f.from_h <= h && h < f.until_h;
             if active == self.on.contains(&i) {
                 continue;
             }
+            if f.kind == FaultKind::GridOutage {
+                let grids = match &f.asset {
+                    Some(g) => vec![g.clone()],
+                    None => sim.grid_ids(),
+                };
+                for g in &grids {
+                    match sim.set_grid_lost(g, active) {
+                        Ok(()) => {
+                            tracing::warn!(target: "aems::run", grid = %g, active, time = %now.to_rfc3339(), "simulated fault: grid outage (PCC breaker {})", if active { "open" } else { "closed" });
+                        }
+                        Err(e) => tracing::error!(target: "aems::run", "fault #{i}: {e}"),
+                    }
+                }
+                if active {
+                    self.on.insert(i);
+                } else {
+                    self.on.remove(&i);
+                }
+                continue;
+            }
+            let Some(asset) = f.asset.as_deref() else {
+                continue;
+            };
             let r = match f.kind {
                 FaultKind::Nan => sim.override_reading(
                     asset,

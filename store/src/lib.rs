@@ -1,6 +1,8 @@
 //! The run's history in SQLite (embedded, bundled: no server): cycles, telemetry, flags,
 //! forecasts, schedules, every setpoint sent with its read-back or delivery, fallbacks,
-//! the meters' 30-minute intervals, KPIs, and the state a restart resumes from.
+//! events (a grid connection lost or back, the plan switched to islanded or normal), the
+//! meters' 30-minute intervals, KPIs, what the embedded simulator's district went through
+//! (`simulator`, simulated runs only), and the state a restart resumes from.
 //!
 //! Every table is append-only except `state` (one row per key) and the delivery status of
 //! MQTT rows in `setpoints`. Times are RFC 3339 in the scenario's offset (`time`:
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS decisions (
     cycle_id INTEGER NOT NULL, time TEXT NOT NULL, asset TEXT NOT NULL, command TEXT NOT NULL,
     on_off INTEGER, power_kw REAL, setpoint_c REAL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL, kind TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS simulator (cycle_id INTEGER NOT NULL, time TEXT NOT NULL, json TEXT NOT NULL);
 "#;
 
 /// The SQLite store (one connection; every call is short).
@@ -258,7 +264,8 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a JSON document in `forecasts`, `schedules` (with its source) or `kpis`.
+    /// Stores a JSON document in `forecasts`, `schedules` (with its source), `kpis` or
+    /// `simulator`.
     pub fn document(
         &self,
         table: Doc,
@@ -280,7 +287,29 @@ impl Store {
                 "INSERT INTO kpis (cycle_id, time, json) VALUES (?1,?2,?3)",
                 params![cycle, ts(time), json],
             )?,
+            Doc::Simulator => c.execute(
+                "INSERT INTO simulator (cycle_id, time, json) VALUES (?1,?2,?3)",
+                params![cycle, ts(time), json],
+            )?,
         };
+        Ok(())
+    }
+
+    /// Records an event of the run: `kind` (e.g. `grid_lost`, `grid_restored`,
+    /// `islanded_plan`, `normal_plan`) about `subject` (a grid connection, the district),
+    /// in words.
+    pub fn event(
+        &self,
+        cycle: i64,
+        time: DateTime<FixedOffset>,
+        kind: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO events (cycle_id, time, wall_time, kind, subject, detail) VALUES (?1,?2,?3,?4,?5,?6)",
+            params![cycle, ts(time), now_wall(), kind, subject, detail],
+        )?;
         Ok(())
     }
 
@@ -520,6 +549,8 @@ pub enum Doc<'a> {
     Schedule(&'a str),
     /// The KPIs after the cycle.
     Kpis,
+    /// What the embedded simulator's district went through (its physics' own count).
+    Simulator,
 }
 
 #[cfg(test)]

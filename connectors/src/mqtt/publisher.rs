@@ -36,6 +36,13 @@ impl SetpointPublisher {
             .publish(topic, serde_json::to_vec(&msg).unwrap_or_default(), true);
     }
 
+    /// Queues the grid connections' status (retained).
+    pub fn publish_grid_status(&self, msg: &super::GridStatusMessage) {
+        let topic = self.link.topics().grid();
+        self.link
+            .publish(topic, serde_json::to_vec(msg).unwrap_or_default(), true);
+    }
+
     /// Queues the whole schedule.
     pub fn publish_schedule(&self, schedule: &ScheduleMessage) {
         let topic = self.link.topics().schedule();

@@ -5,6 +5,7 @@
 //! | `aems/v1/<district>/<asset>/setpoint/<quantity>` | [`SetpointMessage`] | 1 | yes |
 //! | `aems/v1/<district>/schedule` | [`ScheduleMessage`] | 1 | yes |
 //! | `aems/v1/<district>/status` | [`StatusMessage`] (`online`; last will `offline`) | 1 | yes |
+//! | `aems/v1/<district>/grid` | [`GridStatusMessage`] (each connection available or lost; islanded or not) | 1 | yes |
 //! | `aems/v1/<district>/<asset>/telemetry` | [`TelemetryMessage`] (from devices) | 0 | no |
 //!
 //! Every payload is a JSON object whose `"v"` is [`SCHEMA_VERSION`]; a consumer must ignore
@@ -59,6 +60,11 @@ impl Topics {
     /// `aems/v1/<district>/status`.
     pub fn status(&self) -> String {
         format!("{}/status", self.prefix)
+    }
+
+    /// `aems/v1/<district>/grid`.
+    pub fn grid(&self) -> String {
+        format!("{}/grid", self.prefix)
     }
 
     /// `aems/v1/<district>/<asset>/telemetry`.
@@ -182,6 +188,30 @@ pub struct StatusMessage {
     pub time: Option<DateTime<Utc>>,
     /// MQTT client id of the engine.
     pub client_id: String,
+}
+
+/// `aems/v1/<district>/grid`: the grid connections as the engine last measured them and
+/// the plan it follows, published at the first cycle and at every change (retained).
+///
+/// ```json
+/// {"v":1,"district":"gate_square","time":"2025-08-04T02:15:00Z","islanded":true,
+///  "grids":{"pcc":"lost","condo_pcc":"lost"},"plan":"islanded"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridStatusMessage {
+    /// Schema version.
+    pub v: u32,
+    /// District id.
+    pub district: String,
+    /// When the engine saw it (the cycle's time).
+    pub time: DateTime<Utc>,
+    /// Some connection is lost: the district (or part of it) runs as an island.
+    pub islanded: bool,
+    /// Per grid connection: `available` or `lost`.
+    pub grids: BTreeMap<String, String>,
+    /// The plan followed: `islanded` (made with the lost connections out), `normal`, or
+    /// `none` (no current plan: a fallback).
+    pub plan: String,
 }
 
 impl StatusMessage {

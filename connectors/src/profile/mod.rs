@@ -36,6 +36,8 @@ pub enum DeviceFamily {
     Meter,
     /// A dispatchable generator (gas engine).
     Generator,
+    /// A line's switch with a flow setpoint (a tie line).
+    Line,
 }
 
 impl DeviceFamily {
@@ -46,6 +48,7 @@ impl DeviceFamily {
             DeviceFamily::Hvac => "hvac",
             DeviceFamily::Meter => "meter",
             DeviceFamily::Generator => "generator",
+            DeviceFamily::Line => "line",
         }
     }
 }
@@ -319,7 +322,7 @@ pub struct Profile {
 }
 
 /// The profiles shipped in `connectors/profiles/`, compiled in.
-const BUNDLED: [(&str, &str); 5] = [
+const BUNDLED: [(&str, &str); 7] = [
     (
         "battery_inverter",
         include_str!("../../profiles/battery_inverter.toml"),
@@ -334,6 +337,11 @@ const BUNDLED: [(&str, &str); 5] = [
         "sunspec_storage",
         include_str!("../../profiles/sunspec_storage.toml"),
     ),
+    (
+        "emergency_generator",
+        include_str!("../../profiles/emergency_generator.toml"),
+    ),
+    ("tie_switch", include_str!("../../profiles/tie_switch.toml")),
 ];
 
 impl Profile {

@@ -17,7 +17,10 @@
 //!   [`Simulator::run_clock`] with a speed factor (demos: `--speed 60` runs an hour a
 //!   minute).
 //! - Faults ([`Fault`]) make a unit time out, answer with an exception, or close the
-//!   connection, to test the client's behaviour.
+//!   connection, to test the client's behaviour; [`Simulator::set_grid_lost`] opens a
+//!   connection's PCC breaker (the district islands; its meter reports `grid_available` 0).
+//! - A tie line's switch (`line` profiles) carries the flow set while it is closed, under
+//!   remote control and fresh; otherwise it is open.
 //! - [`Simulator::publish_telemetry`] publishes each asset's readings over MQTT.
 
 pub mod config;
@@ -83,6 +86,8 @@ enum Model {
     Hvac(usize),
     Generator(usize),
     Meter(usize),
+    /// A line (index into the district's lines).
+    Line(usize),
 }
 
 /// One simulated device: its registers and its link to the physics.
@@ -292,6 +297,12 @@ impl World {
                 _ => HvacControl::Local,
             };
         }
+        for (l, x) in c.tie_kw.iter_mut().enumerate() {
+            *x = self
+                .device_of(Model::Line(l))
+                .and_then(|d| line_command(d, now))
+                .unwrap_or(0.0);
+        }
         for (i, g) in spec.generators.iter().enumerate() {
             c.generator[i] = match self.device_of(Model::Generator(i)) {
                 Some(d) if d.under_control() => Some((
@@ -329,6 +340,14 @@ impl World {
         let k = self.district.step_index();
         let spec = self.district.spec();
         let st = self.district.state();
+        let out = self.district.grid_out(st.elapsed_h);
+        let now = Instant::now();
+        let closed: Vec<bool> = (0..st.line_kw.len())
+            .map(|l| {
+                self.device_of(Model::Line(l))
+                    .is_some_and(|d| line_command(d, now).is_some())
+            })
+            .collect();
         for di in 0..self.devices.len() {
             let model = self.devices[di].model;
             let status = |p: f64, charging: f64, discharging: f64, idle: f64| {
@@ -384,18 +403,37 @@ impl World {
                     ]
                 }
                 Model::Meter(i) => {
-                    let (p, imp, exp) = match self.config.meters[i].of {
-                        Metered::Grid(g) => (st.grid_kw[g], st.import_kwh[g], st.export_kwh[g]),
-                        Metered::Node(n) => {
-                            (st.node_kw[n], st.node_import_kwh[n], st.node_export_kwh[n])
-                        }
+                    let (p, imp, exp, available) = match self.config.meters[i].of {
+                        Metered::Grid(g) => (
+                            st.grid_kw[g],
+                            st.import_kwh[g],
+                            st.export_kwh[g],
+                            !out.get(g).copied().unwrap_or(false),
+                        ),
+                        Metered::Node(n) => (
+                            st.node_kw[n],
+                            st.node_import_kwh[n],
+                            st.node_export_kwh[n],
+                            true,
+                        ),
                     };
                     vec![
                         (Quantity::PowerKw.name(), p),
                         (Quantity::ImportKwh.name(), imp),
                         (Quantity::ExportKwh.name(), exp),
+                        (
+                            Quantity::GridAvailable.name(),
+                            if available { 1.0 } else { 0.0 },
+                        ),
                     ]
                 }
+                Model::Line(l) => vec![
+                    (
+                        Quantity::PowerKw.name(),
+                        st.line_kw.get(l).copied().unwrap_or(0.0),
+                    ),
+                    (Quantity::Closed.name(), if closed[l] { 1.0 } else { 0.0 }),
+                ],
             };
             let d = &mut self.devices[di];
             for (name, v) in values {
@@ -439,6 +477,7 @@ impl World {
                 put(Quantity::PowerKw, st.hvac_kw[i]);
             }
             Model::Generator(i) => put(Quantity::PowerKw, st.generator_kw[i]),
+            Model::Line(l) => put(Quantity::PowerKw, st.line_kw.get(l).copied().unwrap_or(0.0)),
             Model::Meter(i) => match self.config.meters[i].of {
                 Metered::Grid(g) => {
                     put(Quantity::PowerKw, st.grid_kw[g]);
@@ -490,6 +529,42 @@ fn battery_command(d: &SimDevice, b: &Battery, now: Instant) -> Option<f64> {
     Some(0.0)
 }
 
+/// The flow a line's switch is told to carry (+ from → to), kW; `None` when it is open:
+/// not under remote control, not told to close, or its commands are no longer fresh.
+fn line_command(d: &SimDevice, now: Instant) -> Option<f64> {
+    if !d.under_control() {
+        return None;
+    }
+    let closed = match d.profile().setpoint(Quantity::Closed.name()) {
+        Some(_) => d.fresh(Quantity::Closed.name(), now)? >= 0.5,
+        None => true,
+    };
+    if !closed {
+        return None;
+    }
+    match d.profile().setpoint(Quantity::PowerKw.name()) {
+        Some(_) => d.fresh(Quantity::PowerKw.name(), now),
+        None => Some(0.0),
+    }
+}
+
+/// What the simulated district went through, as its physics counted it (not what any
+/// device reports): for tests and for the record of a simulated run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IslandReport {
+    /// Simulated time.
+    pub time: DateTime<FixedOffset>,
+    /// Grid connections out now.
+    pub grids_out: Vec<String>,
+    /// Per node: load shed since the start per class (lifeline, critical, normal,
+    /// sheddable), kWh.
+    pub unserved_kwh: BTreeMap<String, [f64; 4]>,
+    /// Per node: load shed now per class, kW.
+    pub unserved_kw: BTreeMap<String, [f64; 4]>,
+    /// Per line: flow now, kW (+ from → to).
+    pub line_kw: BTreeMap<String, f64>,
+}
+
 /// A running simulator. Dropping it stops its servers and tasks.
 #[derive(Debug)]
 pub struct Simulator {
@@ -530,7 +605,27 @@ impl Simulator {
                     .iter()
                     .position(|b| b.id == e.asset)
                     .map(Model::Meter),
+                DeviceFamily::Line => config
+                    .spec
+                    .line_ids
+                    .iter()
+                    .position(|id| *id == e.asset)
+                    .map(Model::Line),
             };
+            if let Some(Model::Line(l)) = model {
+                if !config.spec.network.ties().contains(&l) {
+                    return Err(SimError::Config(ConfigError {
+                        file: devices.path.clone(),
+                        line: None,
+                        table: Some(format!("[[device]] #{i} ('{}')", e.asset)),
+                        field: Some("asset".into()),
+                        reason: format!(
+                            "line '{}' is not a tie line (the network fixes its flow): a switch there has nothing to set",
+                            e.asset
+                        ),
+                    }));
+                }
+            }
             let Some(model) = model else {
                 return Err(SimError::Config(ConfigError {
                     file: devices.path.clone(),
@@ -668,6 +763,69 @@ impl Simulator {
                 }
             }
         }));
+    }
+
+    /// Loses the grid connection `grid` (its PCC breaker opens: no import, no export; its
+    /// meter reports `grid_available` 0), or gives it back with `lost` false.
+    pub fn set_grid_lost(&self, grid: &str, lost: bool) -> Result<(), String> {
+        let mut w = lock(&self.world);
+        let g = w
+            .district
+            .spec()
+            .grid_ids
+            .iter()
+            .position(|id| id == grid)
+            .ok_or_else(|| {
+                format!(
+                    "no grid connection '{grid}' in the simulated district (it has: {})",
+                    w.district.spec().grid_ids.join(", ")
+                )
+            })?;
+        w.district.set_grid_lost(g, lost);
+        w.advance(0.0);
+        Ok(())
+    }
+
+    /// The grid connections of the simulated district.
+    pub fn grid_ids(&self) -> Vec<String> {
+        lock(&self.world).district.spec().grid_ids.clone()
+    }
+
+    /// What the simulated district went through so far (its physics' own count).
+    pub fn island_report(&self) -> IslandReport {
+        let w = lock(&self.world);
+        let spec = w.district.spec();
+        let st = w.district.state();
+        let totals = w.district.totals();
+        let out = w.district.grid_out(st.elapsed_h);
+        IslandReport {
+            time: w.now(),
+            grids_out: spec
+                .grid_ids
+                .iter()
+                .zip(&out)
+                .filter(|(_, o)| **o)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            unserved_kwh: spec
+                .nodes
+                .iter()
+                .zip(&totals.unserved_kwh)
+                .map(|(n, u)| (n.id.clone(), *u))
+                .collect(),
+            unserved_kw: spec
+                .nodes
+                .iter()
+                .zip(&st.unserved_kw)
+                .map(|(n, u)| (n.id.clone(), *u))
+                .collect(),
+            line_kw: spec
+                .line_ids
+                .iter()
+                .zip(&st.line_kw)
+                .map(|(id, kw)| (id.clone(), *kw))
+                .collect(),
+        }
     }
 
     /// Makes `asset` misbehave (or behave again, with `None`).
