@@ -467,6 +467,71 @@ mod tests {
         ));
     }
 
+    /// A connection measured lost: a new plan at once (not due otherwise), islanded over
+    /// its whole horizon; a reading that does not say keeps it lost; the supply back, a
+    /// normal plan at once; a plan made for the other network never stands in for a
+    /// failed solve.
+    #[test]
+    fn a_lost_connection_replans_islanded_at_once_and_back() {
+        let data = gate_square();
+        let mut plant = Plant::new(&data, 8, false);
+        let mut s = settings(Policy::Mpc);
+        s.replan_minutes = 180.0;
+        let mut ctl = Controller::new(
+            data.clone(),
+            s,
+            Box::new(Perfect),
+            every_device(&data),
+            Default::default(),
+        );
+        let breaker = |m: &mut Measurements, v: Option<f64>| {
+            if let Some(Ok(physics::device::Reading::Meter(r))) = m.readings.get_mut("pcc") {
+                r.grid_available = v;
+            }
+        };
+        let c = ctl.cycle(&plant.measure());
+        assert!(c.replanned && ctl.planned_lost().is_empty());
+        plant.apply(&c.decisions).unwrap();
+        // Lost.
+        let mut m = plant.measure();
+        breaker(&mut m, Some(0.0));
+        let c = ctl.cycle(&m);
+        assert!(c.replanned, "{:?}", c.reason);
+        assert_eq!(c.source, Source::Plan);
+        assert!(c.state.grids_lost.contains("pcc"));
+        let p = ctl.plan().unwrap();
+        assert_eq!(p.problem.outages.len(), 1);
+        assert_eq!(p.problem.outages[0].from, p.problem.start);
+        assert_eq!(
+            *p.problem.times.last().unwrap() + chrono::Duration::minutes(30),
+            p.problem.outages[0].until
+        );
+        assert!(p.schedule.grids[0].import_kw.iter().all(|x| x.abs() < 1e-6));
+        assert!(ctl.planned_lost().contains("pcc"));
+        // Silent breaker: still lost, no new plan (not due).
+        let mut m = plant.measure();
+        m.time += chrono::Duration::minutes(30);
+        breaker(&mut m, None);
+        let c = ctl.cycle(&m);
+        assert!(!c.replanned && c.state.grids_lost.contains("pcc"));
+        // Back, but the solve fails: the islanded plan does not stand in.
+        ctl.set_deadline(Some(0.0));
+        let mut m = plant.measure();
+        m.time += chrono::Duration::minutes(60);
+        breaker(&mut m, Some(1.0));
+        let c = ctl.cycle(&m);
+        assert!(c.state.grids_lost.is_empty());
+        assert_eq!(c.source, Source::Fallback, "{:?}", c.reason);
+        // ... and solved: a normal plan.
+        ctl.set_deadline(None);
+        let mut m = plant.measure();
+        m.time += chrono::Duration::minutes(90);
+        let c = ctl.cycle(&m);
+        assert!(c.replanned && c.source == Source::Plan);
+        assert!(ctl.plan().unwrap().problem.outages.is_empty());
+        assert!(ctl.planned_lost().is_empty());
+    }
+
     /// The rule and the baseline need no plan.
     #[test]
     fn the_rule_and_the_baseline_decide_without_solving() {

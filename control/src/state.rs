@@ -623,6 +623,7 @@ mod tests {
             power_kw: Some(p),
             import_kwh: Some(imp),
             export_kwh: Some(0.0),
+            grid_available: None,
         }))
     }
 
