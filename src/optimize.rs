@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
+use whatif::yen;
 
 use engine::solve::DEFAULT_MIP_GAP;
 use engine::{optimize, Outcome, Scenario, SolveOptions, Status, Strategy};
@@ -178,18 +179,4 @@ fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
     if let (Some(path), Some(_)) = (schedule, &o.schedule) {
         println!("Schedule   {}", path.display());
     }
-}
-
-/// Yen with thousands separators and two decimals.
-pub(crate) fn yen(v: f64) -> String {
-    let s = format!("{:.2}", v.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}{out}.{frac}", if v < 0.0 { "-" } else { "" })
 }

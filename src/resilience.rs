@@ -9,11 +9,10 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, FixedOffset};
 use clap::Args as ClapArgs;
 
-use engine::resilience::{figures, plan, sweep, sweep_starts, Assessment, OutageRequest, Sweep};
+use engine::resilience::{figures, plan, sweep, sweep_starts, OutageRequest};
 use engine::{ScenarioFile, SolveOptions};
 
-use crate::optimize::yen;
-use whatif::resilience::pct;
+use whatif::resilience::{assessment_text, sweep_text};
 
 /// Arguments of `aems resilience`.
 #[derive(Debug, ClapArgs)]
@@ -124,7 +123,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&a)?);
     } else {
-        print_assessment(&a);
+        print!("{}", assessment_text(&a));
     }
     Ok(if a.objective_yen.is_some() {
         ExitCode::SUCCESS
@@ -188,157 +187,7 @@ fn run_sweep(
     if args.json {
         println!("{}", serde_json::to_string_pretty(&sw)?);
     } else {
-        print_sweep(&sw);
+        print!("{}", sweep_text(&sw));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_assessment(a: &Assessment) {
-    println!(
-        "Outage     {} → {} ({} h), connections lost: {}",
-        a.from.to_rfc3339(),
-        a.until.to_rfc3339(),
-        a.hours,
-        a.grids_out.join(", ")
-    );
-    println!(
-        "Status     {}  (solved in {:.2} s)",
-        a.status, a.solve_seconds
-    );
-    if a.objective_yen.is_none() {
-        return;
-    }
-    println!();
-    println!(
-        "District   served {} of the demand; the largest load carried is {} of the normal peak",
-        pct(a.served_share),
-        pct(a.carried_share_of_peak)
-    );
-    println!(
-        "  {:<10} {:>12} {:>12} {:>8} {:>10}  first shed",
-        "class", "demand kWh", "served kWh", "served", "carried h"
-    );
-    for c in &a.district {
-        println!(
-            "  {:<10} {:>12.1} {:>12.1} {:>8} {:>10.1}  {}",
-            c.class,
-            c.demand_kwh,
-            c.served_kwh,
-            pct(c.served_share),
-            c.carried_hours,
-            c.first_shed.map_or("never".to_string(), |t| t.to_rfc3339())
-        );
-    }
-    println!();
-    println!("Buildings");
-    let mut told: Vec<&str> = Vec::new();
-    for n in &a.nodes {
-        if n.classes.is_empty() {
-            continue;
-        }
-        println!(
-            "  {}: normal peak {:.0} kW, largest load carried {:.0} kW ({})",
-            n.id,
-            n.normal_peak_kw,
-            n.carried_peak_kw,
-            pct(n.carried_share_of_peak)
-        );
-        for c in &n.classes {
-            println!(
-                "    {:<10} carried {:>5.1} h of {}, served {} ({:.1} of {:.1} kWh){}",
-                c.class,
-                c.carried_hours,
-                a.hours,
-                pct(c.served_share),
-                c.served_kwh,
-                c.demand_kwh,
-                c.first_shed.map_or(String::new(), |t| format!(
-                    ", first shed {}",
-                    t.to_rfc3339()
-                ))
-            );
-        }
-        if let Some(r) = &n.first_shed_reason {
-            // Buildings of one island share one reason: say it once.
-            if told.contains(&r.as_str()) {
-                println!("    why: as above (the same island)");
-            } else {
-                println!("    why: {r}");
-                told.push(r);
-            }
-        }
-    }
-    println!();
-    for f in &a.fuel {
-        println!(
-            "Generator  {}: ran {:.1} h, burnt {:.0} kWh of fuel{}",
-            f.id,
-            f.running_hours,
-            f.burnt_kwh.max(0.0),
-            f.left_kwh
-                .map_or(" (no fuel stock declared)".to_string(), |l| format!(
-                    ", {:.0} kWh left",
-                    l.max(0.0)
-                ))
-        );
-    }
-    for b in &a.batteries {
-        println!(
-            "Battery    {}: {:.0} kWh at the start, {:.0} kWh at the end",
-            b.id, b.start_kwh, b.end_kwh
-        );
-    }
-    if let Some(v) = a.objective_yen {
-        println!("Objective  {} yen (values of lost load included)", yen(v));
-    }
-    println!("Known in advance: {}", a.perfect_information.join("; "));
-}
-
-fn print_sweep(sw: &Sweep) {
-    println!(
-        "Outages of {} h from {} starts ({} to {})",
-        sw.hours,
-        sw.points.len(),
-        sw.points
-            .first()
-            .map_or(String::new(), |p| p.from.to_rfc3339()),
-        sw.points
-            .last()
-            .map_or(String::new(), |p| p.from.to_rfc3339())
-    );
-    let line = |name: &str, p: &engine::resilience::SweepPoint| {
-        println!(
-            "  {name:<8} {}: served {} of the demand, lifeline {} (carried {:.1} h), largest load carried {} of the normal peak, {:.0} kWh unserved",
-            p.from.to_rfc3339(),
-            pct(p.served_share),
-            pct(p.lifeline_share),
-            p.lifeline_hours,
-            pct(p.carried_share_of_peak),
-            p.unserved_kwh
-        );
-    };
-    if let Some(w) = &sw.worst {
-        line("worst", w);
-    }
-    if let Some(t) = &sw.typical {
-        line("typical", t);
-    }
-    let failed = sw
-        .points
-        .iter()
-        .filter(|p| !p.served_share.is_finite())
-        .count();
-    if failed > 0 {
-        println!("  {failed} start(s) without a plan (see --json)");
-    }
-    let full = sw
-        .points
-        .iter()
-        .filter(|p| p.lifeline_share >= 1.0 - 1e-9)
-        .count();
-    println!(
-        "  lifeline loads carried for all {} h from {full} of {} starts",
-        sw.hours,
-        sw.points.len()
-    );
 }

@@ -7,6 +7,9 @@ use physics::device::Command;
 
 use crate::plan::Plan;
 
+/// A tie line told to carry less than this, kW, has its switch opened.
+pub const TIE_CLOSED_KW: f64 = 0.05;
+
 /// What every unit is told for the coming interval.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Decisions {
@@ -32,6 +35,19 @@ impl Decisions {
             .iter_mut()
             .find(|(a, _)| a == asset)
             .map(|(_, c)| c)
+    }
+
+    /// Each tie line's command for a switch on it: closed with its flow when the flow is
+    /// above [`TIE_CLOSED_KW`] either way, else open (and its flow 0).
+    pub fn tie_commands(&self) -> Vec<(String, Command)> {
+        self.tie_kw
+            .iter()
+            .map(|(line, kw)| {
+                let closed = kw.abs() > TIE_CLOSED_KW;
+                let power_kw = if closed { *kw } else { 0.0 };
+                (line.clone(), Command::Line { closed, power_kw })
+            })
+            .collect()
     }
 
     /// The decisions of step `k` of `plan`; `ties` are the indices of the tie lines.

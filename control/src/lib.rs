@@ -36,6 +36,7 @@ pub mod decision;
 pub mod fan;
 pub mod forecast;
 pub mod guard;
+pub mod islanding;
 pub mod ledger;
 pub mod plan;
 pub mod plant;

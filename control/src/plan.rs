@@ -147,6 +147,59 @@ impl Plan {
         })
     }
 
+    /// The plan in words when it is islanded: what is out, the horizon, the generators and
+    /// emergency lines running at its first step, and the energy it plans unserved per
+    /// class.
+    pub fn islanded_summary(&self) -> String {
+        let p = self;
+        let sc = &p.problem;
+        let dt = sc.step_hours();
+        let out: Vec<&str> = sc
+            .outages
+            .iter()
+            .filter_map(|o| sc.grids.get(o.grid).map(|g| g.id.as_str()))
+            .collect();
+        let mut shed = [0.0; 4];
+        for u in &p.schedule.unserved {
+            for x in &u.shed_kw {
+                for c in 0..4 {
+                    shed[c] += x[c] * dt;
+                }
+            }
+        }
+        let gens: Vec<String> = sc
+            .generators
+            .iter()
+            .zip(&p.schedule.generators)
+            .filter(|(_, s)| s.on.first().copied().unwrap_or(false))
+            .map(|(g, s)| format!("{} {:.0} kW", g.id, s.power_kw[0]))
+            .collect();
+        let ties: Vec<String> = sc
+            .lines
+            .iter()
+            .zip(&p.schedule.lines)
+            .filter(|(l, s)| {
+                l.emergency_only
+                    && (s.fwd_kw[0] - s.rev_kw[0]).abs() > crate::decision::TIE_CLOSED_KW
+            })
+            .map(|(l, s)| format!("{} {:.0} kW", l.id, s.fwd_kw[0] - s.rev_kw[0]))
+            .collect();
+        let names = engine::asset::ClassKind::ALL;
+        let shed_words: Vec<String> = names
+            .iter()
+            .zip(shed)
+            .map(|(c, e)| format!("{} {e:.0} kWh", c.as_str()))
+            .collect();
+        format!(
+        "plan over {} h with {} out: generators now [{}], emergency lines now [{}]; planned unserved {}",
+        sc.steps as f64 * dt,
+        out.join(", "),
+        gens.join(", "),
+        ties.join(", "),
+        shed_words.join(", ")
+    )
+    }
+
     /// The step holding `t`, if `t` is inside the horizon.
     pub fn step_at(&self, t: DateTime<FixedOffset>) -> Option<usize> {
         self.problem.step_at(t)

@@ -16,6 +16,7 @@ use connectors::sim::IslandReport;
 use connectors::{
     command, DevicesConfig, Fleet, MqttLink, Setpoint, SetpointPublisher, Telemetry, WriteRecord,
 };
+use control::islanding::{GridWatch, PlanMode};
 use control::state::Flag;
 use control::{Controller, Cycle, Estimator, Ledger, Measurements, Plan, Source, State};
 use engine::Scenario;
@@ -78,10 +79,8 @@ pub struct Loop {
     pub last_mqtt_id: i64,
     /// Id of the last cycle's row.
     pub last_cycle_id: i64,
-    /// The grid connections last announced lost (`None` before the first announcement).
-    pub grids_lost: Option<BTreeSet<String>>,
-    /// The plan last announced: `normal`, `islanded` or `none`.
-    pub plan_mode: String,
+    /// The grid connections and the plan last announced.
+    pub grid: GridWatch,
 }
 
 /// The typed measurements of a snapshot: every device of `devices`, by asset.
@@ -496,17 +495,13 @@ impl Loop {
             }
         }
         // Tie lines with a switch: closed with the plan's flow, or open.
-        for (line, kw) in &c.decisions.tie_kw {
-            let Some(dev) = self.devices.device(line) else {
+        for (line, cmd) in c.decisions.tie_commands() {
+            let Some(dev) = self.devices.device(&line) else {
                 continue;
-            };
-            let cmd = Command::Line {
-                closed: kw.abs() > TIE_CLOSED_KW,
-                power_kw: *kw,
             };
             match command::setpoints(dev, &cmd, None) {
                 Ok(sps) => {
-                    self.released.remove(line);
+                    self.released.remove(&line);
                     sent.extend(sps);
                 }
                 Err(e) => tracing::warn!(target: "aems::run", asset = %line, "no setpoint: {e}"),
@@ -579,7 +574,7 @@ impl Loop {
             "mqtt": mqtt,
             "month_peak_kw": state.grids.iter().map(|(g, s)| (g.clone(), json!(s.month_peak_kw))).collect::<serde_json::Map<_, _>>(),
             "islanded": !state.grids_lost.is_empty(),
-            "plan": self.plan_mode,
+            "plan": self.grid.mode(),
             "grids": self.data().grids.iter().map(|g| (g.id.clone(), json!(if state.grids_lost.contains(&g.id) { "lost" } else { "available" }))).collect::<serde_json::Map<_, _>>(),
             "perfect_information": info.perfect,
             "known_in_advance": info.known_in_advance,
@@ -614,97 +609,46 @@ impl Loop {
         state: &State,
         c: Option<&Cycle>,
     ) {
-        let lost = &state.grids_lost;
-        let before = self.grids_lost.clone();
-        let first = before.is_none();
-        let before = before.unwrap_or_default();
-        for g in &self.data().grids {
-            self.shared
-                .metrics
-                .grid_available
-                .get_or_create(&super::metrics::AssetLabel {
-                    asset: g.id.clone(),
-                })
-                .set(i64::from(!lost.contains(&g.id)));
-        }
-        for g in lost.difference(&before) {
-            let detail = format!(
-                "utility supply lost at {g} (its meter reports grid_available 0): the district behind it is islanded"
-            );
-            tracing::warn!(target: "aems::run", grid = %g, time = %now.to_rfc3339(), "{detail}");
-            self.log_store(
-                "event",
-                self.store.event(cycle, now, "grid_lost", g, &detail),
-            );
-        }
-        for g in before.difference(lost) {
-            let detail = format!("utility supply back at {g} (grid_available 1)");
-            tracing::warn!(target: "aems::run", grid = %g, time = %now.to_rfc3339(), "{detail}");
-            self.log_store(
-                "event",
-                self.store.event(cycle, now, "grid_restored", g, &detail),
-            );
-        }
+        let mode = PlanMode::of(&self.controller, c);
+        let grids: Vec<String> = self.data().grids.iter().map(|g| g.id.clone()).collect();
         let plan = self.controller.plan();
-        let mode = match c {
-            Some(c) if matches!(c.source, Source::Plan | Source::Previous) => {
-                if self.controller.planned_lost().is_empty() {
-                    "normal"
-                } else {
-                    "islanded"
-                }
-            }
-            Some(_) => "none",
-            None => "observe",
-        };
-        if mode != self.plan_mode && (mode == "islanded" || (mode == "normal" && !first)) {
-            let detail = match plan {
-                Some(p) if mode == "islanded" => islanded_summary(p),
+        let news = self.grid.observe(
+            &grids,
+            &self.devices.district,
+            &state.grids_lost,
+            mode,
+            || match plan {
+                Some(p) if mode == PlanMode::Islanded => p.islanded_summary(),
                 Some(p) => format!(
                     "plan from {} with every connection available",
                     p.problem.start.to_rfc3339()
                 ),
                 None => String::new(),
-            };
-            let kind = if mode == "islanded" {
-                "islanded_plan"
-            } else {
-                "normal_plan"
-            };
-            tracing::warn!(target: "aems::run", time = %now.to_rfc3339(), "{kind}: {detail}");
+            },
+        );
+        for e in &news.events {
+            tracing::warn!(target: "aems::run", subject = %e.subject, time = %now.to_rfc3339(), "{}: {}", e.kind, e.detail);
             self.log_store(
                 "event",
-                self.store
-                    .event(cycle, now, kind, &self.devices.district, &detail),
+                self.store.event(cycle, now, e.kind, &e.subject, &e.detail),
             );
         }
-        self.shared
-            .metrics
-            .islanded
-            .set(i64::from(mode == "islanded"));
-        let changed = first || *lost != before || mode != self.plan_mode;
-        self.grids_lost = Some(lost.clone());
-        self.plan_mode = mode.to_string();
-        if let (Some(link), true) = (&self.link, changed) {
+        let m = &self.shared.metrics;
+        for (g, s) in &news.status.grids {
+            let label = super::metrics::AssetLabel { asset: g.clone() };
+            m.grid_available
+                .get_or_create(&label)
+                .set(i64::from(s == "available"));
+        }
+        m.islanded.set(i64::from(mode == PlanMode::Islanded));
+        if let (Some(link), true) = (&self.link, news.changed) {
             let msg = GridStatusMessage {
                 v: SCHEMA_VERSION,
                 district: self.devices.district.clone(),
                 time: now.with_timezone(&chrono::Utc),
-                islanded: !lost.is_empty(),
-                grids: self
-                    .data()
-                    .grids
-                    .iter()
-                    .map(|g| {
-                        let s = if lost.contains(&g.id) {
-                            "lost"
-                        } else {
-                            "available"
-                        };
-                        (g.id.clone(), s.to_string())
-                    })
-                    .collect(),
-                plan: mode.to_string(),
+                islanded: news.status.islanded,
+                grids: news.status.grids,
+                plan: mode.as_str().to_string(),
             };
             SetpointPublisher::new(link.clone()).publish_grid_status(&msg);
         }
@@ -731,56 +675,6 @@ impl Loop {
         let recs = self.fleet.release_all().await;
         self.record_writes(self.last_cycle_id, now, &recs);
     }
-}
-
-/// A tie line told to carry less than this is opened, kW.
-const TIE_CLOSED_KW: f64 = 0.05;
-
-/// An islanded plan in words: what is out, until when it is planned, and what it sheds.
-fn islanded_summary(p: &Plan) -> String {
-    let sc = &p.problem;
-    let dt = sc.step_hours();
-    let out: Vec<&str> = sc
-        .outages
-        .iter()
-        .filter_map(|o| sc.grids.get(o.grid).map(|g| g.id.as_str()))
-        .collect();
-    let mut shed = [0.0; 4];
-    for u in &p.schedule.unserved {
-        for x in &u.shed_kw {
-            for c in 0..4 {
-                shed[c] += x[c] * dt;
-            }
-        }
-    }
-    let gens: Vec<String> = sc
-        .generators
-        .iter()
-        .zip(&p.schedule.generators)
-        .filter(|(_, s)| s.on.first().copied().unwrap_or(false))
-        .map(|(g, s)| format!("{} {:.0} kW", g.id, s.power_kw[0]))
-        .collect();
-    let ties: Vec<String> = sc
-        .lines
-        .iter()
-        .zip(&p.schedule.lines)
-        .filter(|(l, s)| l.emergency_only && (s.fwd_kw[0] - s.rev_kw[0]).abs() > TIE_CLOSED_KW)
-        .map(|(l, s)| format!("{} {:.0} kW", l.id, s.fwd_kw[0] - s.rev_kw[0]))
-        .collect();
-    let names = engine::asset::ClassKind::ALL;
-    let shed_words: Vec<String> = names
-        .iter()
-        .zip(shed)
-        .map(|(c, e)| format!("{} {e:.0} kWh", c.as_str()))
-        .collect();
-    format!(
-        "plan over {} h with {} out: generators now [{}], emergency lines now [{}]; planned unserved {}",
-        sc.steps as f64 * dt,
-        out.join(", "),
-        gens.join(", "),
-        ties.join(", "),
-        shed_words.join(", ")
-    )
 }
 
 fn schedule_message(district: &str, plan: &Plan) -> ScheduleMessage {

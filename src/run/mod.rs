@@ -394,8 +394,7 @@ async fn main_loop(
         released: Default::default(),
         last_mqtt_id: 0,
         last_cycle_id: 0,
-        grids_lost: None,
-        plan_mode: String::new(),
+        grid: Default::default(),
     };
     if let Some(r) = &resume {
         lp.resume_from(r);

@@ -18,3 +18,17 @@ pub mod report;
 pub mod resilience;
 pub mod summary;
 pub mod sweep;
+
+/// Yen with thousands separators and two decimals.
+pub fn yen(v: f64) -> String {
+    let s = format!("{:.2}", v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out}.{frac}", if v < 0.0 { "-" } else { "" })
+}

@@ -1,4 +1,5 @@
-//! The resilience sweep's outputs: the HTML report (served share against outage start, as
+//! `aems resilience`'s outputs: the islanded plan's figures and the sweep's worst and
+//! typical starts as text, the sweep's HTML report (served share against outage start, as
 //! an SVG chart, and the worst and typical starts) and the table of every start (CSV).
 
 use std::fmt::Write as _;
@@ -7,10 +8,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 
-use engine::resilience::{Sweep, SweepPoint};
+use engine::resilience::{Assessment, Sweep, SweepPoint};
 use engine::ScenarioFile;
 
 use crate::report::{err, escape, register_font, PALETTE};
+use crate::yen;
 
 /// A share read off a sweep point.
 type Share = fn(&SweepPoint) -> f64;
@@ -100,6 +102,19 @@ pub fn pct(x: f64) -> String {
     }
 }
 
+/// A start's figures, formatted once for the text and the report: start, served share,
+/// lifeline share, lifeline hours carried, largest load over the normal peak, unserved kWh.
+fn start_row(p: &SweepPoint) -> [String; 6] {
+    [
+        p.from.to_rfc3339(),
+        pct(p.served_share),
+        pct(p.lifeline_share),
+        format!("{:.1}", p.lifeline_hours),
+        pct(p.carried_share_of_peak),
+        format!("{:.0}", p.unserved_kwh),
+    ]
+}
+
 /// Writes the sweep's HTML report to `path`: one page, the chart inline.
 pub fn write_report(path: &Path, file: &ScenarioFile, sw: &Sweep) -> Result<()> {
     let mut h = String::new();
@@ -129,16 +144,11 @@ pub fn write_report(path: &Path, file: &ScenarioFile, sw: &Sweep) -> Result<()> 
           <th>lifeline carried, h</th><th>largest load / normal peak</th><th>unserved kWh</th></tr>\n";
     for (name, p) in [("worst", &sw.worst), ("typical", &sw.typical)] {
         if let Some(p) = p {
-            let _ = writeln!(
-                h,
-                "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.0}</td></tr>",
-                p.from.to_rfc3339(),
-                pct(p.served_share),
-                pct(p.lifeline_share),
-                p.lifeline_hours,
-                pct(p.carried_share_of_peak),
-                p.unserved_kwh
-            );
+            let cells: String = std::iter::once(name.to_string())
+                .chain(start_row(p))
+                .map(|c| format!("<td>{}</td>", escape(&c)))
+                .collect();
+            let _ = writeln!(h, "<tr>{cells}</tr>");
         }
     }
     h += "</table>\n</body></html>\n";
@@ -171,4 +181,176 @@ pub fn write_table(path: &Path, sw: &Sweep) -> Result<()> {
     }
     w.flush()
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The islanded plan's figures as text (what `aems resilience` prints).
+pub fn assessment_text(a: &Assessment) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Outage     {} → {} ({} h), connections lost: {}",
+        a.from.to_rfc3339(),
+        a.until.to_rfc3339(),
+        a.hours,
+        a.grids_out.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "Status     {}  (solved in {:.2} s)",
+        a.status, a.solve_seconds
+    );
+    if a.objective_yen.is_none() {
+        return out;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "District   served {} of the demand; the largest load carried is {} of the normal peak",
+        pct(a.served_share),
+        pct(a.carried_share_of_peak)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<10} {:>12} {:>12} {:>8} {:>10}  first shed",
+        "class", "demand kWh", "served kWh", "served", "carried h"
+    );
+    for c in &a.district {
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>12.1} {:>12.1} {:>8} {:>10.1}  {}",
+            c.class,
+            c.demand_kwh,
+            c.served_kwh,
+            pct(c.served_share),
+            c.carried_hours,
+            c.first_shed.map_or("never".to_string(), |t| t.to_rfc3339())
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Buildings");
+    let mut told: Vec<&str> = Vec::new();
+    for n in &a.nodes {
+        if n.classes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {}: normal peak {:.0} kW, largest load carried {:.0} kW ({})",
+            n.id,
+            n.normal_peak_kw,
+            n.carried_peak_kw,
+            pct(n.carried_share_of_peak)
+        );
+        for c in &n.classes {
+            let _ = writeln!(
+                out,
+                "    {:<10} carried {:>5.1} h of {}, served {} ({:.1} of {:.1} kWh){}",
+                c.class,
+                c.carried_hours,
+                a.hours,
+                pct(c.served_share),
+                c.served_kwh,
+                c.demand_kwh,
+                c.first_shed.map_or(String::new(), |t| format!(
+                    ", first shed {}",
+                    t.to_rfc3339()
+                ))
+            );
+        }
+        if let Some(r) = &n.first_shed_reason {
+            // Buildings of one island share one reason: say it once.
+            if told.contains(&r.as_str()) {
+                let _ = writeln!(out, "    why: as above (the same island)");
+            } else {
+                let _ = writeln!(out, "    why: {r}");
+                told.push(r);
+            }
+        }
+    }
+    let _ = writeln!(out);
+    for f in &a.fuel {
+        let _ = writeln!(
+            out,
+            "Generator  {}: ran {:.1} h, burnt {:.0} kWh of fuel{}",
+            f.id,
+            f.running_hours,
+            f.burnt_kwh.max(0.0),
+            f.left_kwh
+                .map_or(" (no fuel stock declared)".to_string(), |l| format!(
+                    ", {:.0} kWh left",
+                    l.max(0.0)
+                ))
+        );
+    }
+    for b in &a.batteries {
+        let _ = writeln!(
+            out,
+            "Battery    {}: {:.0} kWh at the start, {:.0} kWh at the end",
+            b.id, b.start_kwh, b.end_kwh
+        );
+    }
+    if let Some(v) = a.objective_yen {
+        let _ = writeln!(
+            out,
+            "Objective  {} yen (values of lost load included)",
+            yen(v)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Known in advance: {}",
+        a.perfect_information.join("; ")
+    );
+    out
+}
+
+/// The sweep's worst and typical starts as text (what `aems resilience --sweep-starts`
+/// prints).
+pub fn sweep_text(sw: &Sweep) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Outages of {} h from {} starts ({} to {})",
+        sw.hours,
+        sw.points.len(),
+        sw.points
+            .first()
+            .map_or(String::new(), |p| p.from.to_rfc3339()),
+        sw.points
+            .last()
+            .map_or(String::new(), |p| p.from.to_rfc3339())
+    );
+    let mut line = |name: &str, p: &SweepPoint| {
+        let [from, served, lifeline, hours, carried, unserved] = start_row(p);
+        let _ = writeln!(
+            out,
+            "  {name:<8} {from}: served {served} of the demand, lifeline {lifeline} (carried {hours} h), largest load carried {carried} of the normal peak, {unserved} kWh unserved"
+        );
+    };
+    if let Some(w) = &sw.worst {
+        line("worst", w);
+    }
+    if let Some(t) = &sw.typical {
+        line("typical", t);
+    }
+    let failed = sw
+        .points
+        .iter()
+        .filter(|p| !p.served_share.is_finite())
+        .count();
+    if failed > 0 {
+        let _ = writeln!(out, "  {failed} start(s) without a plan (see --json)");
+    }
+    let full = sw
+        .points
+        .iter()
+        .filter(|p| p.lifeline_share >= 1.0 - 1e-9)
+        .count();
+    let _ = writeln!(
+        out,
+        "  lifeline loads carried for all {} h from {full} of {} starts",
+        sw.hours,
+        sw.points.len()
+    );
+    out
 }
