@@ -35,6 +35,7 @@ fn grid(steps: usize, nodes: usize) -> impl Strategy<Value = GridConnection> {
             demand_charge_yen_per_kw: dc,
             peak_so_far_kw: psf,
             interval_import_so_far_kwh: 0.0,
+            import_cap_kw: Vec::new(),
         })
 }
 

@@ -30,6 +30,22 @@ pub struct GridConnection {
     /// the horizon, kWh (0 when the horizon starts on a 30-minute boundary). Not a scenario
     /// file key: the live control loop sets it when it replans mid-interval.
     pub interval_import_so_far_kwh: f64,
+    /// A cap on import per step, kW (empty, or infinite at a step: none), above which
+    /// import costs [`IMPORT_CAP_PENALTY_YEN_PER_KWH`] (extension, `docs/extensions.md`,
+    /// *Import caps*). Not a scenario file key: the live loop sets it from an operator's
+    /// import cap.
+    pub import_cap_kw: Vec<f64>,
+}
+
+/// What each kWh imported above an import cap costs, yen: the cap holds unless nothing
+/// else can carry the load (a cap is a request, not a reason to fail).
+pub const IMPORT_CAP_PENALTY_YEN_PER_KWH: f64 = 10_000.0;
+
+impl GridConnection {
+    /// The import cap at step `t`, if any.
+    pub fn import_cap_at(&self, t: usize) -> Option<f64> {
+        self.import_cap_kw.get(t).copied().filter(|c| c.is_finite())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +116,7 @@ impl RawGrid {
             )?,
             peak_so_far_kw: r.nonneg("peak_so_far_kw", self.peak_so_far_kw.unwrap_or(0.0))?,
             interval_import_so_far_kwh: 0.0,
+            import_cap_kw: Vec::new(),
             id: self.id,
         })
     }

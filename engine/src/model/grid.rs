@@ -4,8 +4,14 @@
 //!
 //! Extension (`docs/extensions.md`, *Resilience*): at a step when the connection is out
 //! (an `[[outage]]` overlaps it), `imp = exp = 0`.
+//!
+//! Extension (*Import caps*): at a step with an import cap, `imp[g,t] − over[g,t] ≤ cap[t]`
+//! with `over[g,t] ≥ 0` costing `Δ · IMPORT_CAP_PENALTY_YEN_PER_KWH · over[g,t]`.
+
+use good_lp::variable;
 
 use super::{Builder, Col};
+use crate::asset::grid::IMPORT_CAP_PENALTY_YEN_PER_KWH;
 use crate::asset::GridConnection;
 
 /// The variables of one grid connection.
@@ -32,6 +38,12 @@ pub fn add_grid(b: &mut Builder<'_>, index: usize, g: &GridConnection) -> GridVa
         b.cost(dt * g.import_price_yen_per_kwh[t], imp[t]);
         b.cost(-dt * g.export_price_yen_per_kwh[t], exp[t]);
         b.emit(dt * g.carbon_intensity_kg_per_kwh[t], imp[t]);
+        if let Some(cap) = g.import_cap_at(t) {
+            // imp[g,t] − over[g,t] ≤ cap[t]
+            let over = b.var(variable().min(0.0));
+            b.add((imp[t].var - over.var).leq(cap.max(0.0)));
+            b.cost(dt * IMPORT_CAP_PENALTY_YEN_PER_KWH, over);
+        }
     }
     GridVars {
         imp,

@@ -127,6 +127,11 @@ impl Scenario {
                     demand_charge_yen_per_kw: g.demand_charge_yen_per_kw,
                     peak_so_far_kw: g.peak_so_far_kw,
                     interval_import_so_far_kwh: g.interval_import_so_far_kwh,
+                    import_cap_kw: if g.import_cap_kw.is_empty() {
+                        Vec::new()
+                    } else {
+                        cut(&g.import_cap_kw)
+                    },
                 })
                 .collect(),
             pvs: self
@@ -181,6 +186,9 @@ impl Scenario {
             g.import_price_yen_per_kwh = f(&g.import_price_yen_per_kwh);
             g.export_price_yen_per_kwh = f(&g.export_price_yen_per_kwh);
             g.carbon_intensity_kg_per_kwh = f(&g.carbon_intensity_kg_per_kwh);
+            if !g.import_cap_kw.is_empty() {
+                g.import_cap_kw = f(&g.import_cap_kw);
+            }
         }
         for p in &mut self.pvs {
             p.available_kw = f(&p.available_kw);
