@@ -61,6 +61,10 @@ enum Command {
     /// generators, and where and why they are shed; `--sweep-starts` for every start of
     /// the year.
     Resilience(resilience::Args),
+    /// Hash an operator's token or password for `aems run`'s settings
+    /// (`[[operator.user]] token_hash` / `password_hash`): reads the secret from stdin (one
+    /// line), prints its argon2id PHC hash. The secret itself is never stored.
+    HashSecret,
 }
 
 /// Logs (every write, transport errors, each cycle) on stderr; `RUST_LOG` overrides the
@@ -73,6 +77,23 @@ pub fn init_logs() {
         )
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+fn hash_secret() -> anyhow::Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let secret = line.trim_end_matches(['\r', '\n']);
+    if secret.len() < 12 {
+        anyhow::bail!(
+            "the secret on stdin is {} characters: use at least 12",
+            secret.len()
+        );
+    }
+    println!(
+        "{}",
+        operator::credentials::hash_secret(secret).map_err(anyhow::Error::msg)?
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -97,6 +118,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::Scenario(cmd) => scenario_cmd::run(&cmd),
         Command::Resilience(args) => resilience::run(&args),
+        Command::HashSecret => hash_secret(),
     };
     match result {
         Ok(code) => code,

@@ -81,6 +81,10 @@ pub struct Controller {
     plan_lost: BTreeSet<String>,
     forecast: Option<Scenario>,
     uncommanded: BTreeSet<String>,
+    /// Assets an operator put in manual: planned idle, released.
+    manual: BTreeSet<String>,
+    /// Import caps an operator set.
+    caps: Vec<problem::ImportCap>,
     guard: guard::Guard,
     /// The point forecasts issued, for the scenario MPC's error analogs.
     errors: crate::fan::Errors,
@@ -114,6 +118,8 @@ impl Controller {
             plan_lost: BTreeSet::new(),
             forecast: None,
             uncommanded,
+            manual: BTreeSet::new(),
+            caps: Vec::new(),
             errors: crate::fan::Errors::default(),
             guard: guard::Guard::new((24 * 60 / data.step_minutes.max(1)) as usize, 7),
             stats: Stats::default(),
@@ -160,6 +166,17 @@ impl Controller {
     /// The current plan.
     pub fn plan(&self) -> Option<&Plan> {
         self.plan.as_ref()
+    }
+
+    /// An operator's instructions, from the next plan on: assets in `manual` are planned
+    /// idle (batteries, generators; HVAC units on their thermostats) and released; the
+    /// connections' imports are capped by `caps`. A change replans at once.
+    pub fn set_operator(&mut self, manual: BTreeSet<String>, caps: Vec<problem::ImportCap>) {
+        if manual != self.manual || caps != self.caps {
+            self.plan = None;
+        }
+        self.manual = manual;
+        self.caps = caps;
     }
 
     /// The grid connections the current plan takes as lost (islanded behind them).
@@ -218,12 +235,13 @@ impl Controller {
             }
             (Policy::Mpc, row) => self.mpc(&mut c, row),
         }
-        // Units that cannot be trusted go back to their own control.
+        // Units that cannot be trusted, or in manual, go back to their own control.
         for (asset, cmd) in &mut c.decisions.commands {
-            if c.state.unhealthy.contains(asset) {
+            if c.state.unhealthy.contains(asset) || self.manual.contains(asset) {
                 *cmd = Command::Release;
             }
         }
+        c.decisions.tie_kw.retain(|(l, _)| !self.manual.contains(l));
         c
     }
 
@@ -333,13 +351,15 @@ impl Controller {
             })?;
         let mut idle: BTreeSet<String> = state.unhealthy.clone();
         idle.extend(self.uncommanded.iter().cloned());
+        idle.extend(self.manual.iter().cloned());
         let h = Horizon {
             now,
             step_minutes: self.settings.step_minutes,
             steps: self.settings.horizon_steps(),
         };
-        let problem = problem::build(&forecast, state, &h, self.settings.terminal, &idle)
+        let mut problem = problem::build(&forecast, state, &h, self.settings.terminal, &idle)
             .map_err(|e| (format!("dispatch problem: {e:#}"), None))?;
+        problem::apply_caps(&mut problem, &self.caps);
         // The stochastic MPC: the problem over the forecaster's error analogs.
         let n = self.settings.forecast_scenarios;
         let branches = if n >= 2 {

@@ -15,6 +15,40 @@ use engine::Scenario;
 use crate::settings::Terminal;
 use crate::state::State;
 
+/// An operator's cap on a connection's import over `[from, until)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportCap {
+    /// Grid connection id.
+    pub grid: String,
+    /// Cap, kW.
+    pub kw: f64,
+    /// From.
+    pub from: DateTime<FixedOffset>,
+    /// Until.
+    pub until: DateTime<FixedOffset>,
+}
+
+/// Sets each connection's import cap per step from `caps` (the lowest cap over a step
+/// that overlaps the cap's window).
+pub fn apply_caps(sc: &mut Scenario, caps: &[ImportCap]) {
+    for cap in caps {
+        let Some(g) = sc.grids.iter().position(|x| x.id == cap.grid) else {
+            continue;
+        };
+        let step = chrono::Duration::minutes(i64::from(sc.step_minutes));
+        for t in 0..sc.steps {
+            let start = sc.times[t];
+            if start < cap.until && start + step > cap.from {
+                let v = &mut sc.grids[g].import_cap_kw;
+                if v.len() != sc.steps {
+                    *v = vec![f64::INFINITY; sc.steps];
+                }
+                v[t] = v[t].min(cap.kw);
+            }
+        }
+    }
+}
+
 /// The plan's horizon.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Horizon {

@@ -4,10 +4,10 @@
 //! No `Authorization` header, or one that is not `Bearer …` / `Basic …`: 401 (the caller
 //! has not said who it is). Credentials that match nobody, or a viewer asking to act: 403.
 
-use rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine as _;
+use rand_core::OsRng;
 use serde::Deserialize;
 
 /// What a user may do.

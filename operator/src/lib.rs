@@ -1,5 +1,5 @@
-//! The operator's interface to the running loop (`aems run`), without the HTTP server
-//! itself (the binary's adapter): who may act ([`credentials`]: argon2 hashes of tokens
+//! The operator's interface to the running loop (`aems run`): its HTTP server ([`http`]:
+//! the views the loop publishes and the actions, [`metrics`]); who may act ([`credentials`]: argon2 hashes of tokens
 //! and passwords from the settings file), what they may ask ([`request`]: typed requests,
 //! checked against the district, a malformed one refused naming the field), and what the
 //! control cycle reads at its start ([`state`]: assets and buildings in manual, control
@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 
 pub mod credentials;
+pub mod http;
+pub mod metrics;
 pub mod request;
 pub mod state;
 

@@ -157,6 +157,27 @@ struct RawConfig {
     simulator: SimulatorConfig,
     #[serde(default)]
     fault: Vec<FaultConfig>,
+    #[serde(default)]
+    operator: Option<OperatorConfig>,
+}
+
+/// `[operator]`: who may act on the running loop over HTTP, and how it is served.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// `[[operator.user]]`: name, `token_hash` and/or `password_hash` (argon2 PHC,
+    /// `aems hash-secret`), `role` (`operator` or `viewer`).
+    #[serde(default)]
+    pub user: Vec<operator::UserSetting>,
+    /// PEM certificate chain: serve HTTPS (with `tls_key`).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Reads without credentials (default: when `http` binds a loopback address only).
+    #[serde(default)]
+    pub open_reads: Option<bool>,
 }
 
 /// The loop's settings, complete and checked.
@@ -208,6 +229,9 @@ pub struct RunConfig {
     pub simulator: SimulatorConfig,
     /// Scheduled faults.
     pub faults: Vec<FaultConfig>,
+    /// The operator's HTTP interface: users (checked), TLS files (relative to the
+    /// settings file), whether reads need credentials (resolved).
+    pub operator: OperatorConfig,
 }
 
 /// `--controller` values.
@@ -494,6 +518,48 @@ impl RunConfig {
                 }
             }
         }
+        let mut operator = raw.operator.clone().unwrap_or_default();
+        operator::Credentials::new(operator.user.clone())
+            .map_err(|e| anyhow::anyhow!("{f}: {e}"))?;
+        match (&operator.tls_cert, &operator.tls_key) {
+            (Some(_), None) => bail!(err(
+                f,
+                "operator.tls_key",
+                "missing: tls_cert needs its key"
+            )),
+            (None, Some(_)) => bail!(err(
+                f,
+                "operator.tls_cert",
+                "missing: tls_key needs its certificate"
+            )),
+            _ => {}
+        }
+        for p in [&mut operator.tls_cert, &mut operator.tls_key]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+        let http_addr = o
+            .http
+            .clone()
+            .or(raw.http.clone())
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let loopback = http_addr.is_empty()
+            || http_addr.starts_with("127.")
+            || http_addr.starts_with("localhost:")
+            || http_addr.starts_with("[::1]:");
+        let open_reads = operator.open_reads.unwrap_or(loopback);
+        if !open_reads && operator.user.is_empty() {
+            bail!(err(
+                f,
+                "operator.user",
+                format!("http binds {http_addr}, beyond this machine: reads need credentials, and no [[operator.user]] is configured (add one, or set operator.open_reads = true)")
+            ));
+        }
+        operator.open_reads = Some(open_reads);
         let store = o
             .store
             .clone()
@@ -532,6 +598,7 @@ impl RunConfig {
             duration_h,
             simulator,
             faults: raw.fault,
+            operator,
         })
     }
 }

@@ -81,6 +81,10 @@ pub struct Loop {
     pub last_cycle_id: i64,
     /// The grid connections and the plan last announced.
     pub grid: GridWatch,
+    /// Assets in manual (the operator's), as of this cycle.
+    pub manual: BTreeSet<String>,
+    /// Control paused by the operator, and every device released for it.
+    pub paused: bool,
 }
 
 /// The typed measurements of a snapshot: every device of `devices`, by asset.
@@ -273,8 +277,10 @@ impl Loop {
         let snapshot: Telemetry = self.fleet.read_all().await;
         let m = measurements(&snapshot, &self.devices, now);
         let deadline = self.solve_deadline(now);
+        let paused = self.take_operator(cycle, now).await;
         let cyc: Option<Cycle> = match self.cfg.mode {
             Mode::Observe => None,
+            Mode::Control if paused => None,
             Mode::Control => {
                 self.controller.set_deadline(Some(deadline));
                 let ctl = &mut self.controller;
@@ -316,6 +322,7 @@ impl Loop {
         let mut schedule_json = Value::Null;
         let mut forecast_json = Value::Null;
         match &cyc {
+            None if paused => row.source = "paused".into(),
             None => row.source = "observe".into(),
             Some(c) => {
                 self.apply(cycle, now, c, &snapshot, &mut row, &mut records)
@@ -456,7 +463,11 @@ impl Loop {
             );
             row.reason = Some(reason);
         }
-        // Devices that cannot be trusted, and units told to, go back to their own control.
+        // Assets in manual, devices that cannot be trusted, and units told to, go back to
+        // their own control.
+        for a in self.manual.clone() {
+            self.release(cycle, now, &a, "in manual (operator)").await;
+        }
         let to_release: Vec<(String, &str)> = c
             .decisions
             .commands
@@ -573,6 +584,8 @@ impl Loop {
             "released": self.released,
             "mqtt": mqtt,
             "month_peak_kw": state.grids.iter().map(|(g, s)| (g.clone(), json!(s.month_peak_kw))).collect::<serde_json::Map<_, _>>(),
+            "paused": self.paused,
+            "manual": self.manual,
             "islanded": !state.grids_lost.is_empty(),
             "plan": self.grid.mode(),
             "grids": self.data().grids.iter().map(|g| (g.id.clone(), json!(if state.grids_lost.contains(&g.id) { "lost" } else { "available" }))).collect::<serde_json::Map<_, _>>(),
@@ -584,10 +597,22 @@ impl Loop {
             .iter()
             .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
             .collect();
+        let flags: Vec<Value> = {
+            let o = self.shared.operator();
+            state
+                .flags
+                .iter()
+                .map(|f| {
+                    let mut j = serde_json::to_value(f).unwrap_or(Value::Null);
+                    j["acknowledged"] = json!(o.is_acknowledged(&f.asset, &f.quantity));
+                    j
+                })
+                .collect()
+        };
         self.shared.publish(|v| {
             v.health = health;
             v.kpis = kpis;
-            v.flags = serde_json::to_value(&state.flags).unwrap_or(Value::Null);
+            v.flags = Value::Array(flags);
             v.setpoints = Value::Array(setpoints);
             if !schedule.is_null() {
                 v.schedule = schedule;
@@ -668,6 +693,55 @@ impl Loop {
             ),
         );
         self.shared.publish(|v| v.simulator = json);
+    }
+
+    /// Takes the operator's instructions into this cycle: the actions asked since the last
+    /// one into the audit log, assets in manual and import caps to the controller; on a
+    /// pause, every device released once. Returns whether control is paused.
+    async fn take_operator(&mut self, cycle: i64, now: DateTime<FixedOffset>) -> bool {
+        let (pending, manual, caps, paused) = {
+            let mut o = self.shared.operator();
+            let caps = o
+                .caps
+                .iter()
+                .map(|c| control::problem::ImportCap {
+                    grid: c.grid.clone(),
+                    kw: c.kw,
+                    from: c.from,
+                    until: c.until,
+                })
+                .collect();
+            let manual: BTreeSet<String> = o.manual.keys().cloned().collect();
+            (
+                std::mem::take(&mut o.pending),
+                manual,
+                caps,
+                o.paused.is_some(),
+            )
+        };
+        if !pending.is_empty() {
+            for a in &pending {
+                tracing::warn!(target: "aems::run", user = %a.user, action = %a.action, target = %a.target, "operator: {}", a.outcome);
+            }
+            self.log_store(
+                "operator",
+                self.store.operator_actions(cycle, now, &pending),
+            );
+        }
+        self.controller.set_operator(manual.clone(), caps);
+        self.manual = manual;
+        if paused && !self.paused {
+            tracing::warn!(target: "aems::run", "control paused by the operator: every device released");
+            self.release_all(now).await;
+            self.released = self
+                .devices
+                .devices
+                .iter()
+                .map(|d| d.asset.clone())
+                .collect();
+        }
+        self.paused = paused;
+        paused
     }
 
     /// Hands every device back to its own control (shutdown).

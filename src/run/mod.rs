@@ -18,8 +18,7 @@
 pub mod clock;
 pub use runconfig as config;
 pub mod cycle;
-pub mod http;
-pub mod metrics;
+pub use operator::{http, metrics};
 pub mod sim;
 
 use std::io::Write as _;
@@ -107,6 +106,27 @@ fn check_devices(file: &ScenarioFile, devices: &DevicesConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What an operator may name: the commanded assets (with a device) and their buildings,
+/// the buildings, the grid connections.
+fn catalog(sc: &engine::Scenario, devices: &DevicesConfig) -> operator::Catalog {
+    let node = |n: usize| sc.nodes.get(n).map(|x| x.id.clone()).unwrap_or_default();
+    let mut assets = std::collections::BTreeMap::new();
+    let units = (sc.batteries.iter().map(|b| (&b.id, b.node)))
+        .chain(sc.hvacs.iter().map(|h| (&h.id, h.node)))
+        .chain(sc.generators.iter().map(|g| (&g.id, g.node)))
+        .chain(sc.lines.iter().map(|l| (&l.id, l.from)));
+    for (id, n) in units {
+        if devices.device(id).is_some() {
+            assets.insert(id.clone(), node(n));
+        }
+    }
+    operator::Catalog {
+        assets,
+        buildings: sc.nodes.iter().map(|n| n.id.clone()).collect(),
+        grids: sc.grids.iter().map(|g| g.id.clone()).collect(),
+    }
 }
 
 /// A grid outage fault must name a grid connection of the scenario.
@@ -294,7 +314,13 @@ async fn main_loop(
 
     // HTTP.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let shared = Arc::new(Shared::default());
+    let credentials =
+        operator::Credentials::new(cfg.operator.user.clone()).map_err(|e| anyhow!("{e}"))?;
+    let shared = Arc::new(Shared::new(
+        credentials,
+        catalog(&data, &served),
+        cfg.operator.open_reads.unwrap_or(true),
+    ));
     let silence = if cfg.clock == ClockKind::Real || cfg.speed == 0.0 {
         Duration::from_secs_f64(
             (3.0 * f64::from(cfg.cadence_min) * 60.0).max(30.0) + cfg.deadline_s,
@@ -308,8 +334,16 @@ async fn main_loop(
     let http_task = if cfg.http.is_empty() {
         None
     } else {
-        let (addr, task) = http::serve(&cfg.http, shared.clone(), stop_rx.clone()).await?;
-        println!("aems run: http://{addr}");
+        let tls = match (&cfg.operator.tls_cert, &cfg.operator.tls_key) {
+            (Some(cert), Some(key)) => Some(http::Tls {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let (addr, task) = http::serve(&cfg.http, shared.clone(), stop_rx.clone(), tls).await?;
+        println!("aems run: {scheme}://{addr}");
         let _ = std::io::stdout().flush();
         Some(task)
     };
@@ -395,6 +429,8 @@ async fn main_loop(
         last_mqtt_id: 0,
         last_cycle_id: 0,
         grid: Default::default(),
+        manual: Default::default(),
+        paused: false,
     };
     if let Some(r) = &resume {
         lp.resume_from(r);

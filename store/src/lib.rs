@@ -1,6 +1,7 @@
 //! The run's history in SQLite (embedded, bundled: no server): cycles, telemetry, flags,
 //! forecasts, schedules, every setpoint sent with its read-back or delivery, fallbacks,
-//! events (a grid connection lost or back, the plan switched to islanded or normal), the
+//! events (a grid connection lost or back, the plan switched to islanded or normal),
+//! operator actions (who asked what, when, and whether it was taken), the
 //! meters' 30-minute intervals, KPIs, what the embedded simulator's district went through
 //! (`simulator`, simulated runs only), and the state a restart resumes from.
 //!
@@ -64,6 +65,9 @@ CREATE TABLE IF NOT EXISTS events (
     cycle_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL, kind TEXT NOT NULL,
     subject TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS simulator (cycle_id INTEGER NOT NULL, time TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS operator_actions (
+    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL, user TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL);
 "#;
 
 /// The SQLite store (one connection; every call is short).
@@ -351,6 +355,36 @@ impl Store {
             "INSERT INTO fallbacks (cycle_id, time, kind, reason) VALUES (?1,?2,?3,?4)",
             params![cycle, ts(time), kind, reason],
         )?;
+        Ok(())
+    }
+
+    /// Records operator actions (and refused attempts), taken into the loop at the cycle
+    /// `cycle` at `time`; `wall_time` is when each was asked.
+    pub fn operator_actions(
+        &self,
+        cycle: i64,
+        time: DateTime<FixedOffset>,
+        actions: &[operator::Action],
+    ) -> Result<()> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO operator_actions (cycle_id, time, wall_time, user, action, target, outcome) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            )?;
+            for a in actions {
+                ins.execute(params![
+                    cycle,
+                    ts(time),
+                    a.wall_time.to_rfc3339(),
+                    a.user,
+                    a.action,
+                    a.target,
+                    a.outcome
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
