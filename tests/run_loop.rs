@@ -146,7 +146,10 @@ impl Aems {
         let out = child.stdout.take().unwrap();
         std::thread::spawn(move || {
             for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(a) = l.strip_prefix("aems run: http://") {
+                if let Some(a) = l
+                    .strip_prefix("aems run: http://")
+                    .or_else(|| l.strip_prefix("aems run: https://"))
+                {
                     let _ = tx.send(a.to_string());
                 }
             }
@@ -1167,4 +1170,397 @@ limits = {{ power_kw = [-300.0, 300.0] }}
         "{msgs:?}"
     );
     assert_eq!(msgs[1]["grids"]["pcc"], "lost");
+}
+
+/// One HTTP request with a method, an optional `Authorization` value and a JSON body.
+fn http_send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_string())
+}
+
+/// The operator API on a running loop: a write without credentials is refused (401), with
+/// credentials that match nobody or a viewer's (403), with a malformed body (400 naming the
+/// field); the operator's own token puts the hub battery in manual (released, nothing sent
+/// to it from the next cycle on), caps the connection's import over the next hour (the next
+/// plan keeps under it, where the plan before did not), pauses control (devices released,
+/// no setpoint, no plan) and resumes it; every attempt is in the audit log with who and
+/// when.
+#[test]
+fn the_operator_api_refuses_strangers_and_its_actions_take_effect_within_a_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), "gs_operator", None);
+    let token = "operator-token-0123456789";
+    let hash = operator::credentials::hash_secret(token).unwrap();
+    let guest = operator::credentials::hash_secret("guest-token-0123456789").unwrap();
+    let config = run_config(
+        dir.path(),
+        &format!(
+            "speed = 900.0\nduration_h = 20.0\n[operator]\n\
+             [[operator.user]]\nname = \"tanaka\"\ntoken_hash = \"{hash}\"\n\
+             [[operator.user]]\nname = \"guest\"\ntoken_hash = \"{guest}\"\nrole = \"viewer\"\n"
+        ),
+    );
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_cycles(2);
+    let bearer = format!("Bearer {token}");
+    let addr = aems.http.clone();
+    let post =
+        |path: &str, auth: Option<&str>, body: &str| http_send(&addr, "POST", path, auth, body);
+    // Refused, each with its reason.
+    let (code, body) = post("/operator/manual", None, r#"{"asset":"hub_bat"}"#);
+    assert_eq!(code, 401, "{body}");
+    assert!(body.contains("no credentials"), "{body}");
+    let (code, body) = post(
+        "/operator/manual",
+        Some("Bearer wrong-token"),
+        r#"{"asset":"hub_bat"}"#,
+    );
+    assert_eq!(code, 403, "{body}");
+    let (code, body) = post(
+        "/operator/manual",
+        Some("Bearer guest-token-0123456789"),
+        r#"{"asset":"hub_bat"}"#,
+    );
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("viewer"), "{body}");
+    let (code, body) = post("/operator/manual", Some(&bearer), r#"{"assset":"hub_bat"}"#);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("field 'assset'"), "{body}");
+    let (code, body) = post(
+        "/operator/import-cap",
+        Some(&bearer),
+        r#"{"grid":"pcc","kw":"lots"}"#,
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("field 'kw'"), "{body}");
+
+    // Manual: the hub battery released from the next cycle on.
+    let (code, body) = post("/operator/manual", Some(&bearer), r#"{"asset":"hub_bat"}"#);
+    assert_eq!(code, 202, "{body}");
+    let c0 = aems.json("/health")["cycles"].as_u64().unwrap();
+    let h = aems.wait_cycles(c0 + 2);
+    assert_eq!(h["manual"], serde_json::json!(["hub_bat"]), "{h}");
+    assert!(h["released"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("hub_bat")));
+
+    // An import cap of 300 kW over the next hour.
+    let now = DateTimeFixed::parse(h["time"].as_str().unwrap());
+    let (from, until) = (now.plus_min(15), now.plus_min(75));
+    let (code, body) = post(
+        "/operator/import-cap",
+        Some(&bearer),
+        &format!(r#"{{"grid":"pcc","kw":300.0,"from":"{from}","until":"{until}"}}"#),
+    );
+    assert_eq!(code, 202, "{body}");
+    let c1 = aems.json("/health")["cycles"].as_u64().unwrap();
+    aems.wait_cycles(c1 + 2);
+    assert_eq!(aems.json("/operator")["caps"][0]["by"], "tanaka");
+
+    // Pause, then resume.
+    let (code, _) = post("/operator/pause", Some(&bearer), "");
+    assert_eq!(code, 202);
+    let c2 = aems.json("/health")["cycles"].as_u64().unwrap();
+    let h = aems.wait_cycles(c2 + 3);
+    assert_eq!(h["paused"], true, "{h}");
+    let (code, _) = post("/operator/resume", Some(&bearer), "{}");
+    assert_eq!(code, 202);
+    let c3 = aems.json("/health")["cycles"].as_u64().unwrap();
+    let h = aems.wait_cycles(c3 + 2);
+    assert_eq!(h["paused"], false, "{h}");
+    aems.signal("TERM");
+    aems.wait_end();
+
+    let c = db(dir.path());
+    let rows: Vec<String> = strings(
+        &c,
+        "SELECT user || ' ' || action || ' ' || outcome FROM operator_actions ORDER BY rowid",
+    );
+    let want_prefixes = [
+        "- manual refused 401: no credentials",
+        "- manual refused 403: the credentials match no operator",
+        "guest manual refused 403: user 'guest' is a viewer",
+        "tanaka manual refused 400: field 'assset'",
+        "tanaka import-cap refused 400: field 'kw'",
+        "tanaka manual accepted",
+        "tanaka import-cap accepted",
+        "tanaka pause accepted",
+        "tanaka resume accepted",
+    ];
+    assert_eq!(rows.len(), want_prefixes.len(), "{rows:?}");
+    for (r, w) in rows.iter().zip(want_prefixes) {
+        assert!(r.starts_with(w), "{r} does not start with {w}");
+    }
+    let cycle_of = |action: &str| -> i64 {
+        c.query_row(
+            "SELECT cycle_id FROM operator_actions WHERE action = ?1 AND outcome = 'accepted'",
+            [action],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let (m, cap, p, r) = (
+        cycle_of("manual"),
+        cycle_of("import-cap"),
+        cycle_of("pause"),
+        cycle_of("resume"),
+    );
+    // Nothing but releases written to the hub battery after the cycle that released it
+    // (the pause's and the shutdown's release every device again); the others still
+    // commanded (outside the pause).
+    let after = strings(
+        &c,
+        &format!(
+            "SELECT cycle_id || ' ' || quantity || ' ' || requested FROM setpoints
+             WHERE asset = 'hub_bat' AND cycle_id > {m} AND NOT (requested = 0 AND quantity IN ('power_kw', 'control_mode'))"
+        ),
+    );
+    let released = count(
+        &c,
+        &format!(
+            "SELECT COUNT(*) FROM setpoints WHERE asset = 'hub_bat' AND cycle_id = {m} AND quantity = 'control_mode'"
+        ),
+    );
+    assert!(after.is_empty(), "{after:?}");
+    assert_eq!(
+        released, 1,
+        "the release is written (and read back) at the manual cycle"
+    );
+    assert_eq!(
+        count(
+            &c,
+            &format!("SELECT COUNT(*) FROM decisions WHERE asset = 'hub_bat' AND cycle_id > {m} AND command != 'release'"),
+        ),
+        0
+    );
+    assert!(
+        count(
+            &c,
+            &format!(
+                "SELECT COUNT(*) FROM setpoints WHERE asset = 'retail_b_bat' AND cycle_id > {r}"
+            ),
+        ) > 0
+    );
+    // The cap: the plan of the cycle that took it stays under 300 kW over the window; the
+    // plan before it did not.
+    let window_max = |cycle: i64| -> f64 {
+        let j: String = c
+            .query_row(
+                "SELECT json FROM schedules WHERE cycle_id = ?1",
+                [cycle],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let p: serde_json::Value = serde_json::from_str(&j).unwrap();
+        let start = DateTimeFixed::parse(p["start"].as_str().unwrap());
+        let step = p["step_minutes"].as_i64().unwrap();
+        let imp = p["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["asset"] == "pcc" && s["quantity"] == "import_kw")
+            .unwrap()["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect::<Vec<_>>();
+        imp.iter()
+            .enumerate()
+            .filter(|(k, _)| {
+                let t = start.plus_min(step * *k as i64);
+                t >= from && t < until
+            })
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        window_max(cap - 1) > 301.0,
+        "the plan before the cap: {}",
+        window_max(cap - 1)
+    );
+    assert!(
+        window_max(cap) <= 300.0 + 1e-6,
+        "under the cap: {}",
+        window_max(cap)
+    );
+    // The pause: no plan, nothing sent, until resumed.
+    let paused: Vec<String> = strings(
+        &c,
+        &format!("SELECT source FROM cycles WHERE id > {p} AND id < {r}"),
+    );
+    assert!(
+        paused.len() >= 2 && paused.iter().all(|s| s == "paused"),
+        "{paused:?}"
+    );
+    assert_eq!(
+        count(
+            &c,
+            &format!("SELECT COUNT(*) FROM setpoints WHERE cycle_id > {p} AND cycle_id < {r}"),
+        ),
+        0
+    );
+}
+
+/// An RFC 3339 time with minutes arithmetic, formatted back as RFC 3339 (for the tests'
+/// request bodies and comparisons).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+struct DateTimeFixed(chrono::DateTime<chrono::FixedOffset>);
+
+impl DateTimeFixed {
+    fn parse(s: &str) -> Self {
+        Self(chrono::DateTime::parse_from_rfc3339(s).unwrap())
+    }
+
+    fn plus_min(self, m: i64) -> Self {
+        Self(self.0 + chrono::Duration::minutes(m))
+    }
+}
+
+impl std::fmt::Display for DateTimeFixed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.to_rfc3339())
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it: (CA, certificate, key) PEM.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "aems test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let (ca, crt, k) = (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    );
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&crt, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (ca, crt, k)
+}
+
+/// GET over HTTPS, trusting only `ca`.
+fn https_get(
+    addr: &str,
+    path: &str,
+    ca: &Path,
+    auth: Option<&str>,
+) -> Result<(u16, String), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
+    let conn = rustls::ClientConnection::new(Arc::new(cfg), name).map_err(|e| e.to_string())?;
+    let sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        tls,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    // A server may close without close_notify: keep what was read.
+    let r = tls.read_to_end(&mut buf);
+    if buf.is_empty() {
+        return Err(format!("{r:?}"));
+    }
+    let buf = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no header end")?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status")?;
+    Ok((code, body.to_string()))
+}
+
+/// Served over HTTPS with a configured certificate (a client trusting only its CA reads
+/// it; plain HTTP gets nothing), with reads closed (`open_reads = false`): a read without
+/// credentials is refused (401), a viewer reads.
+#[test]
+fn https_with_a_certificate_and_closed_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), "gs_https", None);
+    let (ca, cert, key) = certificates(dir.path());
+    let viewer = operator::credentials::hash_secret("viewer-token-0123456789").unwrap();
+    let config = run_config(
+        dir.path(),
+        &format!(
+            "speed = 900.0\nduration_h = 20.0\n[operator]\ntls_cert = {:?}\ntls_key = {:?}\nopen_reads = false\n\
+             [[operator.user]]\nname = \"watch\"\ntoken_hash = \"{viewer}\"\nrole = \"viewer\"\n",
+            cert.display().to_string(),
+            key.display().to_string()
+        ),
+    );
+    let aems = Aems::start(dir.path(), &devices, &config, &[]);
+    let auth = Some("Bearer viewer-token-0123456789");
+    let t0 = Instant::now();
+    loop {
+        if let Ok((200, body)) = https_get(&aems.http, "/health", &ca, auth) {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if v["cycles"].as_u64().unwrap_or(0) >= 1 {
+                break;
+            }
+        }
+        assert!(
+            t0.elapsed() < LIMIT,
+            "no cycle over HTTPS; log:\n{}",
+            aems.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, body) = https_get(&aems.http, "/kpis", &ca, None).unwrap();
+    assert_eq!(code, 401, "{body}");
+    let (code, body) = https_get(&aems.http, "/kpis", &ca, auth).unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("district"), "{body}");
+    // Plain HTTP gets no answer.
+    assert!(
+        !matches!(http_get(&aems.http, "/health"), Ok((200, _))),
+        "plain HTTP answered"
+    );
+    aems.signal("TERM");
 }
