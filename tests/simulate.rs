@@ -563,3 +563,92 @@ fn the_reference_district_is_made_again_byte_for_byte() {
         assert!(bundled == made, "{f} differs from the bundled one");
     }
 }
+
+/// The same 12-run sweep as a Slurm job array (`deploy/slurm/sweep.sbatch`, 4 array tasks,
+/// each taking its shard from Slurm's environment) on the single-node Slurm that `.ci/run`
+/// starts (`AEMS_TEST_SLURM_CONF`), merged by `deploy/slurm/merge.sbatch` submitted after
+/// it (`--dependency=afterok`): the merged table is the unsharded run's, byte for byte.
+/// Without Slurm the test says so and passes, except under `CI=true` or with
+/// `AEMS_TEST_SLURM_CONF` set, where a missing Slurm fails it.
+#[test]
+fn a_sweep_as_a_slurm_job_array_merges_to_the_unsharded_table() {
+    let Some(conf) = std::env::var_os("AEMS_TEST_SLURM_CONF") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no Slurm: AEMS_TEST_SLURM_CONF is unset (.ci/run starts one)"
+        );
+        eprintln!("no Slurm (AEMS_TEST_SLURM_CONF unset): the job array was not run");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let sc = kashiwanoha();
+    let run_args = "--from 2025-07-01T12:00:00+09:00 --to 2025-07-01T15:00:00+09:00 \
+         --controller mpc --forecast perfect \
+         --set battery.gate_bat.max_kwh=3610,5510 --set objective.carbon_price_yen_per_kg=0,10,30 \
+         --set line.interchange.capacity_kw=500,1000";
+    // The unsharded table, here.
+    let all = dir.path().join("all.csv").display().to_string();
+    let mut a = vec!["sweep", sc.as_str()];
+    a.extend(run_args.split(' ').filter(|s| !s.is_empty()));
+    a.extend(["--out", all.as_str(), "--jobs", "2"]);
+    ok(&a);
+    // The array and the merge, on Slurm.
+    let sbatch = |extra: &[&str], script: &str| -> String {
+        let o = std::process::Command::new("sbatch")
+            .args(["--parsable", "--chdir"])
+            .arg(dir.path())
+            .args(extra)
+            .arg(repo().join(script))
+            .env("SLURM_CONF", &conf)
+            .env("AEMS_BIN", env!("CARGO_BIN_EXE_aems"))
+            .env("AEMS_SCENARIO", &sc)
+            .env("AEMS_OUT", &out)
+            .env("AEMS_SWEEP_ARGS", run_args)
+            .output()
+            .expect("sbatch runs");
+        let logs = || -> String {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(
+            o.status.success(),
+            "sbatch {script}: {}\njob logs:\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            logs()
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let job = sbatch(&["--array=1-4"], "deploy/slurm/sweep.sbatch");
+    let dep = format!("--dependency=afterok:{job}");
+    // --wait: sbatch returns when the merge job has ended, with its exit code.
+    sbatch(&[dep.as_str(), "--wait"], "deploy/slurm/merge.sbatch");
+    let logs: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    for i in 1..=4 {
+        assert!(
+            out.join(format!("shard-{i}.csv")).exists(),
+            "shard {i} missing; logs:\n{}",
+            logs.join("\n")
+        );
+    }
+    assert!(
+        logs.iter().any(|l| l.contains("shard 2/4; 3 run(s) here")),
+        "the array tasks did not take their shard from Slurm:\n{}",
+        logs.join("\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("sweep.csv")).unwrap(),
+        std::fs::read_to_string(&all).unwrap(),
+        "the merged Slurm shards differ from the unsharded table"
+    );
+}

@@ -44,8 +44,10 @@ pub struct Args {
     /// Skip the baseline runs (no savings columns).
     #[arg(long)]
     pub no_baseline: bool,
-    /// Run only shard I of N (1-based), e.g. `--shard 2/8`.
-    #[arg(long, value_name = "I/N", value_parser = sweep::parse_shard)]
+    /// Run only shard I of N (1-based), e.g. `--shard 2/8`; `--shard` alone takes it from
+    /// the batch scheduler (a Slurm job array's SLURM_ARRAY_TASK_ID/COUNT, a Kubernetes
+    /// Indexed Job's JOB_COMPLETION_INDEX with AEMS_SHARD_COUNT; deploy/).
+    #[arg(long, value_name = "I/N", num_args = 0..=1, default_missing_value = "env", value_parser = sweep::parse_shard)]
     pub shard: Option<Shard>,
     /// Merge these shard tables (CSV or Parquet) instead of running.
     #[arg(long, value_name = "FILE", num_args = 1..)]

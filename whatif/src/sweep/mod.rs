@@ -35,8 +35,58 @@ impl Shard {
     }
 }
 
-/// Parses `I/N` (1 ≤ I ≤ N), the form of `--shard`.
+/// The shard a batch scheduler's array task is: Slurm's `SLURM_ARRAY_TASK_ID` (counted
+/// from `SLURM_ARRAY_TASK_MIN`, 0 when absent) of `SLURM_ARRAY_TASK_COUNT`, or a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX` (from 0)
+/// of `AEMS_SHARD_COUNT` (the Job's `completions`, which Kubernetes does not pass on: the
+/// manifest sets it). `var` reads the environment.
+pub fn shard_from_env(var: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+    let num = |name: &str| -> Result<Option<usize>, String> {
+        match var(name) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{name}={v:?} is not a whole number")),
+        }
+    };
+    let (index, count) = if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+        let count = num("SLURM_ARRAY_TASK_COUNT")?
+            .ok_or("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")?;
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        if id < min {
+            return Err(format!(
+                "SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}"
+            ));
+        }
+        (id - min + 1, count)
+    } else if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+        let count = num("AEMS_SHARD_COUNT")?.ok_or(
+            "JOB_COMPLETION_INDEX is set but AEMS_SHARD_COUNT is not (set it to the Job's completions)",
+        )?;
+        (i + 1, count)
+    } else {
+        return Err(
+            "--shard without I/N takes the shard from a batch scheduler, and none is set: \
+             SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job array) or \
+             JOB_COMPLETION_INDEX/AEMS_SHARD_COUNT (Kubernetes Indexed Job)"
+                .into(),
+        );
+    };
+    if count == 0 || index > count {
+        return Err(format!(
+            "the scheduler's task {index} of {count} is not a shard (1 ≤ I ≤ N): an array with gaps or a step is not supported, use --array=1-N"
+        ));
+    }
+    Ok(Shard { index, count })
+}
+
+/// Parses `I/N` (1 ≤ I ≤ N), the form of `--shard`; `env` (what `--shard` alone gives)
+/// takes it from the batch scheduler's environment ([`shard_from_env`]).
 pub fn parse_shard(s: &str) -> Result<Shard, String> {
+    if s == "env" {
+        return shard_from_env(|k| std::env::var(k).ok());
+    }
     let (i, n) = s
         .split_once('/')
         .ok_or_else(|| format!("'{s}' is not I/N"))?;
@@ -375,6 +425,60 @@ impl Sweep {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_schedulers_array_task_is_a_shard() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        // Slurm, --array=1-4: task 3 of 4.
+        let s = shard_from_env(env(&[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ]))
+        .unwrap();
+        assert_eq!((s.index, s.count), (3, 4));
+        // Slurm, --array=0-3: task 0 is shard 1.
+        let s = shard_from_env(env(&[
+            ("SLURM_ARRAY_TASK_ID", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+        ]))
+        .unwrap();
+        assert_eq!((s.index, s.count), (1, 4));
+        // Kubernetes Indexed Job.
+        let s = shard_from_env(env(&[
+            ("JOB_COMPLETION_INDEX", "7"),
+            ("AEMS_SHARD_COUNT", "8"),
+        ]))
+        .unwrap();
+        assert_eq!((s.index, s.count), (8, 8));
+        assert!(shard_from_env(env(&[("JOB_COMPLETION_INDEX", "7")]))
+            .unwrap_err()
+            .contains("AEMS_SHARD_COUNT"));
+        assert!(shard_from_env(env(&[]))
+            .unwrap_err()
+            .contains("SLURM_ARRAY_TASK_ID"));
+        assert!(shard_from_env(env(&[
+            ("SLURM_ARRAY_TASK_ID", "x"),
+            ("SLURM_ARRAY_TASK_COUNT", "2")
+        ]))
+        .unwrap_err()
+        .contains("not a whole number"));
+        // A stepped array (--array=1-8:2) leaves gaps: task 7 of 4 is refused.
+        assert!(shard_from_env(env(&[
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ]))
+        .is_err());
+    }
+
     use super::*;
 
     #[test]
