@@ -6,6 +6,8 @@
 #[path = "../connectors/tests/common/broker.rs"]
 #[allow(dead_code)]
 mod broker;
+#[path = "common/browser.rs"]
+mod browser;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -1563,4 +1565,104 @@ fn https_with_a_certificate_and_closed_reads() {
         "plain HTTP answered"
     );
     aems.signal("TERM");
+}
+
+/// Runs headless Chromium on `url` with `args`; returns (stdout, stderr).
+fn chromium_run(browser: &str, dir: &Path, url: &str, args: &[&str]) -> (String, String) {
+    let out = Command::new(browser)
+        .args(browser::HEADLESS)
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.join("chromium-profile").display()
+        ))
+        .args([
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=4000",
+        ])
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The dashboard at `/` in a real browser (headless Chromium) against a running loop: it
+/// loads with no console error, shows every building with a chart, the setpoints with
+/// their read-back and the demand charge's exposure, and updates between two cycles; in
+/// Japanese with `?lang=ja`.
+#[test]
+fn the_dashboard_shows_every_building_and_updates_between_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), "gs_dashboard", None);
+    let config = run_config(dir.path(), "speed = 900.0\nduration_h = 30.0\n");
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_cycles(3);
+    let Some(browser) = browser::chromium() else {
+        assert!(
+            !browser::required(),
+            "AEMS_TEST_CHROMIUM or CI=true is set but no chromium is installed"
+        );
+        eprintln!("chromium not installed: the dashboard was not rendered");
+        return;
+    };
+    let url = format!("http://{}/", aems.http);
+    let status = |dom: &str| -> String {
+        let i = dom.find("id=\"status\">").expect("a status line") + 12;
+        dom[i..i + dom[i..].find('<').unwrap()].to_string()
+    };
+    let (dom1, log) = chromium_run(browser, dir.path(), &url, &["--dump-dom"]);
+    for line in log.lines() {
+        assert!(
+            !(line.contains("CONSOLE") || line.contains("Uncaught")),
+            "console: {line}"
+        );
+    }
+    for b in ["hub", "office_a", "retail_b", "hotel_c", "resi_d"] {
+        assert!(
+            dom1.contains(&format!("id=\"b-{b}\"")),
+            "building {b} missing:\n{dom1}"
+        );
+    }
+    assert!(dom1.matches("<canvas").count() >= 5, "a chart per building");
+    assert!(dom1.contains("confirmed"), "setpoints with their read-back");
+    assert!(dom1.contains("Demand charge exposure"));
+    let c = aems.json("/health")["cycles"].as_u64().unwrap();
+    aems.wait_cycles(c + 2);
+    let (dom2, _) = chromium_run(browser, dir.path(), &url, &["--dump-dom"]);
+    assert_ne!(status(&dom1), status(&dom2), "the page did not move on");
+    let (ja, _) = chromium_run(
+        browser,
+        dir.path(),
+        &format!("{url}?lang=ja"),
+        &["--dump-dom"],
+    );
+    assert!(
+        ja.contains("送信した設定値") && ja.contains("lang=\"ja\""),
+        "{ja}"
+    );
+    let png = dir.path().join("dashboard.png");
+    chromium_run(
+        browser,
+        dir.path(),
+        &url,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1300,1100",
+        ],
+    );
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 50_000,
+        "a blank screenshot"
+    );
+    aems.signal("TERM");
+    aems.wait_end();
 }

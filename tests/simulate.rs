@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "common/browser.rs"]
+mod browser;
 #[path = "common/cli.rs"]
 mod cli;
 use cli::{aems, ok};
@@ -302,17 +304,6 @@ fn time_series_hold_every_decision_and_replay_the_bill() {
     }
 }
 
-/// Where Chromium is: `chromium` or `chromium-browser` on the PATH.
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    })
-}
-
 /// The HTML report holds every chart as SVG and a real browser (headless Chromium from
 /// Debian) renders it: the DOM has one drawn SVG per figure and the screenshot is not
 /// blank. Runs when Chromium is installed; `.ci/run` installs it and sets
@@ -355,10 +346,9 @@ fn the_html_report_renders_in_headless_chromium() {
         );
     }
     assert!(figures >= 8, "{figures} charts");
-    let Some(browser) = chromium() else {
+    let Some(browser) = browser::chromium() else {
         assert!(
-            std::env::var_os("AEMS_TEST_CHROMIUM").is_none()
-                && std::env::var("CI").as_deref() != Ok("true"),
+            !browser::required(),
             "AEMS_TEST_CHROMIUM or CI=true is set but no chromium is installed"
         );
         eprintln!("chromium not installed: the report was checked without a browser");
@@ -366,14 +356,7 @@ fn the_html_report_renders_in_headless_chromium() {
     };
     let url = format!("file://{}", index.display());
     let profile = dir.path().join("chromium-profile");
-    let common = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-    ];
+    let common = browser::HEADLESS;
     let dump = Command::new(browser)
         .args(common)
         .arg(format!("--user-data-dir={}", profile.display()))

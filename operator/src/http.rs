@@ -1,7 +1,10 @@
 //! The operator's HTTP interface (axum): `/health`, `/metrics` (Prometheus text), and JSON
 //! for the current `/schedule`, `/forecast`, `/kpis`, the last cycle's `/setpoints` and
-//! `/flags`, `/operator` (the operator's standing instructions), and (simulated runs)
-//! `/simulator`, what the simulated district went through. The loop publishes a [`View`]
+//! `/flags`, `/operator` (the operator's standing instructions), `/history` (the last
+//! cycles' measured state), `/district` (buildings, assets, connections), and (simulated
+//! runs) `/simulator`, what the simulated district went through. `/` is the dashboard
+//! (`assets/dashboard.html`, uPlot vendored from npm and served from `/assets/`: no CDN at
+//! run time), `/api` the list of endpoints. The loop publishes a [`View`]
 //! after each cycle; the server reads it.
 //!
 //! Actions: `POST /operator/<action>` with a JSON body ([`crate::Request`]), from a user
@@ -46,6 +49,12 @@ pub struct View {
     pub flags: Value,
     /// `/simulator`: what the embedded simulator's district went through (simulated runs).
     pub simulator: Value,
+    /// `/district`: the buildings and their commanded assets, the connections and their
+    /// demand charges (for the dashboard).
+    pub district: Value,
+    /// `/history`: the last cycles' measured state (time, battery energy and power, zone
+    /// temperatures, HVAC and generator power, grid meters), oldest first.
+    pub history: std::collections::VecDeque<Value>,
     /// When the loop last published (wall clock).
     pub updated: Option<Instant>,
     /// `/health` answers 503 when the loop has not published for this long (stuck).
@@ -62,6 +71,8 @@ impl Default for View {
             setpoints: json!([]),
             flags: json!([]),
             simulator: Value::Null,
+            district: Value::Null,
+            history: std::collections::VecDeque::new(),
             updated: None,
             max_silence: Duration::from_secs(600),
         }
@@ -238,9 +249,52 @@ async fn read_guard(State(s): State<Arc<Shared>>, req: HttpRequest, next: Next) 
     next.run(req).await
 }
 
+/// Cycles kept in `/history`.
+pub const HISTORY_CYCLES: usize = 192;
+
+impl View {
+    /// Adds a cycle's measured state to `/history` (dropping the oldest beyond
+    /// [`HISTORY_CYCLES`]).
+    pub fn remember(&mut self, entry: Value) {
+        self.history.push_back(entry);
+        while self.history.len() > HISTORY_CYCLES {
+            self.history.pop_front();
+        }
+    }
+}
+
+async fn district(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(s.read().district)
+}
+
+async fn history(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(Value::Array(s.read().history.into_iter().collect()))
+}
+
+const DASHBOARD: &str = include_str!("../assets/dashboard.html");
+const UPLOT_JS: &str = include_str!("../assets/uplot/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../assets/uplot/uPlot.min.css");
+
+async fn dashboard() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        DASHBOARD,
+    )
+        .into_response()
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "uPlot.iife.min.js" => (UPLOT_JS, "text/javascript; charset=utf-8"),
+        "uPlot.min.css" => (UPLOT_CSS, "text/css; charset=utf-8"),
+        _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    };
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
 async fn index() -> Json<Value> {
     Json(json!({
-        "endpoints": ["/health", "/metrics", "/schedule", "/forecast", "/kpis", "/setpoints", "/flags", "/operator", "/simulator"],
+        "endpoints": ["/ (the dashboard)", "/api", "/health", "/metrics", "/schedule", "/forecast", "/kpis", "/setpoints", "/flags", "/history", "/district", "/operator", "/simulator"],
         "actions": Request::ACTIONS.iter().map(|a| format!("POST /operator/{a}")).collect::<Vec<_>>(),
     }))
 }
@@ -248,7 +302,11 @@ async fn index() -> Json<Value> {
 /// The router.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(dashboard))
+        .route("/assets/:name", get(asset))
+        .route("/api", get(index))
+        .route("/district", get(district))
+        .route("/history", get(history))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/schedule", get(schedule))

@@ -609,7 +609,14 @@ impl Loop {
                 })
                 .collect()
         };
+        let measured = json!({
+            "time": now.to_rfc3339(),
+            "battery_kwh": state.battery_kwh, "battery_kw": state.battery_kw,
+            "zone_c": state.zone_c, "hvac_kw": state.hvac_kw, "generator_kw": state.generator_kw,
+            "grid_kw": state.grids.iter().map(|(g, s)| (g.clone(), json!(s.meter_kw))).collect::<serde_json::Map<_, _>>(),
+        });
         self.shared.publish(|v| {
+            v.remember(measured);
             v.health = health;
             v.kpis = kpis;
             v.flags = Value::Array(flags);

@@ -129,6 +129,35 @@ fn catalog(sc: &engine::Scenario, devices: &DevicesConfig) -> operator::Catalog 
     }
 }
 
+/// `/district`: the buildings (every node) with their commanded assets, the connections'
+/// demand charges.
+fn district_view(
+    sc: &engine::Scenario,
+    id: &str,
+    catalog: &operator::Catalog,
+) -> serde_json::Value {
+    let buildings: serde_json::Map<String, serde_json::Value> = sc
+        .nodes
+        .iter()
+        .map(|n| {
+            let assets: Vec<&String> = catalog
+                .assets
+                .iter()
+                .filter(|(_, node)| **node == n.id)
+                .map(|(a, _)| a)
+                .collect();
+            (n.id.clone(), serde_json::json!(assets))
+        })
+        .collect();
+    serde_json::json!({
+        "district": id,
+        "timezone": sc.timezone.name(),
+        "buildings": buildings,
+        "grids": sc.grids.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
+        "demand_charge_yen_per_kw": sc.grids.iter().map(|g| (g.id.clone(), serde_json::json!(g.demand_charge_yen_per_kw))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
 /// A grid outage fault must name a grid connection of the scenario.
 fn check_faults(
     config: Option<&std::path::Path>,
@@ -330,7 +359,11 @@ async fn main_loop(
             (3.0 * f64::from(cfg.cadence_min) * 60.0 / cfg.speed).max(30.0) + cfg.deadline_s,
         )
     };
-    shared.publish(|v| v.max_silence = silence);
+    let district_view = district_view(&data, &devices.district, &shared.catalog);
+    shared.publish(|v| {
+        v.max_silence = silence;
+        v.district = district_view;
+    });
     let http_task = if cfg.http.is_empty() {
         None
     } else {
