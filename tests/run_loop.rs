@@ -286,6 +286,35 @@ fn kpis(c: &Connection) -> serde_json::Value {
     serde_json::from_str(&j).unwrap()
 }
 
+/// Every JSON payload received on `topic` of the broker `b`, in order.
+fn collect_json(
+    rt: &tokio::runtime::Runtime,
+    b: &broker::TestBroker,
+    district: &str,
+    topic: &str,
+) -> (Arc<MqttLink>, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let cfg: connectors::MqttConfig = toml::from_str(&format!(
+        "host = \"{}\"\nport = {}\nreconnect_max_ms = 200\n",
+        b.host, b.port
+    ))
+    .unwrap();
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let _guard = rt.enter();
+    let mut opts = LinkOptions::plain(format!("test-{}", topic.replace('/', "-")));
+    opts.subscribe.push(topic.to_string());
+    let link = Arc::new(MqttLink::start(&cfg, district, opts).unwrap());
+    let mut rx = link.messages();
+    let sink = got.clone();
+    rt.spawn(async move {
+        while let Ok(m) = rx.recv().await {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&m.payload) {
+                sink.lock().unwrap().push(v);
+            }
+        }
+    });
+    (link, got)
+}
+
 /// Counts setpoint messages received on the district's topics.
 fn subscribe(
     host: &str,
@@ -324,28 +353,12 @@ fn mqtt_carries_what_the_devices_hold_not_the_requests() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let b = broker::TestBroker::start();
     let district = format!("gs_held_{}", std::process::id());
-    let cfg: connectors::MqttConfig = toml::from_str(&format!(
-        "host = \"{}\"\nport = {}\nreconnect_max_ms = 200\n",
-        b.host, b.port
-    ))
-    .unwrap();
-    let got: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let _sub = {
-        let _guard = rt.enter();
-        let mut opts = LinkOptions::plain(format!("test-held-{district}"));
-        opts.subscribe
-            .push(format!("aems/v1/{district}/hub_bat/setpoint/power_kw"));
-        let link = Arc::new(MqttLink::start(&cfg, &district, opts).unwrap());
-        let mut rx = link.messages();
-        let got = got.clone();
-        rt.spawn(async move {
-            while let Ok(m) = rx.recv().await {
-                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-                got.lock().unwrap().push(v["value"].as_f64().unwrap());
-            }
-        });
-        link
-    };
+    let (_sub, got) = collect_json(
+        &rt,
+        &b,
+        &district,
+        &format!("aems/v1/{district}/hub_bat/setpoint/power_kw"),
+    );
     let dir = tempfile::tempdir().unwrap();
     let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));
     let text = std::fs::read_to_string(&devices).unwrap();
@@ -406,10 +419,17 @@ fn mqtt_carries_what_the_devices_hold_not_the_requests() {
         .map(|r| r.unwrap())
         .collect();
     let t0 = Instant::now();
-    while got.lock().unwrap().len() < published.len() && t0.elapsed() < Duration::from_secs(30) {
+    let values = || -> Vec<f64> {
+        got.lock()
+            .unwrap()
+            .iter()
+            .map(|v| v["value"].as_f64().unwrap())
+            .collect()
+    };
+    while values().len() < published.len() && t0.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(*got.lock().unwrap(), published);
+    assert_eq!(values(), published);
 }
 
 /// A cycle the store cannot record sends nothing and says so: while another connection
@@ -956,28 +976,7 @@ fn a_grid_outage_islands_the_district_within_one_cycle_and_normal_planning_resum
     let rt = tokio::runtime::Runtime::new().unwrap();
     let b = broker::TestBroker::start();
     let district = format!("gs_island_{}", std::process::id());
-    let cfg: connectors::MqttConfig = toml::from_str(&format!(
-        "host = \"{}\"\nport = {}\nreconnect_max_ms = 200\n",
-        b.host, b.port
-    ))
-    .unwrap();
-    let grid_msgs: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let _sub = {
-        let _guard = rt.enter();
-        let mut opts = LinkOptions::plain(format!("test-island-{district}"));
-        opts.subscribe.push(format!("aems/v1/{district}/grid"));
-        let link = Arc::new(MqttLink::start(&cfg, &district, opts).unwrap());
-        let mut rx = link.messages();
-        let got = grid_msgs.clone();
-        rt.spawn(async move {
-            while let Ok(m) = rx.recv().await {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&m.payload) {
-                    got.lock().unwrap().push(v);
-                }
-            }
-        });
-        link
-    };
+    let (_sub, grid_msgs) = collect_json(&rt, &b, &district, &format!("aems/v1/{district}/grid"));
     let dir = tempfile::tempdir().unwrap();
     let sc = resilient_gate_square(dir.path());
     let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));

@@ -76,8 +76,8 @@ async fn a_broken_sensor_reports_nan_or_a_stuck_value_until_repaired() {
 async fn a_lost_connection_reads_as_lost_and_a_closed_tie_carries_the_island() {
     use connectors::sim::{Metered, SimConfig, SimMeter};
     use connectors::{DevicesConfig, Setpoint};
-    use physics::district::{BatterySpec, NodeSpec};
-    use physics::{Battery, DistrictSpec, Grid, Line, Network};
+    use physics::district::NodeSpec;
+    use physics::{DistrictSpec, Grid, Line, Network};
     timeout(LIMIT, async {
         init_logs();
         let steps = 8;
@@ -103,25 +103,7 @@ async fn a_lost_connection_reads_as_lost_and_a_closed_tie_carries_the_island() {
                     classes_kw: vec![[30.0, 0.0, 15.0, 5.0]; steps],
                 },
             ],
-            batteries: vec![BatterySpec {
-                id: "bat".into(),
-                node: 0,
-                capacity_kwh: 200.0,
-                battery: Battery {
-                    min_kwh: 20.0,
-                    max_kwh: 190.0,
-                    charge_kw: 100.0,
-                    discharge_kw: 100.0,
-                    charge_efficiency: 0.95,
-                    discharge_efficiency: 0.95,
-                    self_discharge_per_hour: 0.0,
-                    capacity_kwh: 200.0,
-                    power_curve: None,
-                    efficiency_curve: None,
-                },
-                initial_kwh: 150.0,
-                follows_meter: false,
-            }],
+            batteries: vec![common::battery("bat", 0, 200.0, 20.0, 190.0, 100.0, 150.0)],
             hvacs: vec![],
             generators: vec![],
             network: Network::new(

@@ -798,6 +798,13 @@ impl Simulator {
         let st = w.district.state();
         let totals = w.district.totals();
         let out = w.district.grid_out(st.elapsed_h);
+        let by_node = |v: &[[f64; 4]]| -> BTreeMap<String, [f64; 4]> {
+            spec.nodes
+                .iter()
+                .zip(v)
+                .map(|(n, u)| (n.id.clone(), *u))
+                .collect()
+        };
         IslandReport {
             time: w.now(),
             grids_out: spec
@@ -807,23 +814,13 @@ impl Simulator {
                 .filter(|(_, o)| **o)
                 .map(|(id, _)| id.clone())
                 .collect(),
-            unserved_kwh: spec
-                .nodes
-                .iter()
-                .zip(&totals.unserved_kwh)
-                .map(|(n, u)| (n.id.clone(), *u))
-                .collect(),
-            unserved_kw: spec
-                .nodes
-                .iter()
-                .zip(&st.unserved_kw)
-                .map(|(n, u)| (n.id.clone(), *u))
-                .collect(),
+            unserved_kwh: by_node(&totals.unserved_kwh),
+            unserved_kw: by_node(&st.unserved_kw),
             line_kw: spec
                 .line_ids
                 .iter()
-                .zip(&st.line_kw)
-                .map(|(id, kw)| (id.clone(), *kw))
+                .cloned()
+                .zip(st.line_kw.iter().copied())
                 .collect(),
         }
     }

@@ -16,30 +16,42 @@ use physics::{Battery, DistrictSpec, Generator, Grid, Line, Network, Zone};
 /// Bounds every network test.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
+/// A battery of 95 % efficiency each way, no self-discharge: `cap`acity, `min`/`max` energy,
+/// `kw` either way, `e0` at the start, at node `node`.
+pub fn battery(
+    id: &str,
+    node: usize,
+    cap: f64,
+    min: f64,
+    max: f64,
+    kw: f64,
+    e0: f64,
+) -> BatterySpec {
+    BatterySpec {
+        id: id.into(),
+        node,
+        capacity_kwh: cap,
+        battery: Battery {
+            min_kwh: min,
+            max_kwh: max,
+            charge_kw: kw,
+            discharge_kw: kw,
+            charge_efficiency: 0.95,
+            discharge_efficiency: 0.95,
+            self_discharge_per_hour: 0.0,
+            capacity_kwh: cap,
+            power_curve: None,
+            efficiency_curve: None,
+        },
+        initial_kwh: e0,
+        follows_meter: false,
+    }
+}
+
 /// A district with one of each device family (two batteries: one plain inverter, one
 /// SunSpec), 15-minute steps: a hub with the connection and a lossless line to the office.
 pub fn district() -> SimConfig {
     let steps = 8;
-    let battery =
-        |id: &str, node: usize, cap: f64, min: f64, max: f64, kw: f64, e0: f64| BatterySpec {
-            id: id.into(),
-            node,
-            capacity_kwh: cap,
-            battery: Battery {
-                min_kwh: min,
-                max_kwh: max,
-                charge_kw: kw,
-                discharge_kw: kw,
-                charge_efficiency: 0.95,
-                discharge_efficiency: 0.95,
-                self_discharge_per_hour: 0.0,
-                capacity_kwh: cap,
-                power_curve: None,
-                efficiency_curve: None,
-            },
-            initial_kwh: e0,
-            follows_meter: false,
-        };
     let spec = DistrictSpec {
         step_hours: 0.25,
         nodes: vec![
