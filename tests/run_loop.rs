@@ -1471,7 +1471,7 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (ca, crt, k)
 }
 
-/// GET over HTTPS, trusting only `ca`.
+/// GET over HTTPS, trusting only `ca`: the status and the whole response (head and body).
 fn https_get(
     addr: &str,
     path: &str,
@@ -1509,13 +1509,12 @@ fn https_get(
         return Err(format!("{r:?}"));
     }
     let buf = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no header end")?;
-    let code = head
+    let code = buf
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or("no status")?;
-    Ok((code, body.to_string()))
+    Ok((code, buf))
 }
 
 /// Served over HTTPS with a configured certificate (a client trusting only its CA reads
@@ -1540,8 +1539,9 @@ fn https_with_a_certificate_and_closed_reads() {
     let auth = Some("Bearer viewer-token-0123456789");
     let t0 = Instant::now();
     loop {
-        if let Ok((200, body)) = https_get(&aems.http, "/health", &ca, auth) {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if let Ok((200, resp)) = https_get(&aems.http, "/health", &ca, auth) {
+            let body = resp.split_once("\r\n\r\n").map_or("", |x| x.1);
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
             if v["cycles"].as_u64().unwrap_or(0) >= 1 {
                 break;
             }
@@ -1555,6 +1555,12 @@ fn https_with_a_certificate_and_closed_reads() {
     }
     let (code, body) = https_get(&aems.http, "/kpis", &ca, None).unwrap();
     assert_eq!(code, 401, "{body}");
+    // A browser is asked for a user and password (the dashboard behind closed reads).
+    assert!(
+        body.to_lowercase()
+            .contains("www-authenticate: basic realm=\"aems\""),
+        "{body}"
+    );
     let (code, body) = https_get(&aems.http, "/kpis", &ca, auth).unwrap();
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("district"), "{body}");

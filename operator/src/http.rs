@@ -185,16 +185,23 @@ async fn operator_state(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(serde_json::to_value(&*s.operator()).unwrap_or(Value::Null))
 }
 
-fn refusal(code: u16, reason: &str) -> Response {
+/// A refusal with its reason; a 401 says how to authenticate (`challenge`: Bearer for the
+/// API, Basic for reads, so that a browser opening the dashboard asks for a user and its
+/// password and sends them with the page's requests).
+fn refusal_with(code: u16, reason: &str, challenge: &'static str) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::FORBIDDEN);
     let mut r = (status, Json(json!({"error": reason}))).into_response();
     if code == 401 {
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer realm=\"aems\""),
+            header::HeaderValue::from_static(challenge),
         );
     }
     r
+}
+
+fn refusal(code: u16, reason: &str) -> Response {
+    refusal_with(code, reason, "Bearer realm=\"aems\"")
 }
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
@@ -243,7 +250,11 @@ async fn act(
 async fn read_guard(State(s): State<Arc<Shared>>, req: HttpRequest, next: Next) -> Response {
     if !s.open_reads {
         if let Err(e) = s.credentials.authenticate(authorization(req.headers())) {
-            return refusal(e.status(), e.reason());
+            return refusal_with(
+                e.status(),
+                e.reason(),
+                "Basic realm=\"aems\", charset=\"UTF-8\"",
+            );
         }
     }
     next.run(req).await
