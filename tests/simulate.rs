@@ -635,3 +635,64 @@ fn a_sweep_as_a_slurm_job_array_merges_to_the_unsharded_table() {
         "the merged Slurm shards differ from the unsharded table"
     );
 }
+
+/// `--ngsi-ld`: the KPIs as NGSI-LD entities — a Building per node and a
+/// KeyPerformanceIndicator per KPI and scope whose values are the run's KPIs (the same
+/// figures as `--json`); a broker that cannot be reached is an error naming the URL.
+#[test]
+fn the_kpis_as_ngsi_ld_entities() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kpis.jsonld");
+    let sc = kashiwanoha();
+    let base = [
+        "simulate",
+        sc.as_str(),
+        "--from",
+        "2025-07-01T12:00:00+09:00",
+        "--to",
+        "2025-07-01T15:00:00+09:00",
+        "--controller",
+        "mpc",
+        "--forecast",
+        "perfect",
+        "--no-baseline",
+        "--quiet",
+        "--json",
+    ];
+    let mut a = base.to_vec();
+    let f = file.display().to_string();
+    a.extend(["--ngsi-ld", f.as_str()]);
+    let out = ok(&a);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entities: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for n in [
+        "gate_hub",
+        "mall",
+        "office",
+        "hotel",
+        "residences",
+        "condominiums",
+    ] {
+        let id = format!("urn:ngsi-ld:Building:kashiwanoha:{n}");
+        assert!(entities.iter().any(|e| e["id"] == id.as_str()), "{id}");
+    }
+    let co2 = entities
+        .iter()
+        .find(|e| e["id"] == "urn:ngsi-ld:KeyPerformanceIndicator:kashiwanoha:district:co2")
+        .expect("the district's CO2");
+    let want = summary["district"]["co2_kg"].as_f64().unwrap();
+    assert!((co2["kpiValue"]["value"].as_f64().unwrap() - want).abs() < 1e-9 * want.max(1.0));
+    assert_eq!(co2["kpiValue"]["unitCode"], "KGM");
+    assert_eq!(co2["kpiValue"]["observedAt"], "2025-07-01T15:00:00+09:00");
+    // No broker there: an error naming the URL, exit 1.
+    let mut a = base.to_vec();
+    a.extend(["--ngsi-ld-broker", "http://127.0.0.1:1"]);
+    let o = aems(&a);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("http://127.0.0.1:1/ngsi-ld/v1/entityOperations/upsert"),
+        "{err}"
+    );
+}

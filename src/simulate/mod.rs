@@ -86,6 +86,15 @@ pub struct Args {
     /// `python3 ../shared/tools/citylearn/evaluate.py FILE.csv --phase phase_1`.
     #[arg(long, value_name = "FILE.csv")]
     pub export_citylearn: Option<PathBuf>,
+    /// Write the district's and each building's KPIs as NGSI-LD entities (JSON-LD:
+    /// Building and KeyPerformanceIndicator, FIWARE Smart Data Models) for a city data
+    /// platform.
+    #[arg(long, value_name = "FILE.jsonld")]
+    pub ngsi_ld: Option<PathBuf>,
+    /// Upsert those entities to this NGSI-LD context broker (its base URL, e.g.
+    /// http://orion-ld:1026): POST /ngsi-ld/v1/entityOperations/upsert.
+    #[arg(long, value_name = "URL")]
+    pub ngsi_ld_broker: Option<String>,
     /// Do not show progress.
     #[arg(long)]
     pub quiet: bool,
@@ -264,6 +273,33 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     if let Some(dir) = &args.report {
         report::write_report(dir, &setup, run, &out, baseline.as_ref())?;
+    }
+    if args.ngsi_ld.is_some() || args.ngsi_ld_broker.is_some() {
+        let p = setup.period();
+        let until = p.start + chrono::Duration::minutes(i64::from(p.step_minutes) * p.steps as i64);
+        // The district's id: the scenario's folder (scenarios/kashiwanoha/scenario.toml →
+        // kashiwanoha), or the file's stem.
+        let stem = |q: &std::path::Path| q.file_stem().map(|x| x.to_string_lossy().to_string());
+        let district = match (
+            stem(&args.scenario),
+            args.scenario.parent().and_then(|d| d.file_name()),
+        ) {
+            (Some(s), Some(d)) if s == "scenario" => d.to_string_lossy().to_string(),
+            (Some(s), _) => s,
+            _ => "district".to_string(),
+        };
+        let entities = whatif::ngsi::entities(&district, &out.kpis, p.start, until, until);
+        if let Some(path) = &args.ngsi_ld {
+            whatif::ngsi::write(path, &entities)?;
+            eprintln!("NGSI-LD: {} entities in {}", entities.len(), path.display());
+        }
+        if let Some(url) = &args.ngsi_ld_broker {
+            let code = whatif::ngsi::upsert(url, &entities)?;
+            eprintln!(
+                "NGSI-LD: {} entities upserted to {url} ({code})",
+                entities.len()
+            );
+        }
     }
     if args.json {
         println!(

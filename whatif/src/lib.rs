@@ -14,6 +14,7 @@
 
 pub mod citylearn;
 pub mod decisions;
+pub mod ngsi;
 pub mod report;
 pub mod resilience;
 pub mod summary;
