@@ -1671,3 +1671,49 @@ fn the_dashboard_shows_every_building_and_updates_between_cycles() {
     aems.signal("TERM");
     aems.wait_end();
 }
+
+/// `[ngsi_ld] file`: the loop writes the metered KPIs as NGSI-LD entities every
+/// `every_cycles` cycles — a Building per node and the district's KPIs, equal to the last
+/// stored KPIs; settings without a broker or a file are refused naming the field.
+#[test]
+fn the_loop_publishes_its_kpis_as_ngsi_ld_entities() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), "gs_ngsi", None);
+    let config = run_config(
+        dir.path(),
+        "speed = 0.0\nduration_h = 2.0\n[ngsi_ld]\nfile = \"kpis.jsonld\"\nevery_cycles = 2\n",
+    );
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_end();
+    let entities: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("kpis.jsonld")).unwrap())
+            .unwrap();
+    for n in ["hub", "office_a", "retail_b", "hotel_c", "resi_d"] {
+        let id = format!("urn:ngsi-ld:Building:gs_ngsi:{n}");
+        assert!(entities.iter().any(|e| e["id"] == id.as_str()), "{id}");
+    }
+    let co2 = entities
+        .iter()
+        .find(|e| e["id"] == "urn:ngsi-ld:KeyPerformanceIndicator:gs_ngsi:district:co2")
+        .unwrap();
+    // 8 cycles: the last publication is the last cycle's.
+    let k = kpis(&db(dir.path()));
+    let want = k["district"]["co2_kg"].as_f64().unwrap();
+    assert!(want > 0.0);
+    assert!((co2["kpiValue"]["value"].as_f64().unwrap() - want).abs() < 1e-9 * want);
+    assert_eq!(co2["kpiValue"]["observedAt"], k["time"]);
+    // Neither a broker nor a file.
+    let bad = run_config(dir.path(), "[ngsi_ld]\nevery_cycles = 2\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_aems"))
+        .args(["run", "--scenario"])
+        .arg(scenario())
+        .arg("--devices")
+        .arg(&devices)
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("field 'ngsi_ld.broker': missing"), "{err}");
+}

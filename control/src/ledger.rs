@@ -167,6 +167,20 @@ impl Ledger {
         self.time = Some(now);
     }
 
+    /// Each node's KPIs so far (energy, fuel, comfort, wear and carbon; the demand charge
+    /// is billed at the connections, in [`Ledger::kpis`]' district).
+    pub fn building_kpis(&self, data: &Scenario) -> Vec<(String, KpiSet)> {
+        data.nodes
+            .iter()
+            .zip(&self.tally.buildings)
+            .map(|(n, k)| {
+                let mut k = k.clone();
+                k.finish(data.carbon_price_yen_per_kg);
+                (n.id.clone(), k)
+            })
+            .collect()
+    }
+
     /// The KPIs so far, with each connection's demand billed from `peaks` under `billing`.
     pub fn kpis(
         &self,

@@ -159,6 +159,27 @@ struct RawConfig {
     fault: Vec<FaultConfig>,
     #[serde(default)]
     operator: Option<OperatorConfig>,
+    #[serde(default)]
+    ngsi_ld: Option<NgsiLdConfig>,
+}
+
+/// `[ngsi_ld]`: publish the district's and buildings' metered KPIs as NGSI-LD entities.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NgsiLdConfig {
+    /// A context broker's base URL: upsert to `/ngsi-ld/v1/entityOperations/upsert`.
+    #[serde(default)]
+    pub broker: Option<String>,
+    /// A file to write the entities to (JSON-LD; relative to the settings file).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Publish every this many cycles (default 4).
+    #[serde(default = "four")]
+    pub every_cycles: u32,
+}
+
+fn four() -> u32 {
+    4
 }
 
 /// `[operator]`: who may act on the running loop over HTTP, and how it is served.
@@ -232,6 +253,9 @@ pub struct RunConfig {
     /// The operator's HTTP interface: users (checked), TLS files (relative to the
     /// settings file), whether reads need credentials (resolved).
     pub operator: OperatorConfig,
+    /// NGSI-LD publication, if any (a broker or a file; the file relative to the
+    /// settings file).
+    pub ngsi_ld: Option<NgsiLdConfig>,
 }
 
 /// `--controller` values.
@@ -560,6 +584,33 @@ impl RunConfig {
             ));
         }
         operator.open_reads = Some(open_reads);
+        let mut ngsi_ld = raw.ngsi_ld.clone();
+        if let Some(n) = &mut ngsi_ld {
+            if n.broker.is_none() && n.file.is_none() {
+                bail!(err(
+                    f,
+                    "ngsi_ld.broker",
+                    "missing: give a broker URL or a file (or both)"
+                ));
+            }
+            if let Some(b) = &n.broker {
+                if !(b.starts_with("http://") || b.starts_with("https://")) {
+                    bail!(err(
+                        f,
+                        "ngsi_ld.broker",
+                        format!("'{b}' is not an http:// or https:// URL")
+                    ));
+                }
+            }
+            if n.every_cycles == 0 {
+                bail!(err(f, "ngsi_ld.every_cycles", "must be at least 1"));
+            }
+            if let Some(p) = &mut n.file {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
+        }
         let store = o
             .store
             .clone()
@@ -599,6 +650,7 @@ impl RunConfig {
             simulator,
             faults: raw.fault,
             operator,
+            ngsi_ld,
         })
     }
 }

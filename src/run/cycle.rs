@@ -374,6 +374,7 @@ impl Loop {
         }
         let fallbacks = self.controller.forecaster().fallbacks();
         m.forecast_fallbacks.set(fallbacks as i64);
+        self.publish_ngsi_ld(now, &k.district);
         let kpi_json = serde_json::to_value(&k).unwrap_or(Value::Null);
         self.log_store(
             "kpis",
@@ -683,6 +684,36 @@ impl Loop {
                 plan: mode.as_str().to_string(),
             };
             SetpointPublisher::new(link.clone()).publish_grid_status(&msg);
+        }
+    }
+
+    /// Every `ngsi_ld.every_cycles` cycles: the metered KPIs since the run's start as
+    /// NGSI-LD entities, to the file (at once) and the broker (in the background; a failure
+    /// is logged, never the cycle's).
+    fn publish_ngsi_ld(&self, now: DateTime<FixedOffset>, district: &engine::kpi::KpiSet) {
+        let Some(n) = &self.cfg.ngsi_ld else { return };
+        if self.ledger.cycles % u64::from(n.every_cycles) != 0 {
+            return;
+        }
+        let kpis = engine::kpi::Kpis {
+            district: district.clone(),
+            buildings: self.ledger.building_kpis(self.data()),
+            billed_kw: Vec::new(),
+            co2_by_fiscal_year: Default::default(),
+        };
+        let entities = whatif::ngsi::entities(&self.devices.district, &kpis, self.origin, now, now);
+        if let Some(path) = &n.file {
+            if let Err(e) = whatif::ngsi::write(path, &entities) {
+                tracing::error!(target: "aems::run", "NGSI-LD: {e:#}");
+            }
+        }
+        if let Some(url) = n.broker.clone() {
+            tokio::task::spawn_blocking(move || match whatif::ngsi::upsert(&url, &entities) {
+                Ok(code) => {
+                    tracing::info!(target: "aems::run", "NGSI-LD: {} entities upserted to {url} ({code})", entities.len())
+                }
+                Err(e) => tracing::warn!(target: "aems::run", "NGSI-LD: {e:#}"),
+            });
         }
     }
 
