@@ -636,6 +636,21 @@ fn a_sweep_as_a_slurm_job_array_merges_to_the_unsharded_table() {
     );
 }
 
+/// The run the NGSI-LD tests publish: three hours of the reference district, KPIs as JSON.
+const NGSI_RUN: [&str; 11] = [
+    "--from",
+    "2025-07-01T12:00:00+09:00",
+    "--to",
+    "2025-07-01T15:00:00+09:00",
+    "--controller",
+    "mpc",
+    "--forecast",
+    "perfect",
+    "--no-baseline",
+    "--quiet",
+    "--json",
+];
+
 /// `--ngsi-ld`: the KPIs as NGSI-LD entities — a Building per node and a
 /// KeyPerformanceIndicator per KPI and scope whose values are the run's KPIs (the same
 /// figures as `--json`); a broker that cannot be reached is an error naming the URL.
@@ -644,21 +659,8 @@ fn the_kpis_as_ngsi_ld_entities() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kpis.jsonld");
     let sc = kashiwanoha();
-    let base = [
-        "simulate",
-        sc.as_str(),
-        "--from",
-        "2025-07-01T12:00:00+09:00",
-        "--to",
-        "2025-07-01T15:00:00+09:00",
-        "--controller",
-        "mpc",
-        "--forecast",
-        "perfect",
-        "--no-baseline",
-        "--quiet",
-        "--json",
-    ];
+    let mut base = vec!["simulate", sc.as_str()];
+    base.extend(NGSI_RUN);
     let mut a = base.to_vec();
     let f = file.display().to_string();
     a.extend(["--ngsi-ld", f.as_str()]);
@@ -708,23 +710,10 @@ fn the_kpis_upserted_to_an_ngsi_ld_broker_read_back() {
         return;
     };
     let sc = kashiwanoha();
-    let out = ok(&[
-        "simulate",
-        sc.as_str(),
-        "--from",
-        "2025-07-01T12:00:00+09:00",
-        "--to",
-        "2025-07-01T15:00:00+09:00",
-        "--controller",
-        "mpc",
-        "--forecast",
-        "perfect",
-        "--no-baseline",
-        "--quiet",
-        "--json",
-        "--ngsi-ld-broker",
-        url.as_str(),
-    ]);
+    let mut a = vec!["simulate", sc.as_str()];
+    a.extend(NGSI_RUN);
+    a.extend(["--ngsi-ld-broker", url.as_str()]);
+    let out = ok(&a);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = "urn:ngsi-ld:KeyPerformanceIndicator:kashiwanoha:district:co2";
     let got = Command::new("python3")

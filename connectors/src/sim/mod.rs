@@ -612,34 +612,31 @@ impl Simulator {
                     .position(|id| *id == e.asset)
                     .map(Model::Line),
             };
-            if let Some(Model::Line(l)) = model {
-                if !config.spec.network.ties().contains(&l) {
-                    return Err(SimError::Config(ConfigError {
-                        file: devices.path.clone(),
-                        line: None,
-                        table: Some(format!("[[device]] #{i} ('{}')", e.asset)),
-                        field: Some("asset".into()),
-                        reason: format!(
-                            "line '{}' is not a tie line (the network fixes its flow): a switch there has nothing to set",
-                            e.asset
-                        ),
-                    }));
-                }
-            }
-            let Some(model) = model else {
-                return Err(SimError::Config(ConfigError {
+            let asset_error = |reason: String| {
+                SimError::Config(ConfigError {
                     file: devices.path.clone(),
                     line: None,
                     table: Some(format!("[[device]] #{i} ('{}')", e.asset)),
                     field: Some("asset".into()),
-                    reason: format!(
-                        "the district has no {} '{}' (profile '{}' is a {} profile)",
-                        e.profile.family.name(),
-                        e.asset,
-                        e.profile.name,
-                        e.profile.family.name()
-                    ),
-                }));
+                    reason,
+                })
+            };
+            if let Some(Model::Line(l)) = model {
+                if !config.spec.network.ties().contains(&l) {
+                    return Err(asset_error(format!(
+                        "line '{}' is not a tie line (the network fixes its flow): a switch there has nothing to set",
+                        e.asset
+                    )));
+                }
+            }
+            let Some(model) = model else {
+                return Err(asset_error(format!(
+                    "the district has no {} '{}' (profile '{}' is a {} profile)",
+                    e.profile.family.name(),
+                    e.asset,
+                    e.profile.name,
+                    e.profile.family.name()
+                )));
             };
             sim_devices.push(SimDevice {
                 entry: e.clone(),
