@@ -421,18 +421,8 @@ fn sweep_shards_merge_to_the_unsharded_table() {
         "line.interchange.capacity_kw=500,1000",
     ];
     let sweep = |extra: &[&str]| {
-        let mut a = vec![
-            "sweep",
-            sc.as_str(),
-            "--from",
-            "2025-07-01T12:00:00+09:00",
-            "--to",
-            "2025-07-01T15:00:00+09:00",
-            "--controller",
-            "mpc",
-            "--forecast",
-            "perfect",
-        ];
+        let mut a = vec!["sweep", sc.as_str()];
+        a.extend(THREE_HOURS_MPC);
         a.extend(sets);
         a.extend(extra);
         ok(&a)
@@ -566,10 +556,12 @@ fn a_sweep_as_a_slurm_job_array_merges_to_the_unsharded_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let sc = kashiwanoha();
-    let run_args = "--from 2025-07-01T12:00:00+09:00 --to 2025-07-01T15:00:00+09:00 \
-         --controller mpc --forecast perfect \
-         --set battery.gate_bat.max_kwh=3610,5510 --set objective.carbon_price_yen_per_kg=0,10,30 \
-         --set line.interchange.capacity_kw=500,1000";
+    let run_args = format!(
+        "{} --set battery.gate_bat.max_kwh=3610,5510 --set objective.carbon_price_yen_per_kg=0,10,30 \
+         --set line.interchange.capacity_kw=500,1000",
+        THREE_HOURS_MPC.join(" ")
+    );
+    let run_args = run_args.as_str();
     // The unsharded table, here.
     let all = dir.path().join("all.csv").display().to_string();
     let mut a = vec!["sweep", sc.as_str()];
@@ -636,8 +628,9 @@ fn a_sweep_as_a_slurm_job_array_merges_to_the_unsharded_table() {
     );
 }
 
-/// The run the NGSI-LD tests publish: three hours of the reference district, KPIs as JSON.
-const NGSI_RUN: [&str; 11] = [
+/// Three hours of the reference district under the MPC with perfect forecasts: the runs
+/// of the sweep and NGSI-LD tests.
+const THREE_HOURS_MPC: [&str; 8] = [
     "--from",
     "2025-07-01T12:00:00+09:00",
     "--to",
@@ -646,10 +639,10 @@ const NGSI_RUN: [&str; 11] = [
     "mpc",
     "--forecast",
     "perfect",
-    "--no-baseline",
-    "--quiet",
-    "--json",
 ];
+
+/// The run the NGSI-LD tests publish: those three hours, KPIs as JSON.
+const NGSI_RUN: [&str; 3] = ["--no-baseline", "--quiet", "--json"];
 
 /// `--ngsi-ld`: the KPIs as NGSI-LD entities — a Building per node and a
 /// KeyPerformanceIndicator per KPI and scope whose values are the run's KPIs (the same
@@ -660,6 +653,7 @@ fn the_kpis_as_ngsi_ld_entities() {
     let file = dir.path().join("kpis.jsonld");
     let sc = kashiwanoha();
     let mut base = vec!["simulate", sc.as_str()];
+    base.extend(THREE_HOURS_MPC);
     base.extend(NGSI_RUN);
     let mut a = base.to_vec();
     let f = file.display().to_string();
@@ -711,6 +705,7 @@ fn the_kpis_upserted_to_an_ngsi_ld_broker_read_back() {
     };
     let sc = kashiwanoha();
     let mut a = vec!["simulate", sc.as_str()];
+    a.extend(THREE_HOURS_MPC);
     a.extend(NGSI_RUN);
     a.extend(["--ngsi-ld-broker", url.as_str()]);
     let out = ok(&a);

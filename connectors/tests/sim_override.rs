@@ -89,18 +89,11 @@ async fn a_lost_connection_reads_as_lost_and_a_closed_tie_carries_the_island() {
         let spec = DistrictSpec {
             step_hours: 0.25,
             nodes: vec![
+                common::node("hub", 0.0, 0.0, steps),
                 NodeSpec {
-                    id: "hub".into(),
-                    load_kw: vec![0.0; steps],
-                    pv_kw: vec![0.0; steps],
-                    classes_kw: vec![],
-                },
-                NodeSpec {
-                    id: "condos".into(),
-                    load_kw: vec![50.0; steps],
-                    pv_kw: vec![0.0; steps],
                     // lifeline, critical, normal, sheddable.
                     classes_kw: vec![[30.0, 0.0, 15.0, 5.0]; steps],
+                    ..common::node("condos", 50.0, 0.0, steps)
                 },
             ],
             batteries: vec![common::battery("bat", 0, 200.0, 20.0, 190.0, 100.0, 150.0)],

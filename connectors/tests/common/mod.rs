@@ -48,6 +48,16 @@ pub fn battery(
     }
 }
 
+/// A node with a constant load and PV over `steps` steps, no load classes.
+pub fn node(id: &str, load_kw: f64, pv_kw: f64, steps: usize) -> NodeSpec {
+    NodeSpec {
+        id: id.into(),
+        load_kw: vec![load_kw; steps],
+        pv_kw: vec![pv_kw; steps],
+        classes_kw: vec![],
+    }
+}
+
 /// A district with one of each device family (two batteries: one plain inverter, one
 /// SunSpec), 15-minute steps: a hub with the connection and a lossless line to the office.
 pub fn district() -> SimConfig {
@@ -55,18 +65,8 @@ pub fn district() -> SimConfig {
     let spec = DistrictSpec {
         step_hours: 0.25,
         nodes: vec![
-            NodeSpec {
-                id: "hub".into(),
-                load_kw: vec![0.0; steps],
-                pv_kw: vec![0.0; steps],
-                classes_kw: vec![],
-            },
-            NodeSpec {
-                id: "office".into(),
-                load_kw: vec![100.0; steps],
-                pv_kw: vec![30.0; steps],
-                classes_kw: vec![],
-            },
+            node("hub", 0.0, 0.0, steps),
+            node("office", 100.0, 30.0, steps),
         ],
         batteries: vec![
             battery("bat", 1, 200.0, 20.0, 190.0, 100.0, 100.0),
