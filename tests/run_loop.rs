@@ -8,6 +8,8 @@
 mod broker;
 #[path = "common/browser.rs"]
 mod browser;
+#[path = "common/postgres.rs"]
+mod postgres_server;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -94,10 +96,16 @@ fn devices_file_with(
 }
 
 /// A run config: the bundled run.toml's planning settings, simulated, store in `dir`.
+/// (`extra` may name another `store`.)
 fn run_config(dir: &Path, extra: &str) -> PathBuf {
+    let store = if extra.contains("store =") {
+        ""
+    } else {
+        "store = \"store.sqlite\"\n"
+    };
     let text = format!(
         "cadence_min = 15\nstep_minutes = 15\nhorizon_h = 12.0\ndeadline_s = 30.0\nmip_gap = 1e-4\n\
-         clock = \"simulated\"\nstore = \"store.sqlite\"\nhttp = \"127.0.0.1:0\"\n{extra}\n\
+         clock = \"simulated\"\n{store}http = \"127.0.0.1:0\"\n{extra}\n\
          [simulator]\nenabled = true\n"
     );
     let p = dir.join("run.toml");
@@ -268,6 +276,48 @@ fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
 
 fn db(dir: &Path) -> Connection {
     Connection::open(dir.join("store.sqlite")).unwrap()
+}
+
+/// Where a test's run keeps its history: the SQLite file in its directory, or a PostgreSQL
+/// database of its own.
+#[derive(Clone)]
+enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// The `store = …` line of the run's settings.
+    fn setting(&self) -> String {
+        match self {
+            Backend::Sqlite => "store = \"store.sqlite\"\n".into(),
+            Backend::Postgres(url) => format!("store = \"{url}\"\n"),
+        }
+    }
+
+    /// The run's history, read through the store as `aems run` writes it.
+    fn open(&self, dir: &Path) -> store::Store {
+        store::Store::open(&match self {
+            Backend::Sqlite => store::Location::Sqlite(dir.join("store.sqlite")),
+            Backend::Postgres(url) => store::Location::Postgres(url.clone()),
+        })
+        .unwrap()
+    }
+}
+
+/// The first column of the first row, as an integer (the count of a `COUNT(*)`).
+fn n(s: &store::Store, sql: &str) -> i64 {
+    s.scalar(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e:#}"))
+        .unwrap_or_else(|| panic!("{sql}: NULL")) as i64
+}
+
+/// The last KPIs the run stored.
+fn last_kpis(s: &store::Store) -> serde_json::Value {
+    let rows = s
+        .query("SELECT json FROM kpis ORDER BY cycle_id DESC LIMIT 1")
+        .unwrap();
+    serde_json::from_str(&rows[0][0].as_text().unwrap()).unwrap()
 }
 
 fn count(c: &Connection, sql: &str) -> i64 {
@@ -473,6 +523,18 @@ fn a_cycle_the_store_cannot_record_sends_nothing() {
 
 #[test]
 fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
+    two_simulated_days(Backend::Sqlite);
+}
+
+/// The same end to end with the run's history in PostgreSQL (the server `.ci/run` starts).
+#[test]
+fn postgres_two_simulated_days_cost_less_under_the_loop_than_without_it() {
+    if let Some(url) = postgres_server::database("e2e") {
+        two_simulated_days(Backend::Postgres(url));
+    }
+}
+
+fn two_simulated_days(backend: Backend) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let b = broker::TestBroker::start();
     let district = format!("gs_e2e_{}", std::process::id());
@@ -481,7 +543,10 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     // The loop in control, two simulated days (192 cycles of 15 minutes).
     let dir = tempfile::tempdir().unwrap();
     let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));
-    let config = run_config(dir.path(), "speed = 0.0\nduration_h = 48.0\n");
+    let config = run_config(
+        dir.path(),
+        &format!("{}speed = 0.0\nduration_h = 48.0\n", backend.setting()),
+    );
     let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
     // The operator's interface while it runs.
     let health = aems.wait_cycles(8);
@@ -518,7 +583,8 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
         .as_array()
         .is_some_and(|a| !a.is_empty()));
     aems.wait_end();
-    let c = db(dir.path());
+    let c = backend.open(dir.path());
+    let count = n;
     assert_eq!(count(&c, "SELECT COUNT(*) FROM cycles"), 192);
     assert_eq!(
         count(&c, "SELECT COUNT(*) FROM cycles WHERE source = 'plan'"),
@@ -558,17 +624,15 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     // The simulated batteries follow: the power read at each cycle is what the previous
     // cycle asked (plain inverters; a setpoint the energy limits cut short is excluded).
     for bat in ["hub_bat", "retail_b_bat", "hotel_c_bat"] {
-        let mut q = c
-            .prepare(
+        let pairs: Vec<(f64, f64)> = c
+            .query(&format!(
                 "SELECT s.requested, t.value FROM setpoints s JOIN telemetry t
                  ON t.cycle_id = s.cycle_id + 1 AND t.asset = s.asset AND t.quantity = 'power_kw'
-                 WHERE s.asset = ?1 AND s.quantity = 'power_kw' AND s.channel = 'modbus'",
-            )
-            .unwrap();
-        let pairs: Vec<(f64, f64)> = q
-            .query_map([bat], |r| Ok((r.get(0)?, r.get(1)?)))
+                 WHERE s.asset = '{bat}' AND s.quantity = 'power_kw' AND s.channel = 'modbus'"
+            ))
             .unwrap()
-            .map(|r| r.unwrap())
+            .iter()
+            .map(|r| (r[0].as_f64().unwrap(), r[1].as_f64().unwrap()))
             .collect();
         assert!(pairs.len() > 150, "{bat}: {} pairs", pairs.len());
         let followed = pairs
@@ -589,10 +653,22 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     // Cycles at :15 and :45 start mid-interval: the energy already imported in it (from the
     // meter's counters) entered the demand constraint (0 only where the district imported
     // nothing in that quarter hour).
-    let mid = count(&c, "SELECT COUNT(*) FROM cycles WHERE (time LIKE '%:15:00+09:00' OR time LIKE '%:45:00+09:00') AND interval_so_far_kwh > 0");
+    let (mut mid, mut at_start) = (0, 0);
+    for r in c
+        .query("SELECT time, interval_so_far_kwh FROM cycles")
+        .unwrap()
+    {
+        let minute = chrono::Timelike::minute(&r[0].as_time().unwrap());
+        let so_far = r[1].as_f64().unwrap_or(0.0);
+        match minute {
+            15 | 45 if so_far > 0.0 => mid += 1,
+            0 | 30 if so_far > 0.0 => at_start += 1,
+            _ => {}
+        }
+    }
     assert!(mid >= 90, "{mid} of 96 mid-interval cycles");
-    assert_eq!(count(&c, "SELECT COUNT(*) FROM cycles WHERE (time LIKE '%:00:00+09:00' OR time LIKE '%:30:00+09:00') AND interval_so_far_kwh > 0"), 0);
-    let with = kpis(&c);
+    assert_eq!(at_start, 0);
+    let with = last_kpis(&c);
 
     // The same two days with the loop disabled: every device on its own control.
     let dir2 = tempfile::tempdir().unwrap();
@@ -603,13 +679,13 @@ fn two_simulated_days_cost_less_under_the_loop_than_without_it() {
     );
     let mut off = Aems::start(dir2.path(), &devices2, &config2, &[]);
     off.wait_end();
-    let c2 = db(dir2.path());
+    let c2 = Backend::Sqlite.open(dir2.path());
     assert_eq!(
         count(&c2, "SELECT COUNT(*) FROM setpoints"),
         0,
         "observe mode writes nothing"
     );
-    let without = kpis(&c2);
+    let without = last_kpis(&c2);
     // The metered KPIs (control::Ledger: engine::kpi's tally and billing).
     let f = |k: &serde_json::Value, key: &str| k.pointer(key).and_then(|v| v.as_f64()).unwrap();
     println!(
@@ -736,37 +812,45 @@ fn faults_broker_restart_silent_device_nan_and_late_solves_are_survived_and_reco
 
 #[test]
 fn a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_devices() {
+    kill_and_resume(Backend::Sqlite);
+}
+
+/// The same with the run's history in PostgreSQL (the server `.ci/run` starts).
+#[test]
+fn postgres_a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_devices() {
+    if let Some(url) = postgres_server::database("resume") {
+        kill_and_resume(Backend::Postgres(url));
+    }
+}
+
+fn kill_and_resume(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let devices = devices_file(
         dir.path(),
         &format!("gs_restart_{}", std::process::id()),
         None,
     );
-    let config = run_config(dir.path(), "speed = 0.0\nduration_h = 24.0\n");
+    let config = run_config(
+        dir.path(),
+        &format!("{}speed = 0.0\nduration_h = 24.0\n", backend.setting()),
+    );
     let mut first = Aems::start(dir.path(), &devices, &config, &[]);
     first.wait_cycles(42);
     first.signal("KILL");
     let _ = first.child.wait();
-    let c = db(dir.path());
-    let (last, cycles_before): (String, i64) = c
-        .query_row(
-            "SELECT MAX(time), COUNT(*) FROM cycles WHERE run_id = 1 AND source IS NOT NULL",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let stored_peak: f64 = c
-        .query_row("SELECT MAX(mean_kw) FROM intervals", [], |r| r.get(0))
+    let c = backend.open(dir.path());
+    let row = |sql: &str| c.query(sql).unwrap().swap_remove(0);
+    let r = row("SELECT MAX(time), COUNT(*) FROM cycles WHERE run_id = 1 AND source IS NOT NULL");
+    let (last, cycles_before) = (r[0].as_time().unwrap(), r[1].as_i64().unwrap());
+    let stored_peak = c
+        .scalar("SELECT MAX(mean_kw) FROM intervals")
+        .unwrap()
         .unwrap();
     assert!(
         stored_peak > 450.0,
         "the morning raised the month's peak above the scenario's 450 kW: {stored_peak}"
     );
-    assert!(c
-        .query_row("SELECT ended_wall FROM runs WHERE id = 1", [], |r| r
-            .get::<_, Option<String>>(0))
-        .unwrap()
-        .is_none());
+    assert!(row("SELECT ended_wall FROM runs WHERE id = 1")[0].is_null());
 
     let mut second = Aems::start(dir.path(), &devices, &config, &[]);
     second.wait_cycles(cycles_before as u64 + 3);
@@ -774,18 +858,12 @@ fn a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_dev
     assert!(kpis["month_peak_kw"]["pcc"].as_f64().unwrap() >= stored_peak);
     second.signal("TERM");
     second.wait_end();
-    let (first_time, peak): (String, f64) = c
-        .query_row(
-            "SELECT time, peak_so_far_kw FROM cycles WHERE run_id = 2 ORDER BY id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let next = chrono::DateTime::parse_from_rfc3339(&last).unwrap() + chrono::Duration::minutes(15);
+    let r = row("SELECT time, peak_so_far_kw FROM cycles WHERE run_id = 2 ORDER BY id LIMIT 1");
+    let (first_time, peak) = (r[0].as_time().unwrap(), r[1].as_f64().unwrap());
     // (A cycle the kill interrupted is run again.)
     assert_eq!(
         first_time,
-        next.to_rfc3339(),
+        last + chrono::Duration::minutes(15),
         "resumed after the last completed cycle"
     );
     assert!(
@@ -796,18 +874,14 @@ fn a_killed_loop_resumes_with_the_stored_peak_and_a_stopped_one_releases_its_dev
         .unwrap()
         .contains("resuming the stored run"));
     // SIGTERM: every controllable device handed back (confirmed), the run closed.
-    let released = count(
+    let released = n(
         &c,
         "SELECT COUNT(DISTINCT asset) FROM setpoints WHERE cycle_id = (SELECT MAX(id) FROM cycles)
          AND quantity IN ('control_mode', 'remote_control', 'remote_mode', 'storage_control_mode')
          AND requested = 0 AND confirmed = 1",
     );
     assert_eq!(released, 9, "4 batteries, 4 HVAC units, 1 gas engine");
-    assert!(c
-        .query_row("SELECT ended_wall FROM runs WHERE id = 2", [], |r| r
-            .get::<_, Option<String>>(0))
-        .unwrap()
-        .is_some());
+    assert!(!row("SELECT ended_wall FROM runs WHERE id = 2")[0].is_null());
 }
 
 #[test]
@@ -886,6 +960,28 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("bad-line.toml: [[device]] #10 ('hub_office_a'): field 'asset': line 'hub_office_a' is not a tie line"),
+        "{err}"
+    );
+    // A store that is neither a file nor PostgreSQL; a PostgreSQL server that is not there
+    // (its password never shown).
+    let config = run_config(dir.path(), "store = \"mysql://aems@127.0.0.1/aems\"\n");
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("run.toml: field 'store': 'mysql://' is not a store"),
+        "{err}"
+    );
+    let port = broker::free_port();
+    let config = run_config(
+        dir.path(),
+        &format!("store = \"postgres://aems:hunter2@127.0.0.1:{port}/aems\"\n"),
+    );
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot connect to the store postgres://aems:***@127.0.0.1:{port}/aems"
+        )) && !err.contains("hunter2"),
         "{err}"
     );
 }

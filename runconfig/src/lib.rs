@@ -146,7 +146,7 @@ struct RawConfig {
     stale_after_s: Option<f64>,
     schedule_valid_min: Option<f64>,
     mode: Option<Mode>,
-    store: Option<PathBuf>,
+    store: Option<String>,
     http: Option<String>,
     mqtt: Option<bool>,
     clock: Option<ClockKind>,
@@ -231,8 +231,8 @@ pub struct RunConfig {
     pub schedule_valid_min: f64,
     /// Control or observe.
     pub mode: Mode,
-    /// SQLite file.
-    pub store: PathBuf,
+    /// The run's history: an SQLite file or a PostgreSQL database.
+    pub store: store::Location,
     /// HTTP listen address (`host:port`; port 0 picks a free one; empty: no server).
     pub http: String,
     /// Publish over MQTT when the devices file has a broker.
@@ -313,9 +313,11 @@ pub struct Overrides {
     /// control (default) or observe (no solve, no setpoint: the loop disabled).
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// SQLite store (default aems-run.sqlite); a store with a previous run is resumed.
+    /// The run's history: an SQLite file (default aems-run.sqlite) or a PostgreSQL database
+    /// (postgres://user@host:port/database; PGPASSWORD for a password the URL leaves out).
+    /// A store with a previous run is resumed.
     #[arg(long)]
-    pub store: Option<PathBuf>,
+    pub store: Option<String>,
     /// HTTP address (default 127.0.0.1:8080; port 0 picks one; "" for none).
     #[arg(long)]
     pub http: Option<String>,
@@ -611,13 +613,12 @@ impl RunConfig {
                 }
             }
         }
-        let store = o
-            .store
-            .clone()
-            .or(raw
-                .store
-                .map(|p| if p.is_relative() { dir.join(p) } else { p }))
-            .unwrap_or_else(|| PathBuf::from("aems-run.sqlite"));
+        let store = match (&o.store, &raw.store) {
+            (Some(s), _) => store::Location::parse(s, Path::new(""))
+                .map_err(|e| anyhow::anyhow!("--store: {e:#}"))?,
+            (None, Some(s)) => store::Location::parse(s, dir).map_err(|e| err(f, "store", e))?,
+            (None, None) => store::Location::Sqlite(PathBuf::from("aems-run.sqlite")),
+        };
         Ok(Self {
             cadence_min,
             step_minutes,

@@ -12,7 +12,7 @@
 //!
 //! The controller is `control::Controller`, the same as `aems simulate`'s; this module
 //! holds the adapters only: [`config`] (settings, the `runconfig` crate), [`clock`], [`cycle`] (devices ↔ the
-//! controller), the `store` crate (SQLite), [`http`], [`metrics`], [`sim`] (embedded simulator and
+//! controller), the `store` crate (SQLite or PostgreSQL), [`http`], [`metrics`], [`sim`] (embedded simulator and
 //! scheduled faults).
 
 pub mod clock;
@@ -393,7 +393,8 @@ async fn main_loop(
     let mut forecaster = choice.build(&file, &sim_section, rows_per_horizon)?;
     if resume.is_some() && choice != Choice::Perfect {
         for (t, kw) in store.base_loads()? {
-            forecaster.record_base_load(t, kw);
+            // (PostgreSQL gives its times in UTC: the forecaster reads local hours.)
+            forecaster.record_base_load(t.with_timezone(&offset), kw);
         }
     }
     let settings = Settings {

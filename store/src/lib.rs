@@ -1,79 +1,50 @@
-//! The run's history in SQLite (embedded, bundled: no server): cycles, telemetry, flags,
-//! forecasts, schedules, every setpoint sent with its read-back or delivery, fallbacks,
-//! events (a grid connection lost or back, the plan switched to islanded or normal),
-//! operator actions (who asked what, when, and whether it was taken), the
-//! meters' 30-minute intervals, KPIs, what the embedded simulator's district went through
-//! (`simulator`, simulated runs only), and the state a restart resumes from.
+//! The run's history: cycles, telemetry, flags, forecasts, schedules, every setpoint sent
+//! with its read-back or delivery, fallbacks, events (a grid connection lost or back, the
+//! plan switched to islanded or normal), operator actions (who asked what, when, and
+//! whether it was taken), the meters' 30-minute intervals, KPIs, what the embedded
+//! simulator's district went through (`simulator`, simulated runs only), and the state a
+//! restart resumes from.
+//!
+//! Two databases, one schema ([`schema`]): an embedded SQLite file (bundled, no server: the
+//! default) or a PostgreSQL server (`store = "postgres://…"`), where times are `TIMESTAMPTZ`
+//! and `telemetry` is partitioned by month. Every call is one transaction: a cycle's rows
+//! are committed as they are made (the writes already sent are on record even if the
+//! process is killed mid-cycle), and a restart resumes from the `state` table.
 //!
 //! Every table is append-only except `state` (one row per key) and the delivery status of
-//! MQTT rows in `setpoints`. Times are RFC 3339 in the scenario's offset (`time`:
-//! simulated or real time of the loop; `wall_time`: the machine's clock).
+//! MQTT rows in `setpoints`. `time` is the loop's (simulated or real) time, `wall_time` the
+//! machine's clock; SQLite holds them as RFC 3339 text in the scenario's offset.
 //!
-//! The live loop (`aems run`) writes it through [`Store`]; anything can read it with SQLite.
+//! The live loop (`aems run`) writes it through [`Store`]; anything can read it with SQLite
+//! or `psql` (and [`Store::query`]).
 
 #![warn(missing_docs)]
 
-use std::path::Path;
+mod backend;
+mod location;
+pub mod schema;
+
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Utc};
 use connectors::{Setpoint, WriteOutcome, WriteRecord};
-use rusqlite::{params, Connection, OptionalExtension};
+
+pub use backend::Value;
+use backend::{Backend, Val};
+pub use location::Location;
 
 use control::state::{Flag, Interval};
 use control::Decisions;
 
-const SCHEMA: &str = r#"
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY, started_wall TEXT NOT NULL, district TEXT NOT NULL,
-    scenario TEXT NOT NULL, clock TEXT NOT NULL, mode TEXT NOT NULL, config TEXT NOT NULL,
-    start_time TEXT NOT NULL, resumed INTEGER NOT NULL, ended_wall TEXT);
-CREATE TABLE IF NOT EXISTS cycles (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL,
-    source TEXT, reason TEXT, solve_status TEXT, solve_seconds REAL, cycle_seconds REAL,
-    mip_gap REAL, objective_yen REAL, horizon_steps INTEGER, flags INTEGER, setpoints INTEGER,
-    write_failures INTEGER, base_load_kw REAL, peak_so_far_kw REAL, interval_so_far_kwh REAL,
-    unhealthy TEXT);
-CREATE TABLE IF NOT EXISTS telemetry (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, asset TEXT NOT NULL, quantity TEXT NOT NULL,
-    value REAL, unit TEXT NOT NULL, error TEXT);
-CREATE TABLE IF NOT EXISTS flags (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, asset TEXT NOT NULL, quantity TEXT NOT NULL,
-    kind TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS forecasts (cycle_id INTEGER NOT NULL, time TEXT NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS schedules (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, source TEXT NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS setpoints (
-    id INTEGER PRIMARY KEY, cycle_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL,
-    channel TEXT NOT NULL, asset TEXT NOT NULL, quantity TEXT NOT NULL, requested REAL,
-    unit TEXT, written REAL, register TEXT, device TEXT, clamped TEXT, outcome TEXT NOT NULL,
-    detail TEXT, confirmed INTEGER NOT NULL, flagged INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS fallbacks (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS intervals (
-    grid TEXT NOT NULL, start TEXT NOT NULL, import_kwh REAL NOT NULL, export_kwh REAL NOT NULL,
-    mean_kw REAL NOT NULL, PRIMARY KEY (grid, start));
-CREATE TABLE IF NOT EXISTS kpis (cycle_id INTEGER NOT NULL, time TEXT NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, asset TEXT NOT NULL, command TEXT NOT NULL,
-    on_off INTEGER, power_kw REAL, setpoint_c REAL);
-CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL, kind TEXT NOT NULL,
-    subject TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS simulator (cycle_id INTEGER NOT NULL, time TEXT NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS operator_actions (
-    cycle_id INTEGER NOT NULL, time TEXT NOT NULL, wall_time TEXT NOT NULL, user TEXT NOT NULL,
-    action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL);
-"#;
-
-/// The SQLite store (one connection; every call is short).
+/// The run's history (one connection; every call is short and one transaction).
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    db: Backend,
+    location: Location,
+    /// Telemetry partitions made (PostgreSQL), by first day of the month.
+    months: Mutex<HashSet<String>>,
 }
 
 /// One cycle's summary row.
@@ -111,33 +82,56 @@ pub struct CycleRow {
     pub unhealthy: String,
 }
 
-fn ts(t: DateTime<FixedOffset>) -> String {
-    t.to_rfc3339()
+fn now_wall() -> Val<'static> {
+    Val::Time(Utc::now().fixed_offset())
 }
 
-fn now_wall() -> String {
-    Utc::now().to_rfc3339()
+fn text(s: &str) -> Val<'_> {
+    Val::Text(Some(s))
+}
+
+fn opt_text(s: &Option<String>) -> Val<'_> {
+    Val::Text(s.as_deref())
+}
+
+fn int(i: i64) -> Val<'static> {
+    Val::Int(Some(i))
 }
 
 impl Store {
-    /// Opens (creating) the store at `path`.
-    pub fn open(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open store {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)
-            .with_context(|| format!("cannot set up store {}", path.display()))?;
+    /// Opens (creating) the store at `location`: an SQLite file (with its directory), or a
+    /// PostgreSQL database that must exist (the tables are made when missing).
+    pub fn open(location: &Location) -> Result<Self> {
+        let db = match location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                let conn = rusqlite::Connection::open(path)
+                    .with_context(|| format!("cannot open store {}", path.display()))?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                Backend::Sqlite(Mutex::new(conn))
+            }
+            Location::Postgres(url) => Backend::postgres(&location::pg_config(url)?)
+                .with_context(|| format!("cannot connect to the store {}", location.display()))?,
+        };
+        let dialect = match location {
+            Location::Sqlite(_) => schema::Dialect::Sqlite,
+            Location::Postgres(_) => schema::Dialect::Postgres,
+        };
+        db.batch(&schema::ddl(dialect))
+            .with_context(|| format!("cannot set up store {}", location.display()))?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            db,
+            location: location.clone(),
+            months: Mutex::new(HashSet::new()),
         })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Records the start of a run; returns its id. MQTT setpoints of earlier runs still
@@ -153,67 +147,116 @@ impl Store {
         start_time: DateTime<FixedOffset>,
         resumed: bool,
     ) -> Result<i64> {
-        let c = self.conn();
-        c.execute(
-            "UPDATE setpoints SET outcome = 'unacknowledged', flagged = 1,
-             detail = 'the loop stopped before the broker acknowledged it'
-             WHERE channel = 'mqtt' AND outcome = 'queued'",
-            [],
-        )?;
-        c.execute(
-            "INSERT INTO runs (started_wall, district, scenario, clock, mode, config, start_time, resumed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![now_wall(), district, scenario, clock, mode, config, ts(start_time), resumed as i64],
-        )?;
-        Ok(c.last_insert_rowid())
+        self.db.tx(|tx| {
+            tx.exec(
+                "UPDATE setpoints SET outcome = 'unacknowledged', flagged = 1,
+                 detail = 'the loop stopped before the broker acknowledged it'
+                 WHERE channel = 'mqtt' AND outcome = 'queued'",
+                &[],
+            )?;
+            tx.insert_id(
+                "INSERT INTO runs (started_wall, district, scenario, clock, mode, config, start_time, resumed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                &[
+                    now_wall(),
+                    text(district),
+                    text(scenario),
+                    text(clock),
+                    text(mode),
+                    text(config),
+                    Val::Time(start_time),
+                    int(resumed.into()),
+                ],
+            )
+        })
     }
 
-    /// Marks the end of a run and folds the write-ahead log into the database file.
+    /// Marks the end of a run (and folds SQLite's write-ahead log into the database file).
     pub fn end_run(&self, run_id: i64) -> Result<()> {
-        let c = self.conn();
-        c.execute(
-            "UPDATE runs SET ended_wall = ?1 WHERE id = ?2",
-            params![now_wall(), run_id],
-        )?;
-        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.db.tx(|tx| {
+            tx.exec(
+                "UPDATE runs SET ended_wall = ?1 WHERE id = ?2",
+                &[now_wall(), int(run_id)],
+            )
+        })?;
+        if let Backend::Sqlite(c) = &self.db {
+            c.lock().unwrap_or_else(|p| p.into_inner()).query_row(
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+                [],
+                |_| Ok(()),
+            )?;
+        }
         Ok(())
     }
 
-    /// Starts a cycle row; returns its id.
+    /// Starts a cycle row; returns its id. In PostgreSQL the month's telemetry partition is
+    /// made first when it is new (if that fails the rows go to the default partition).
     pub fn begin_cycle(&self, run_id: i64, time: DateTime<FixedOffset>) -> Result<i64> {
-        let c = self.conn();
-        c.execute(
-            "INSERT INTO cycles (run_id, time, wall_time) VALUES (?1, ?2, ?3)",
-            params![run_id, ts(time), now_wall()],
-        )?;
-        Ok(c.last_insert_rowid())
+        if let Backend::Postgres(_) = &self.db {
+            self.month_partition(time);
+        }
+        self.db.tx(|tx| {
+            tx.insert_id(
+                "INSERT INTO cycles (run_id, time, wall_time) VALUES (?1, ?2, ?3) RETURNING id",
+                &[int(run_id), Val::Time(time), now_wall()],
+            )
+        })
+    }
+
+    /// Makes `telemetry`'s partition for the calendar month of `time` (in its offset).
+    fn month_partition(&self, time: DateTime<FixedOffset>) {
+        let first = |y: i32, m: u32| {
+            time.offset()
+                .with_ymd_and_hms(y, m, 1, 0, 0, 0)
+                .single()
+                .map(|t| t.to_rfc3339())
+        };
+        let (y, m) = (time.year(), time.month());
+        let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+        let (Some(from), Some(to)) = (first(y, m), first(ny, nm)) else {
+            return;
+        };
+        let mut made = self.months.lock().unwrap_or_else(|p| p.into_inner());
+        if made.contains(&from) {
+            return;
+        }
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS telemetry_{y:04}_{m:02} PARTITION OF telemetry \
+             FOR VALUES FROM ('{from}') TO ('{to}')"
+        );
+        match self.db.batch(&sql) {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(target: "aems::store",
+                "telemetry partition for {y:04}-{m:02} not made ({e:#}): its rows go to telemetry_default"),
+        }
+        made.insert(from);
     }
 
     /// Completes a cycle row.
     pub fn finish_cycle(&self, id: i64, r: &CycleRow) -> Result<()> {
-        self.conn().execute(
+        self.db.tx(|tx| tx.exec(
             "UPDATE cycles SET source=?2, reason=?3, solve_status=?4, solve_seconds=?5, cycle_seconds=?6,
              mip_gap=?7, objective_yen=?8, horizon_steps=?9, flags=?10, setpoints=?11, write_failures=?12,
              base_load_kw=?13, peak_so_far_kw=?14, interval_so_far_kwh=?15, unhealthy=?16 WHERE id=?1",
-            params![
-                id,
-                r.source,
-                r.reason,
-                r.solve_status,
-                r.solve_seconds,
-                r.cycle_seconds,
-                r.mip_gap,
-                r.objective_yen,
-                r.horizon_steps.map(|s| s as i64),
-                r.flags as i64,
-                r.setpoints as i64,
-                r.write_failures as i64,
-                r.base_load_kw,
-                r.peak_so_far_kw,
-                r.interval_so_far_kwh,
-                r.unhealthy,
+            &[
+                int(id),
+                text(&r.source),
+                opt_text(&r.reason),
+                opt_text(&r.solve_status),
+                Val::Real(r.solve_seconds),
+                Val::Real(Some(r.cycle_seconds)),
+                Val::Real(r.mip_gap),
+                Val::Real(r.objective_yen),
+                Val::Int(r.horizon_steps.map(|s| s as i64)),
+                int(r.flags as i64),
+                int(r.setpoints as i64),
+                int(r.write_failures as i64),
+                Val::Real(r.base_load_kw),
+                Val::Real(r.peak_so_far_kw),
+                Val::Real(r.interval_so_far_kwh),
+                text(&r.unhealthy),
             ],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -225,47 +268,33 @@ impl Store {
         snap: &connectors::Telemetry,
         flags: &[Flag],
     ) -> Result<()> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO telemetry (cycle_id, time, asset, quantity, value, unit, error) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            )?;
-            let t = ts(time);
+        let t = Val::Time(time);
+        self.db.tx(|tx| {
+            let ins = "INSERT INTO telemetry (cycle_id, time, asset, quantity, value, unit, error) VALUES (?1,?2,?3,?4,?5,?6,?7)";
             for a in snap.assets.values() {
                 if let Some(e) = &a.error {
-                    ins.execute(params![cycle, t, a.asset, "-", Option::<f64>::None, "", e])?;
+                    tx.exec(
+                        ins,
+                        &[int(cycle), t, text(&a.asset), text("-"), Val::Real(None), text(""), text(e)],
+                    )?;
                 }
                 for (q, r) in &a.values {
                     // SQLite has no NaN: a non-finite value is stored as NULL (and flagged).
                     let v = r.value.filter(|v| v.is_finite());
-                    ins.execute(params![
-                        cycle,
-                        t,
-                        a.asset,
-                        q,
-                        v,
-                        r.unit,
-                        Option::<String>::None
-                    ])?;
+                    tx.exec(
+                        ins,
+                        &[int(cycle), t, text(&a.asset), text(q), Val::Real(v), text(&r.unit), Val::Text(None)],
+                    )?;
                 }
             }
-            let mut fl = tx.prepare_cached(
-                "INSERT INTO flags (cycle_id, time, asset, quantity, kind, detail) VALUES (?1,?2,?3,?4,?5,?6)",
-            )?;
             for f in flags {
-                fl.execute(params![
-                    cycle,
-                    t,
-                    f.asset,
-                    f.quantity,
-                    f.kind.as_str(),
-                    f.detail
-                ])?;
+                tx.exec(
+                    "INSERT INTO flags (cycle_id, time, asset, quantity, kind, detail) VALUES (?1,?2,?3,?4,?5,?6)",
+                    &[int(cycle), t, text(&f.asset), text(&f.quantity), text(f.kind.as_str()), text(&f.detail)],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Stores a JSON document in `forecasts`, `schedules` (with its source), `kpis` or
@@ -277,25 +306,25 @@ impl Store {
         time: DateTime<FixedOffset>,
         json: &str,
     ) -> Result<()> {
-        let c = self.conn();
-        match table {
-            Doc::Forecast => c.execute(
+        let (c, t, j) = (int(cycle), Val::Time(time), text(json));
+        self.db.tx(|tx| match table {
+            Doc::Forecast => tx.exec(
                 "INSERT INTO forecasts (cycle_id, time, json) VALUES (?1,?2,?3)",
-                params![cycle, ts(time), json],
-            )?,
-            Doc::Schedule(source) => c.execute(
+                &[c, t, j],
+            ),
+            Doc::Schedule(source) => tx.exec(
                 "INSERT INTO schedules (cycle_id, time, source, json) VALUES (?1,?2,?3,?4)",
-                params![cycle, ts(time), source, json],
-            )?,
-            Doc::Kpis => c.execute(
+                &[c, t, text(source), j],
+            ),
+            Doc::Kpis => tx.exec(
                 "INSERT INTO kpis (cycle_id, time, json) VALUES (?1,?2,?3)",
-                params![cycle, ts(time), json],
-            )?,
-            Doc::Simulator => c.execute(
+                &[c, t, j],
+            ),
+            Doc::Simulator => tx.exec(
                 "INSERT INTO simulator (cycle_id, time, json) VALUES (?1,?2,?3)",
-                params![cycle, ts(time), json],
-            )?,
-        };
+                &[c, t, j],
+            ),
+        })?;
         Ok(())
     }
 
@@ -310,37 +339,33 @@ impl Store {
         subject: &str,
         detail: &str,
     ) -> Result<()> {
-        self.conn().execute(
+        self.db.tx(|tx| tx.exec(
             "INSERT INTO events (cycle_id, time, wall_time, kind, subject, detail) VALUES (?1,?2,?3,?4,?5,?6)",
-            params![cycle, ts(time), now_wall(), kind, subject, detail],
-        )?;
+            &[int(cycle), Val::Time(time), now_wall(), text(kind), text(subject), text(detail)],
+        ))?;
         Ok(())
     }
 
     /// Records what the controller told each unit (before the setpoints' limits).
     pub fn decisions(&self, cycle: i64, time: DateTime<FixedOffset>, d: &Decisions) -> Result<()> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO decisions (cycle_id, time, asset, command, on_off, power_kw, setpoint_c) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            )?;
-            let t = ts(time);
+        self.db.tx(|tx| {
             for (asset, cmd) in &d.commands {
                 let r = cmd.row();
-                ins.execute(params![
-                    cycle,
-                    t,
-                    asset,
-                    r.kind,
-                    r.on.map(i64::from),
-                    r.power_kw,
-                    r.setpoint_c
-                ])?;
+                tx.exec(
+                    "INSERT INTO decisions (cycle_id, time, asset, command, on_off, power_kw, setpoint_c) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                    &[
+                        int(cycle),
+                        Val::Time(time),
+                        text(asset),
+                        text(r.kind),
+                        Val::Int(r.on.map(i64::from)),
+                        Val::Real(r.power_kw),
+                        Val::Real(r.setpoint_c),
+                    ],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records a fallback.
@@ -351,10 +376,12 @@ impl Store {
         kind: &str,
         reason: &str,
     ) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO fallbacks (cycle_id, time, kind, reason) VALUES (?1,?2,?3,?4)",
-            params![cycle, ts(time), kind, reason],
-        )?;
+        self.db.tx(|tx| {
+            tx.exec(
+                "INSERT INTO fallbacks (cycle_id, time, kind, reason) VALUES (?1,?2,?3,?4)",
+                &[int(cycle), Val::Time(time), text(kind), text(reason)],
+            )
+        })?;
         Ok(())
     }
 
@@ -366,26 +393,23 @@ impl Store {
         time: DateTime<FixedOffset>,
         actions: &[operator::Action],
     ) -> Result<()> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO operator_actions (cycle_id, time, wall_time, user, action, target, outcome) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            )?;
+        self.db.tx(|tx| {
             for a in actions {
-                ins.execute(params![
-                    cycle,
-                    ts(time),
-                    a.wall_time.to_rfc3339(),
-                    a.user,
-                    a.action,
-                    a.target,
-                    a.outcome
-                ])?;
+                tx.exec(
+                    "INSERT INTO operator_actions (cycle_id, time, wall_time, \"user\", action, target, outcome) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                    &[
+                        int(cycle),
+                        Val::Time(time),
+                        Val::Time(a.wall_time.fixed_offset()),
+                        text(&a.user),
+                        text(&a.action),
+                        text(&a.target),
+                        text(&a.outcome),
+                    ],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records Modbus writes with their outcome (confirmed by read-back, or flagged).
@@ -395,14 +419,7 @@ impl Store {
         time: DateTime<FixedOffset>,
         records: &[WriteRecord],
     ) -> Result<()> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO setpoints (cycle_id, time, wall_time, channel, asset, quantity, requested, unit,
-                 written, register, device, clamped, outcome, detail, confirmed, flagged)
-                 VALUES (?1,?2,?3,'modbus',?4,?5,?6,'',?7,?8,?9,?10,?11,?12,?13,?14)",
-            )?;
+        self.db.tx(|tx| {
             for r in records {
                 let (outcome, detail) = match &r.outcome {
                     WriteOutcome::Confirmed => ("confirmed", None),
@@ -419,26 +436,30 @@ impl Store {
                     }
                 };
                 let confirmed = r.is_confirmed();
-                ins.execute(params![
-                    cycle,
-                    ts(time),
-                    r.time.to_rfc3339(),
-                    r.asset,
-                    r.quantity,
-                    r.requested.is_finite().then_some(r.requested),
-                    r.written,
-                    r.register,
-                    r.device,
-                    r.clamped,
-                    outcome,
-                    detail,
-                    confirmed as i64,
-                    (!confirmed) as i64
-                ])?;
+                tx.exec(
+                    "INSERT INTO setpoints (cycle_id, time, wall_time, channel, asset, quantity, requested, unit,
+                     written, register, device, clamped, outcome, detail, confirmed, flagged)
+                     VALUES (?1,?2,?3,'modbus',?4,?5,?6,'',?7,?8,?9,?10,?11,?12,?13,?14)",
+                    &[
+                        int(cycle),
+                        Val::Time(time),
+                        Val::Time(r.time.fixed_offset()),
+                        text(&r.asset),
+                        text(&r.quantity),
+                        Val::Real(r.requested.is_finite().then_some(r.requested)),
+                        Val::Real(r.written),
+                        opt_text(&r.register),
+                        text(&r.device),
+                        opt_text(&r.clamped),
+                        text(outcome),
+                        opt_text(&detail),
+                        int(confirmed.into()),
+                        int((!confirmed).into()),
+                    ],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records setpoints queued for MQTT (outcome `queued` until the broker acknowledges
@@ -449,81 +470,86 @@ impl Store {
         time: DateTime<FixedOffset>,
         sps: &[Setpoint],
     ) -> Result<i64> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        let mut last = 0;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO setpoints (cycle_id, time, wall_time, channel, asset, quantity, requested, unit,
-                 outcome, confirmed, flagged) VALUES (?1,?2,?3,'mqtt',?4,?5,?6,?7,'queued',0,0)",
-            )?;
+        self.db.tx(|tx| {
+            let mut last = 0;
             for sp in sps {
-                ins.execute(params![
-                    cycle,
-                    ts(time),
-                    now_wall(),
-                    sp.asset,
-                    sp.quantity,
-                    sp.value,
-                    sp.unit
-                ])?;
-                last = tx.last_insert_rowid();
+                last = tx.insert_id(
+                    "INSERT INTO setpoints (cycle_id, time, wall_time, channel, asset, quantity, requested, unit,
+                     outcome, confirmed, flagged) VALUES (?1,?2,?3,'mqtt',?4,?5,?6,?7,'queued',0,0) RETURNING id",
+                    &[
+                        int(cycle),
+                        Val::Time(time),
+                        now_wall(),
+                        text(&sp.asset),
+                        text(&sp.quantity),
+                        Val::Real(Some(sp.value)),
+                        text(&sp.unit),
+                    ],
+                )?;
             }
-        }
-        tx.commit()?;
-        Ok(last)
+            Ok(last)
+        })
     }
 
     /// Every MQTT row up to `id` was acknowledged by the broker (the link's outbox drained
     /// after it was queued).
     pub fn mqtt_delivered(&self, up_to: i64) -> Result<usize> {
-        Ok(self.conn().execute(
+        Ok(self.db.tx(|tx| tx.exec(
             "UPDATE setpoints SET outcome='delivered', confirmed=1 WHERE channel='mqtt' AND outcome='queued' AND id <= ?1",
-            params![up_to],
-        )?)
+            &[int(up_to)],
+        ))? as usize)
     }
 
     /// MQTT rows still queued at shutdown are flagged.
     pub fn mqtt_undelivered(&self) -> Result<usize> {
-        Ok(self.conn().execute(
-            "UPDATE setpoints SET outcome='unacknowledged', flagged=1,
+        Ok(self.db.tx(|tx| {
+            tx.exec(
+                "UPDATE setpoints SET outcome='unacknowledged', flagged=1,
              detail='not acknowledged by the broker when the loop stopped'
              WHERE channel='mqtt' AND outcome='queued'",
-            [],
-        )?)
+                &[],
+            )
+        })? as usize)
     }
 
-    /// Stores completed intervals.
+    /// Stores completed intervals (a stored interval is replaced).
     pub fn intervals(&self, ivs: &[Interval]) -> Result<()> {
-        let c = self.conn();
-        for i in ivs {
-            c.execute(
-                "INSERT OR REPLACE INTO intervals (grid, start, import_kwh, export_kwh, mean_kw) VALUES (?1,?2,?3,?4,?5)",
-                params![i.grid, ts(i.start), i.import_kwh, i.export_kwh, i.mean_kw],
-            )?;
-        }
-        Ok(())
+        self.db.tx(|tx| {
+            for i in ivs {
+                tx.exec(
+                    "INSERT INTO intervals (grid, start, import_kwh, export_kwh, mean_kw) VALUES (?1,?2,?3,?4,?5)
+                     ON CONFLICT (grid, start) DO UPDATE SET import_kwh = excluded.import_kwh,
+                     export_kwh = excluded.export_kwh, mean_kw = excluded.mean_kw",
+                    &[
+                        text(&i.grid),
+                        Val::Time(i.start),
+                        Val::Real(Some(i.import_kwh)),
+                        Val::Real(Some(i.export_kwh)),
+                        Val::Real(Some(i.mean_kw)),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Every stored interval of `grid`, oldest first.
-    #[cfg(test)]
     pub fn all_intervals(&self, grid: &str) -> Result<Vec<Interval>> {
-        let c = self.conn();
-        let mut q = c.prepare(
-            "SELECT start, import_kwh, export_kwh, mean_kw FROM intervals WHERE grid = ?1",
-        )?;
-        let mut out: Vec<Interval> = q
-            .query_map(params![grid], |r| {
-                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .filter_map(|r| r.ok())
-            .filter_map(|(s, import_kwh, export_kwh, mean_kw)| {
+        let rows = self.db.tx(|tx| {
+            tx.query(
+                "SELECT start, import_kwh, export_kwh, mean_kw FROM intervals WHERE grid = ?1",
+                &[text(grid)],
+            )
+        })?;
+        let mut out: Vec<Interval> = rows
+            .iter()
+            .filter_map(|r| {
                 Some(Interval {
                     grid: grid.into(),
-                    start: DateTime::parse_from_rfc3339(&s).ok()?,
-                    import_kwh,
-                    export_kwh,
-                    mean_kw,
+                    start: r.first()?.as_time()?,
+                    import_kwh: r.get(1)?.as_f64()?,
+                    export_kwh: r.get(2)?.as_f64()?,
+                    mean_kw: r.get(3)?.as_f64()?,
                 })
             })
             .collect();
@@ -533,44 +559,58 @@ impl Store {
 
     /// Saves a resume document.
     pub fn put_state(&self, key: &str, json: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
-            params![key, json],
-        )?;
+        self.db.tx(|tx| {
+            tx.exec(
+                "INSERT INTO state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[text(key), text(json)],
+            )
+        })?;
         Ok(())
     }
 
     /// Reads a resume document.
     pub fn get_state(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT value FROM state WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()?)
+        let rows = self
+            .db
+            .tx(|tx| tx.query("SELECT value FROM state WHERE key = ?1", &[text(key)]))?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_text))
     }
 
-    /// Every district base load the cycles stored, oldest first.
+    /// Every district base load the cycles stored, oldest first (times in their stored
+    /// offset: the scenario's in SQLite, UTC from PostgreSQL).
     pub fn base_loads(&self) -> Result<Vec<(DateTime<FixedOffset>, f64)>> {
-        let c = self.conn();
-        let mut q = c.prepare(
-            "SELECT time, base_load_kw FROM cycles WHERE base_load_kw IS NOT NULL ORDER BY id",
-        )?;
-        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?;
+        let rows = self.db.tx(|tx| {
+            tx.query(
+                "SELECT time, base_load_kw FROM cycles WHERE base_load_kw IS NOT NULL ORDER BY id",
+                &[],
+            )
+        })?;
         Ok(rows
-            .filter_map(|r| r.ok())
-            .filter_map(|(s, v)| Some((DateTime::parse_from_rfc3339(&s).ok()?, v)))
+            .iter()
+            .filter_map(|r| Some((r.first()?.as_time()?, r.get(1)?.as_f64()?)))
             .collect())
     }
 
-    /// Runs a query returning one number (tests).
-    #[cfg(test)]
+    /// Runs a query (read it as it is: tests and tools) and returns its rows. Write it in
+    /// SQL both databases take; times come back as text from SQLite and as times from
+    /// PostgreSQL ([`Value::as_time`] reads both).
+    pub fn query(&self, sql: &str) -> Result<Vec<Vec<Value>>> {
+        self.db
+            .tx(|tx| tx.query(sql, &[]))
+            .with_context(|| format!("store {}: {sql}", self.location.display()))
+    }
+
+    /// The first column of the first row of a query as a number (NULL or no row: None).
     pub fn scalar(&self, sql: &str) -> Result<Option<f64>> {
         Ok(self
-            .conn()
-            .query_row(sql, [], |r| r.get::<_, Option<f64>>(0))?)
+            .query(sql)?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_f64))
     }
 }
 
@@ -585,73 +625,4 @@ pub enum Doc<'a> {
     Kpis,
     /// What the embedded simulator's district went through (its physics' own count).
     Simulator,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn audit_rows_are_confirmed_or_flagged_and_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("run.sqlite");
-        let t = DateTime::parse_from_rfc3339("2025-08-04T10:00:00+09:00").unwrap();
-        {
-            let s = Store::open(&path).unwrap();
-            let run = s
-                .begin_run("d", "s.toml", "simulated", "control", "{}", t, false)
-                .unwrap();
-            let cy = s.begin_cycle(run, t).unwrap();
-            let rec = |outcome| WriteRecord {
-                time: Utc::now(),
-                asset: "hub_bat".into(),
-                device: "x".into(),
-                quantity: "power_kw".into(),
-                register: None,
-                requested: 1.0,
-                written: Some(1.0),
-                words: vec![],
-                clamped: None,
-                outcome,
-            };
-            s.writes(
-                cy,
-                t,
-                &[
-                    rec(WriteOutcome::Confirmed),
-                    rec(WriteOutcome::Failed {
-                        kind: "timeout".into(),
-                        error: "no answer".into(),
-                    }),
-                ],
-            )
-            .unwrap();
-            let last = s
-                .mqtt_queued(cy, t, &[Setpoint::new("hub_bat", "power_kw", 1.0, "kW")])
-                .unwrap();
-            s.mqtt_queued(cy, t, &[Setpoint::new("hub_bat", "power_kw", 2.0, "kW")])
-                .unwrap();
-            assert_eq!(s.mqtt_delivered(last).unwrap(), 1);
-            s.intervals(&[Interval {
-                grid: "pcc".into(),
-                start: t,
-                import_kwh: 300.0,
-                export_kwh: 0.0,
-                mean_kw: 600.0,
-            }])
-            .unwrap();
-        }
-        // A restart flags what the broker never acknowledged, and keeps the intervals.
-        let s = Store::open(&path).unwrap();
-        s.begin_run("d", "s.toml", "simulated", "control", "{}", t, true)
-            .unwrap();
-        let n = |sql: &str| s.scalar(sql).unwrap().unwrap_or(-1.0);
-        assert_eq!(n("SELECT COUNT(*) FROM setpoints"), 4.0);
-        assert_eq!(
-            n("SELECT COUNT(*) FROM setpoints WHERE confirmed = 0 AND flagged = 0"),
-            0.0
-        );
-        assert_eq!(n("SELECT COUNT(*) FROM setpoints WHERE flagged = 1"), 2.0);
-        assert_eq!(s.all_intervals("pcc").unwrap()[0].mean_kw, 600.0);
-    }
 }
