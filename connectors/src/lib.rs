@@ -30,6 +30,7 @@ pub mod error;
 pub mod fleet;
 pub mod modbus;
 pub mod mqtt;
+pub mod openadr;
 pub mod profile;
 pub mod safety;
 pub mod setpoint;

@@ -85,6 +85,8 @@ pub struct Controller {
     manual: BTreeSet<String>,
     /// Import caps an operator set.
     caps: Vec<problem::ImportCap>,
+    /// Demand-response signals in force (OpenADR events).
+    signals: Vec<problem::GridSignal>,
     guard: guard::Guard,
     /// The point forecasts issued, for the scenario MPC's error analogs.
     errors: crate::fan::Errors,
@@ -120,6 +122,7 @@ impl Controller {
             uncommanded,
             manual: BTreeSet::new(),
             caps: Vec::new(),
+            signals: Vec::new(),
             errors: crate::fan::Errors::default(),
             guard: guard::Guard::new((24 * 60 / data.step_minutes.max(1)) as usize, 7),
             stats: Stats::default(),
@@ -177,6 +180,15 @@ impl Controller {
         }
         self.manual = manual;
         self.caps = caps;
+    }
+
+    /// Demand-response signals (caps, prices, carbon intensities per connection and
+    /// interval), from the next plan on. A change replans at once.
+    pub fn set_signals(&mut self, signals: Vec<problem::GridSignal>) {
+        if signals != self.signals {
+            self.plan = None;
+        }
+        self.signals = signals;
     }
 
     /// The grid connections the current plan takes as lost (islanded behind them).
@@ -360,6 +372,7 @@ impl Controller {
         let mut problem = problem::build(&forecast, state, &h, self.settings.terminal, &idle)
             .map_err(|e| (format!("dispatch problem: {e:#}"), None))?;
         problem::apply_caps(&mut problem, &self.caps);
+        problem::apply_signals(&mut problem, &self.signals);
         // The stochastic MPC: the problem over the forecaster's error analogs.
         let n = self.settings.forecast_scenarios;
         let branches = if n >= 2 {

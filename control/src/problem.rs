@@ -49,6 +49,68 @@ pub fn apply_caps(sc: &mut Scenario, caps: &[ImportCap]) {
     }
 }
 
+/// What a demand-response signal sets on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// A cap on the import, kW (as an operator's cap: soft, at the engine's penalty).
+    ImportCapKw,
+    /// The import price, yen/kWh, in place of the tariff (the plan's objective only: the
+    /// metered cost is billed on the tariff).
+    ImportPriceYenPerKwh,
+    /// The grid's carbon intensity, kg CO2/kWh, in place of the scenario's.
+    CarbonKgPerKwh,
+}
+
+/// A demand-response signal on a connection over `[from, until)` (an OpenADR event's
+/// interval, or a what-if's events file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSignal {
+    /// Grid connection id.
+    pub grid: String,
+    /// What it sets.
+    pub kind: SignalKind,
+    /// kW, yen/kWh or kg/kWh.
+    pub value: f64,
+    /// From.
+    pub from: DateTime<FixedOffset>,
+    /// Until.
+    pub until: DateTime<FixedOffset>,
+}
+
+/// Applies demand-response signals to every step they overlap: caps as [`apply_caps`]
+/// (the lowest wins), prices and carbon intensities replacing the scenario's (the later
+/// signal in `signals` wins).
+pub fn apply_signals(sc: &mut Scenario, signals: &[GridSignal]) {
+    let caps: Vec<ImportCap> = signals
+        .iter()
+        .filter(|s| s.kind == SignalKind::ImportCapKw)
+        .map(|s| ImportCap {
+            grid: s.grid.clone(),
+            kw: s.value,
+            from: s.from,
+            until: s.until,
+        })
+        .collect();
+    apply_caps(sc, &caps);
+    let step = chrono::Duration::minutes(i64::from(sc.step_minutes));
+    for s in signals {
+        let Some(g) = sc.grids.iter().position(|x| x.id == s.grid) else {
+            continue;
+        };
+        let series = match s.kind {
+            SignalKind::ImportCapKw => continue,
+            SignalKind::ImportPriceYenPerKwh => &mut sc.grids[g].import_price_yen_per_kwh,
+            SignalKind::CarbonKgPerKwh => &mut sc.grids[g].carbon_intensity_kg_per_kwh,
+        };
+        for t in 0..sc.steps.min(series.len()) {
+            let start = sc.times[t];
+            if start < s.until && start + step > s.from {
+                series[t] = s.value;
+            }
+        }
+    }
+}
+
 /// The plan's horizon.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Horizon {
@@ -198,6 +260,45 @@ mod tests {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../scenarios/gate_square/scenario.toml");
         engine::ScenarioFile::read(&p).unwrap()
+    }
+
+    #[test]
+    fn demand_response_signals_set_caps_prices_and_carbon_on_the_steps_they_overlap() {
+        let file = gate_square();
+        let row = DateTime::parse_from_rfc3339("2025-08-04T10:00:00+09:00").unwrap();
+        let mut sc = file.window(row, 4).unwrap();
+        let at = |m: i64| row + chrono::Duration::minutes(m);
+        let tariff = sc.grids[0].import_price_yen_per_kwh.clone();
+        let co2 = sc.grids[0].carbon_intensity_kg_per_kwh.clone();
+        let sig = |kind, value, from, until| GridSignal {
+            grid: "pcc".into(),
+            kind,
+            value,
+            from: at(from),
+            until: at(until),
+        };
+        apply_signals(
+            &mut sc,
+            &[
+                sig(SignalKind::ImportCapKw, 400.0, 20, 60),
+                sig(SignalKind::ImportCapKw, 350.0, 30, 45),
+                sig(SignalKind::ImportPriceYenPerKwh, 80.0, 15, 30),
+                sig(SignalKind::CarbonKgPerKwh, 0.9, 0, 15),
+                GridSignal {
+                    grid: "no_such_grid".into(),
+                    ..sig(SignalKind::ImportCapKw, 1.0, 0, 60)
+                },
+            ],
+        );
+        // 30-minute steps: 10:00, 10:30, 11:00, 11:30; a signal counts on every step it
+        // overlaps.
+        assert_eq!(sc.step_minutes, 30);
+        let g = &sc.grids[0];
+        assert_eq!(g.import_cap_kw, [400.0, 350.0, f64::INFINITY, f64::INFINITY]);
+        assert_eq!(g.import_price_yen_per_kwh[0], 80.0);
+        assert_eq!(g.import_price_yen_per_kwh[1], tariff[1]);
+        assert_eq!(g.carbon_intensity_kg_per_kwh[0], 0.9);
+        assert_eq!(g.carbon_intensity_kg_per_kwh[1], co2[1]);
     }
 
     #[test]

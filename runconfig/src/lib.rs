@@ -161,6 +161,62 @@ struct RawConfig {
     operator: Option<OperatorConfig>,
     #[serde(default)]
     ngsi_ld: Option<NgsiLdConfig>,
+    #[serde(default)]
+    openadr: Option<OpenAdrConfig>,
+}
+
+/// `[openadr]`: take demand-response events from an OpenADR 3 VTN as its VEN, and report
+/// the metered response.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAdrConfig {
+    /// The VTN's base URL (its OpenADR 3 API, e.g. `https://vtn.example.jp/openadr3/3.1.0`).
+    pub vtn: String,
+    /// The OAuth token endpoint (default: `<vtn>/auth/token`).
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// OAuth client id the VTN gave this VEN.
+    pub client_id: String,
+    /// Its secret, inline …
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// … or from this environment variable (preferred).
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// The VEN's name at the VTN (registered when missing; default: the district's id).
+    #[serde(default)]
+    pub ven_name: Option<String>,
+    /// The grid connections the events apply to (default: every connection).
+    #[serde(default)]
+    pub grids: Vec<String>,
+    /// Seconds to wait for the VTN per request (default 5).
+    #[serde(default = "five")]
+    pub timeout_s: f64,
+    /// Post a report of the metered import per event interval once it has passed
+    /// (default true).
+    #[serde(default = "yes")]
+    pub report: bool,
+}
+
+fn five() -> f64 {
+    5.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl OpenAdrConfig {
+    /// The client secret (inline or from its environment variable).
+    pub fn secret(&self) -> Result<String> {
+        match (&self.client_secret, &self.client_secret_env) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(var)) => std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("openadr.client_secret_env: the environment variable {var} is not set")
+            }),
+            (None, None) => bail!("openadr: give client_secret_env (or client_secret)"),
+        }
+    }
 }
 
 /// `[ngsi_ld]`: publish the district's and buildings' metered KPIs as NGSI-LD entities.
@@ -256,6 +312,8 @@ pub struct RunConfig {
     /// NGSI-LD publication, if any (a broker or a file; the file relative to the
     /// settings file).
     pub ngsi_ld: Option<NgsiLdConfig>,
+    /// `[openadr]`, checked.
+    pub openadr: Option<OpenAdrConfig>,
 }
 
 /// `--controller` values.
@@ -586,6 +644,25 @@ impl RunConfig {
             ));
         }
         operator.open_reads = Some(open_reads);
+        if let Some(a) = &raw.openadr {
+            if !(a.vtn.starts_with("http://") || a.vtn.starts_with("https://")) {
+                bail!(err(
+                    f,
+                    "openadr.vtn",
+                    format!("'{}' is not an http:// or https:// URL", a.vtn)
+                ));
+            }
+            if a.client_secret.is_none() && a.client_secret_env.is_none() {
+                bail!(err(
+                    f,
+                    "openadr.client_secret_env",
+                    "missing: name the environment variable holding the VEN's client secret"
+                ));
+            }
+            if !(a.timeout_s.is_finite() && a.timeout_s > 0.0) {
+                bail!(err(f, "openadr.timeout_s", "must be a positive number of seconds"));
+            }
+        }
         let mut ngsi_ld = raw.ngsi_ld.clone();
         if let Some(n) = &mut ngsi_ld {
             if n.broker.is_none() && n.file.is_none() {
@@ -652,6 +729,7 @@ impl RunConfig {
             faults: raw.fault,
             operator,
             ngsi_ld,
+            openadr: raw.openadr.clone(),
         })
     }
 }
