@@ -10,6 +10,8 @@ mod broker;
 mod browser;
 #[path = "common/postgres.rs"]
 mod postgres_server;
+#[path = "common/vtn.rs"]
+mod vtn;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -1812,4 +1814,170 @@ fn the_loop_publishes_its_kpis_as_ngsi_ld_entities() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("field 'ngsi_ld.broker': missing"), "{err}");
+}
+
+/// OpenADR 3 end to end against a real VTN (openleadr-vtn on PostgreSQL): the loop, in
+/// simulated time, registers as a VEN; a program and an import-capacity event (300 kW on
+/// 2025-08-04 from 13:00 to 15:00) created on the VTN's business-logic API while it runs
+/// reach it within one cycle (audit log `openadr_event`), every plan made after that keeps
+/// the import under the cap over the event, and once the event has passed the VEN's report
+/// on the VTN carries the metered mean import per interval, as the store has it.
+#[test]
+fn an_openadr_event_caps_the_plan_and_the_metered_response_is_reported_to_the_vtn() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(vtn) = vtn::Vtn::start(dir.path(), "e2e") else {
+        return;
+    };
+    let devices = devices_file(
+        dir.path(),
+        &format!("gs_openadr_{}", std::process::id()),
+        None,
+    );
+    std::env::set_var("AEMS_TEST_VEN_SECRET", vtn::VEN_SECRET);
+    let config = run_config(
+        dir.path(),
+        &format!(
+            "speed = 900.0\nstart = \"2025-08-04T11:00:00+09:00\"\nduration_h = 5.0\n\
+             [openadr]\nvtn = \"{}\"\nclient_id = \"ven-client\"\n\
+             client_secret_env = \"AEMS_TEST_VEN_SECRET\"\nven_name = \"gate-square\"\n",
+            vtn.url
+        ),
+    );
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_cycles(2);
+    let program = vtn.bl(
+        "POST",
+        "programs",
+        Some(serde_json::json!({
+            "programName": "tokyo-peak-cut",
+            "payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR",
+                                    "payloadType": "IMPORT_CAPACITY_LIMIT", "units": "KW"}]
+        })),
+    );
+    let event = vtn.bl(
+        "POST",
+        "events",
+        Some(serde_json::json!({
+            "programID": program["id"],
+            "eventName": "afternoon peak",
+            "priority": 1,
+            "payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR",
+                                    "payloadType": "IMPORT_CAPACITY_LIMIT", "units": "KW"}],
+            "intervalPeriod": {"start": "2025-08-04T04:00:00Z", "duration": "PT1H"},
+            "intervals": [
+                {"id": 0, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [300.0]}]},
+                {"id": 1, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [300.0]}]}
+            ]
+        })),
+    );
+    let event_id = event["id"].as_str().unwrap().to_string();
+    let created_at = aems.json("/health")["cycles"].as_u64().unwrap();
+    aems.wait_end();
+    let c = Backend::Sqlite.open(dir.path());
+    // Taken within one cycle of its creation.
+    let taken = c
+        .query(&format!(
+            "SELECT e.cycle_id, e.detail, (SELECT COUNT(*) FROM cycles k WHERE k.id <= e.cycle_id)
+             FROM events e WHERE e.kind = 'openadr_event' AND e.subject = '{event_id}'"
+        ))
+        .unwrap();
+    assert_eq!(taken.len(), 1, "{taken:?}; log:\n{}", aems.log_tail());
+    let taken_at = taken[0][2].as_i64().unwrap() as u64;
+    assert!(
+        taken_at <= created_at + 1,
+        "created during cycle {created_at}, taken at cycle {taken_at}"
+    );
+    let detail = taken[0][1].as_text().unwrap();
+    assert!(
+        detail.contains("IMPORT_CAPACITY_LIMIT 300 from 2025-08-04T13:00:00+09:00"),
+        "{detail}"
+    );
+    // Every plan from then on keeps the import under the cap over the event.
+    let event_from = chrono::DateTime::parse_from_rfc3339("2025-08-04T13:00:00+09:00").unwrap();
+    let event_until = event_from + chrono::Duration::hours(2);
+    let plans = c
+        .query(&format!(
+            "SELECT json FROM schedules WHERE cycle_id >= {} AND source = 'plan'",
+            taken[0][0].as_i64().unwrap()
+        ))
+        .unwrap();
+    let mut checked = 0;
+    for p in &plans {
+        let p: serde_json::Value = serde_json::from_str(&p[0].as_text().unwrap()).unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339(p["start"].as_str().unwrap()).unwrap();
+        let step = chrono::Duration::minutes(p["step_minutes"].as_i64().unwrap());
+        let import = p["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["asset"] == "pcc" && s["quantity"] == "import_kw")
+            .unwrap();
+        for (k, v) in import["values"].as_array().unwrap().iter().enumerate() {
+            let t = start + step * k as i32;
+            if t >= event_from && t < event_until {
+                let v = v.as_f64().unwrap();
+                assert!(v <= 300.0 + 1e-6, "plan from {start}: {v} kW at {t}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "{checked} planned steps in the event");
+    // The report on the VTN: the metered mean import per hour, as the store has it.
+    let reports = vtn.bl("GET", &format!("reports?eventID={event_id}"), None);
+    let reports = reports.as_array().unwrap();
+    assert!(
+        !reports.is_empty(),
+        "no report; VTN log:\n{}",
+        vtn.log_tail()
+    );
+    // (One report per interval, posted as each is metered.)
+    let mut intervals: Vec<serde_json::Value> = Vec::new();
+    for r in reports {
+        assert_eq!(r["clientName"], "gate-square", "{r}");
+        let pcc = r["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["resourceName"] == "pcc")
+            .unwrap_or_else(|| panic!("{r}"));
+        intervals.extend(pcc["intervals"].as_array().unwrap().iter().cloned());
+    }
+    intervals.sort_by_key(|iv| iv["intervalPeriod"]["start"].as_str().unwrap().to_string());
+    assert_eq!(intervals.len(), 2, "{reports:?}");
+    for (h, iv) in intervals.iter().enumerate() {
+        let from = event_from + chrono::Duration::hours(h as i64);
+        let start =
+            chrono::DateTime::parse_from_rfc3339(iv["intervalPeriod"]["start"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(start, from);
+        let want = c
+            .scalar(&format!(
+                "SELECT SUM(import_kwh) FROM intervals WHERE grid = 'pcc' AND start >= '{}' AND start < '{}'",
+                from.to_rfc3339(),
+                (from + chrono::Duration::hours(1)).to_rfc3339()
+            ))
+            .unwrap()
+            .unwrap();
+        let demand = iv["payloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == "DEMAND")
+            .unwrap()["values"][0]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (demand - want).abs() < 1e-6,
+            "hour {h}: reported {demand}, metered {want}"
+        );
+        // The cap held on the meter too (the plant follows the plan; a little slack for
+        // the simulated district's own variation inside a step).
+        assert!(demand <= 300.0 * 1.05, "hour {h}: {demand} kW metered");
+        let baseline = iv["payloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == "BASELINE");
+        println!("hour {h}: metered {demand:.1} kW, baseline {baseline:?}");
+    }
 }

@@ -135,8 +135,10 @@ pub fn parse_event(id: &str, e: &EventRequest) -> DrEvent {
         let period: Option<&IntervalPeriod> =
             iv.interval_period.as_ref().or(e.interval_period.as_ref());
         let Some(period) = period else {
-            out.ignored
-                .push(format!("interval {}: no intervalPeriod (own or the event's)", iv.id));
+            out.ignored.push(format!(
+                "interval {}: no intervalPeriod (own or the event's)",
+                iv.id
+            ));
             continue;
         };
         // The n-th interval without its own period starts where the one before ended.
@@ -158,16 +160,18 @@ pub fn parse_event(id: &str, e: &EventRequest) -> DrEvent {
         next_start = Some(until);
         for p in &iv.payloads {
             let (kind, scale) = match &p.value_type {
-                EventType::ImportCapacityLimit => match descriptor(&p.value_type).and_then(|d| d.units.as_ref()) {
-                    None | Some(Unit::KW) => (SignalKind::ImportCapacityLimit, 1.0),
-                    Some(u) => {
-                        out.ignored.push(format!(
-                            "interval {}: IMPORT_CAPACITY_LIMIT in {u:?}: only KW is taken",
-                            iv.id
-                        ));
-                        continue;
+                EventType::ImportCapacityLimit => {
+                    match descriptor(&p.value_type).and_then(|d| d.units.as_ref()) {
+                        None | Some(Unit::KW) => (SignalKind::ImportCapacityLimit, 1.0),
+                        Some(u) => {
+                            out.ignored.push(format!(
+                                "interval {}: IMPORT_CAPACITY_LIMIT in {u:?}: only KW is taken",
+                                iv.id
+                            ));
+                            continue;
+                        }
                     }
-                },
+                }
                 EventType::Price => {
                     let d = descriptor(&p.value_type);
                     match d.and_then(|d| d.currency.as_ref()) {
@@ -253,8 +257,7 @@ impl Ven {
         ven_name: &str,
         timeout: std::time::Duration,
     ) -> Result<Self> {
-        let base = url::Url::parse(vtn_url)
-            .with_context(|| format!("'{vtn_url}' is not a URL"))?;
+        let base = url::Url::parse(vtn_url).with_context(|| format!("'{vtn_url}' is not a URL"))?;
         let token = match token_url {
             Some(t) => url::Url::parse(t).with_context(|| format!("'{t}' is not a URL"))?,
             None => base
@@ -289,7 +292,9 @@ impl Ven {
                         attributes: None,
                     })
                     .await
-                    .map_err(|e| anyhow!("VTN {vtn_url}: cannot register the VEN '{ven_name}': {e}"))?;
+                    .map_err(|e| {
+                        anyhow!("VTN {vtn_url}: cannot register the VEN '{ven_name}': {e}")
+                    })?;
             }
             Err(e) => bail!("VTN {vtn_url}: cannot look up the VEN '{ven_name}': {e}"),
         }
@@ -319,7 +324,12 @@ impl Ven {
 
     /// Posts a report on event `event_id`: per resource and interval the metered mean
     /// import (`DEMAND`, kW, mean) and the baseline (`BASELINE`, kW) where known.
-    pub async fn report(&self, event_id: &str, report_name: &str, rows: &[ReportRow]) -> Result<()> {
+    pub async fn report(
+        &self,
+        event_id: &str,
+        report_name: &str,
+        rows: &[ReportRow],
+    ) -> Result<()> {
         let id = event_id
             .parse()
             .map_err(|e| anyhow!("event id '{event_id}': {e}"))?;

@@ -33,6 +33,7 @@
 pub mod baseline;
 pub mod controller;
 pub mod decision;
+pub mod demand_response;
 pub mod fan;
 pub mod forecast;
 pub mod guard;

@@ -294,7 +294,10 @@ mod tests {
         // overlaps.
         assert_eq!(sc.step_minutes, 30);
         let g = &sc.grids[0];
-        assert_eq!(g.import_cap_kw, [400.0, 350.0, f64::INFINITY, f64::INFINITY]);
+        assert_eq!(
+            g.import_cap_kw,
+            [400.0, 350.0, f64::INFINITY, f64::INFINITY]
+        );
         assert_eq!(g.import_price_yen_per_kwh[0], 80.0);
         assert_eq!(g.import_price_yen_per_kwh[1], tariff[1]);
         assert_eq!(g.carbon_intensity_kg_per_kwh[0], 0.9);

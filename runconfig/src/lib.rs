@@ -166,8 +166,8 @@ struct RawConfig {
 }
 
 /// `[openadr]`: take demand-response events from an OpenADR 3 VTN as its VEN, and report
-/// the metered response.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// the metered response. (`Debug` never shows the secret.)
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAdrConfig {
     /// The VTN's base URL (its OpenADR 3 API, e.g. `https://vtn.example.jp/openadr3/3.1.0`).
@@ -198,6 +198,22 @@ pub struct OpenAdrConfig {
     pub report: bool,
 }
 
+impl std::fmt::Debug for OpenAdrConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAdrConfig")
+            .field("vtn", &self.vtn)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("client_secret_env", &self.client_secret_env)
+            .field("ven_name", &self.ven_name)
+            .field("grids", &self.grids)
+            .field("timeout_s", &self.timeout_s)
+            .field("report", &self.report)
+            .finish()
+    }
+}
+
 fn five() -> f64 {
     5.0
 }
@@ -212,7 +228,9 @@ impl OpenAdrConfig {
         match (&self.client_secret, &self.client_secret_env) {
             (Some(s), _) => Ok(s.clone()),
             (None, Some(var)) => std::env::var(var).map_err(|_| {
-                anyhow::anyhow!("openadr.client_secret_env: the environment variable {var} is not set")
+                anyhow::anyhow!(
+                    "openadr.client_secret_env: the environment variable {var} is not set"
+                )
             }),
             (None, None) => bail!("openadr: give client_secret_env (or client_secret)"),
         }
@@ -660,7 +678,11 @@ impl RunConfig {
                 ));
             }
             if !(a.timeout_s.is_finite() && a.timeout_s > 0.0) {
-                bail!(err(f, "openadr.timeout_s", "must be a positive number of seconds"));
+                bail!(err(
+                    f,
+                    "openadr.timeout_s",
+                    "must be a positive number of seconds"
+                ));
             }
         }
         let mut ngsi_ld = raw.ngsi_ld.clone();

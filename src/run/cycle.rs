@@ -85,6 +85,8 @@ pub struct Loop {
     pub manual: BTreeSet<String>,
     /// Control paused by the operator, and every device released for it.
     pub paused: bool,
+    /// The OpenADR VEN, if `[openadr]` is set.
+    pub dr: Option<super::openadr::DrLink>,
 }
 
 /// The typed measurements of a snapshot: every device of `devices`, by asset.
@@ -278,6 +280,7 @@ impl Loop {
         let m = measurements(&snapshot, &self.devices, now);
         let deadline = self.solve_deadline(now);
         let paused = self.take_operator(cycle, now).await;
+        self.take_demand_response(cycle, now).await;
         let cyc: Option<Cycle> = match self.cfg.mode {
             Mode::Observe => None,
             Mode::Control if paused => None,
@@ -305,6 +308,10 @@ impl Loop {
         );
         if !state.completed.is_empty() {
             self.log_store("intervals", self.store.intervals(&state.completed));
+        }
+        if let Some(dr) = &mut self.dr {
+            let notes = dr.report(now, &state.completed).await;
+            self.note_events(cycle, now, notes);
         }
         if let Some(g) = self.data().grids.first() {
             let gs = state.grids.get(&g.id);
@@ -780,6 +787,25 @@ impl Loop {
         }
         self.paused = paused;
         paused
+    }
+
+    /// The VTN's events into this cycle: read (the last ones stand if it is away), their
+    /// signals to the controller (a change replans), new and withdrawn events in the audit log.
+    async fn take_demand_response(&mut self, cycle: i64, now: DateTime<FixedOffset>) {
+        let Some(dr) = &mut self.dr else { return };
+        let notes = dr.poll(self.controller.plan(), *now.offset()).await;
+        self.controller.set_signals(dr.signals());
+        self.note_events(cycle, now, notes);
+    }
+
+    /// Files `notes` (kind, subject, words) in the audit log's `events`.
+    fn note_events(&self, cycle: i64, now: DateTime<FixedOffset>, notes: super::openadr::Notes) {
+        for (kind, subject, detail) in notes {
+            self.log_store(
+                "event",
+                self.store.event(cycle, now, kind, &subject, &detail),
+            );
+        }
     }
 
     /// Hands every device back to its own control (shutdown).

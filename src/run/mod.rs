@@ -19,6 +19,7 @@ pub mod clock;
 pub use runconfig as config;
 pub mod cycle;
 pub use operator::{http, metrics};
+pub mod openadr;
 pub mod sim;
 
 use std::io::Write as _;
@@ -431,6 +432,12 @@ async fn main_loop(
         uncommanded,
     );
     let cfg_json = format!("{cfg:?}");
+    let lp_grids: Vec<String> = controller
+        .data()
+        .grids
+        .iter()
+        .map(|g| g.id.clone())
+        .collect();
     let run_id = store.begin_run(
         &devices.district,
         &scenario_path,
@@ -465,6 +472,13 @@ async fn main_loop(
         grid: Default::default(),
         manual: Default::default(),
         paused: false,
+        dr: match &cfg.openadr {
+            Some(a) => {
+                let grids: Vec<String> = lp_grids.clone();
+                Some(openadr::DrLink::new(a, &devices.district, &grids)?)
+            }
+            None => None,
+        },
     };
     if let Some(r) = &resume {
         lp.resume_from(r);

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Where a run's history is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a run's history is kept (its `Debug` masks a URL's password, as [`Location::display`]).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Location {
     /// An SQLite file (created with its directory when missing).
     Sqlite(PathBuf),
@@ -45,6 +45,15 @@ impl Location {
         match self {
             Location::Sqlite(p) => p.display().to_string(),
             Location::Postgres(url) => masked(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Location::Postgres(_) => f.debug_tuple("Postgres").field(&self.display()).finish(),
         }
     }
 }
@@ -107,6 +116,7 @@ mod tests {
         let pg = Location::parse("postgres://aems:s3cret@127.0.0.1:5432/aems", base).unwrap();
         assert_eq!(pg.display(), "postgres://aems:***@127.0.0.1:5432/aems");
         assert!(!format!("{pg}").contains("s3cret"));
+        assert!(!format!("{pg:?}").contains("s3cret"));
         let e = Location::parse("mysql://x@y/z", base).unwrap_err();
         assert!(e.to_string().contains("'mysql://' is not a store"), "{e}");
         let e = Location::parse("postgres://aems@127.0.0.1:5432", base).unwrap_err();
