@@ -733,3 +733,100 @@ fn the_kpis_upserted_to_an_ngsi_ld_broker_read_back() {
     let want = summary["district"]["co2_kg"].as_f64().unwrap();
     assert!((value - want).abs() < 1e-6 * want.max(1.0), "{e}");
 }
+
+/// `aems simulate --dr-events`: an OpenADR import-capacity event (300 kW on 2025-08-04 from
+/// 13:00 to 15:00, as a VTN serves it) in a what-if of Gate Square: the MPC keeps the
+/// metered import under it, which the same day without the event does not; both costs are
+/// printed (what the event costs the district, before any payment for it). A file the
+/// model cannot use is refused naming the event.
+#[test]
+fn an_openadr_events_file_caps_the_import_in_a_what_if() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = repo().join("scenarios/gate_square/scenario.toml");
+    let sc = sc.to_str().unwrap();
+    let events = dir.path().join("events.json");
+    std::fs::write(
+        &events,
+        r#"[{"id": "peak-cut-0804", "programID": "tokyo-dr", "eventName": "afternoon peak",
+             "priority": 1, "targets": [],
+             "payloadDescriptors": [{"payloadType": "IMPORT_CAPACITY_LIMIT", "units": "KW"}],
+             "intervalPeriod": {"start": "2025-08-04T04:00:00Z", "duration": "PT2H"},
+             "intervals": [{"id": 0, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [300.0]}]}]}]"#,
+    )
+    .unwrap();
+    let run = |with: bool| {
+        let ts = dir.path().join(format!("ts-{with}.csv"));
+        let mut a = vec![
+            "simulate",
+            sc,
+            "--from",
+            "2025-08-04",
+            "--to",
+            "2025-08-05",
+            "--controller",
+            "mpc",
+            "--forecast",
+            "perfect",
+            "--no-baseline",
+            "--timeseries",
+            ts.to_str().unwrap(),
+        ];
+        if with {
+            a.extend(["--dr-events", events.to_str().unwrap()]);
+        }
+        let v = json(&a);
+        let (h, rows) = read_csv(&ts);
+        let import = col(&h, &rows, "pcc.import_kw");
+        let during: Vec<f64> = rows
+            .iter()
+            .zip(&import)
+            .filter(|(r, _)| {
+                r[0].as_str() >= "2025-08-04T13:00:00+09:00"
+                    && r[0].as_str() < "2025-08-04T15:00:00+09:00"
+            })
+            .map(|(_, kw)| *kw)
+            .collect();
+        assert_eq!(during.len(), 4, "30-minute steps over two hours");
+        let cost = v
+            .pointer("/district/cost_yen")
+            .and_then(|c| c.as_f64())
+            .unwrap_or_else(|| panic!("{v}"));
+        (during.iter().cloned().fold(0.0, f64::max), cost)
+    };
+    let (peak_with, cost_with) = run(true);
+    let (peak_without, cost_without) = run(false);
+    println!("13:00–15:00 import peak: {peak_with:.1} kW with the event, {peak_without:.1} kW without; cost {cost_with:.0} / {cost_without:.0} yen");
+    assert!(peak_with <= 300.0 + 1e-6, "{peak_with}");
+    assert!(
+        peak_without > 300.0 + 1.0,
+        "the cap did not bind: {peak_without}"
+    );
+    // A file whose event asks nothing the model takes.
+    std::fs::write(
+        &events,
+        r#"[{"id": "alert", "programID": "p", "priority": 1,
+             "intervals": [{"id": 0, "intervalPeriod": {"start": "2025-08-04T04:00:00Z"},
+                            "payloads": [{"type": "ALERT_FLEX_ALERT", "values": ["heat"]}]}]}]"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aems"))
+        .args([
+            "simulate",
+            sc,
+            "--from",
+            "2025-08-04",
+            "--to",
+            "2025-08-05",
+            "--quiet",
+            "--dr-events",
+        ])
+        .arg(&events)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("events.json: event alert (entry 0) asks nothing the dispatch model takes"),
+        "{err}"
+    );
+}

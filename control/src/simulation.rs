@@ -109,6 +109,9 @@ pub struct Setup {
     pub peak_guard: bool,
     /// Forecast scenarios of each plan (0: deterministic).
     pub forecast_scenarios: usize,
+    /// Demand-response signals in force over the run (an OpenADR events file), for the
+    /// MPC's plans (the metered cost stays on the tariff).
+    pub signals: Vec<crate::problem::GridSignal>,
 }
 
 impl Setup {
@@ -173,6 +176,7 @@ impl Setup {
             batteries_follow_meter: sim.batteries_follow_meter.unwrap_or(false),
             peak_guard: sim.peak_guard.unwrap_or(true),
             forecast_scenarios: o.forecast_scenarios,
+            signals: Vec::new(),
             file,
             sim,
             kpi,
@@ -284,6 +288,7 @@ pub fn simulate_with(
                 every_device(&setup.data),
                 Default::default(),
             );
+            ctl.set_signals(setup.signals.clone());
             for t in 0..n {
                 let c = ctl.cycle(&plant.measure());
                 on_cycle(&c);

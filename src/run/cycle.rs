@@ -86,7 +86,7 @@ pub struct Loop {
     /// Control paused by the operator, and every device released for it.
     pub paused: bool,
     /// The OpenADR VEN, if `[openadr]` is set.
-    pub dr: Option<super::openadr::DrLink>,
+    pub dr: Option<dr::DrLink>,
 }
 
 /// The typed measurements of a snapshot: every device of `devices`, by asset.
@@ -799,7 +799,7 @@ impl Loop {
     }
 
     /// Files `notes` (kind, subject, words) in the audit log's `events`.
-    fn note_events(&self, cycle: i64, now: DateTime<FixedOffset>, notes: super::openadr::Notes) {
+    fn note_events(&self, cycle: i64, now: DateTime<FixedOffset>, notes: dr::Notes) {
         for (kind, subject, detail) in notes {
             self.log_store(
                 "event",

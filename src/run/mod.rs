@@ -19,7 +19,6 @@ pub mod clock;
 pub use runconfig as config;
 pub mod cycle;
 pub use operator::{http, metrics};
-pub mod openadr;
 pub mod sim;
 
 use std::io::Write as _;
@@ -475,7 +474,7 @@ async fn main_loop(
         dr: match &cfg.openadr {
             Some(a) => {
                 let grids: Vec<String> = lp_grids.clone();
-                Some(openadr::DrLink::new(a, &devices.district, &grids)?)
+                Some(dr::DrLink::new(a, &devices.district, &grids)?)
             }
             None => None,
         },

@@ -95,6 +95,12 @@ pub struct Args {
     /// http://orion-ld:1026): POST /ngsi-ld/v1/entityOperations/upsert.
     #[arg(long, value_name = "URL")]
     pub ngsi_ld_broker: Option<String>,
+    /// Demand-response events in force over the run: a JSON array of OpenADR 3 event
+    /// objects (as a VTN's GET /events returns them; IMPORT_CAPACITY_LIMIT kW, PRICE JPY/kWh,
+    /// GHG g/kWh), on every grid connection; the MPC plans with them, the cost is metered
+    /// on the tariff. Run with and without to see what a programme is worth.
+    #[arg(long, value_name = "FILE")]
+    pub dr_events: Option<std::path::PathBuf>,
     /// Do not show progress.
     #[arg(long)]
     pub quiet: bool,
@@ -232,7 +238,21 @@ pub fn simulate_with_bar(
 /// Runs `aems simulate`.
 pub fn run(args: &Args) -> Result<ExitCode> {
     let file = ScenarioFile::read(&args.scenario)?;
-    let setup = Setup::new(file, &args.run.options())?;
+    let mut setup = Setup::new(file, &args.run.options())?;
+    if let Some(p) = &args.dr_events {
+        let grids: Vec<String> = setup.data.grids.iter().map(|g| g.id.clone()).collect();
+        let (signals, ignored) = dr::file::signals(p, &grids, *setup.data.start.offset())?;
+        for i in &ignored {
+            eprintln!("--dr-events: not acted on: {i}");
+        }
+        eprintln!(
+            "--dr-events: {} signals from {} on {}",
+            signals.len(),
+            p.display(),
+            grids.join(", ")
+        );
+        setup.signals = signals;
+    }
     let run = args.run.run()?;
     let mut log = args
         .decisions

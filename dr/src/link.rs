@@ -1,4 +1,4 @@
-//! The loop's OpenADR 3 VEN (`[openadr]`): each cycle reads the VTN's events (a VTN away
+//! `aems run`'s OpenADR 3 VEN (`[openadr]`): each cycle reads the VTN's events (a VTN away
 //! keeps the last events read), hands their signals to the controller
 //! (`control::demand_response::Book`), and once an event interval has been metered posts
 //! the report of the import against the baseline.
