@@ -964,6 +964,27 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         err.contains("bad-line.toml: [[device]] #10 ('hub_office_a'): field 'asset': line 'hub_office_a' is not a tie line"),
         "{err}"
     );
+    // OpenADR events for a connection the scenario does not have; a secret not there.
+    let config = run_config(
+        dir.path(),
+        "[openadr]\nvtn = \"http://127.0.0.1:1\"\nclient_id = \"ven\"\nclient_secret_env = \"AEMS_TEST_NO_SUCH_VAR\"\ngrids = [\"pcc_9\"]\n",
+    );
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("run.toml: field 'openadr.grids': 'pcc_9' is not a grid connection"),
+        "{err}"
+    );
+    let config = run_config(
+        dir.path(),
+        "[openadr]\nvtn = \"http://127.0.0.1:1\"\nclient_id = \"ven\"\nclient_secret_env = \"AEMS_TEST_NO_SUCH_VAR\"\n",
+    );
+    let (code, err) = run(&config, &devices);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("run.toml: openadr.client_secret_env: the environment variable AEMS_TEST_NO_SUCH_VAR is not set"),
+        "{err}"
+    );
     // A store that is neither a file nor PostgreSQL; a PostgreSQL server that is not there
     // (its password never shown).
     let config = run_config(dir.path(), "store = \"mysql://aems@127.0.0.1/aems\"\n");
@@ -1980,4 +2001,38 @@ fn an_openadr_event_caps_the_plan_and_the_metered_response_is_reported_to_the_vt
             .find(|p| p["type"] == "BASELINE");
         println!("hour {h}: metered {demand:.1} kW, baseline {baseline:?}");
     }
+}
+
+/// A VTN that is not there: the loop goes on planning without events (every cycle a plan),
+/// and says so in the audit log (`openadr_unreachable`) each cycle it tried.
+#[test]
+fn an_unreachable_vtn_leaves_the_loop_planning_and_is_on_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(
+        dir.path(),
+        &format!("gs_novtn_{}", std::process::id()),
+        None,
+    );
+    let port = broker::free_port();
+    let config = run_config(
+        dir.path(),
+        &format!(
+            "speed = 0.0\nduration_h = 2.0\n[openadr]\nvtn = \"http://127.0.0.1:{port}\"\n\
+             client_id = \"ven\"\nclient_secret = \"not-needed-here\"\ntimeout_s = 0.5\n"
+        ),
+    );
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    aems.wait_end();
+    let c = Backend::Sqlite.open(dir.path());
+    assert_eq!(
+        n(&c, "SELECT COUNT(*) FROM cycles WHERE source = 'plan'"),
+        8
+    );
+    assert_eq!(
+        n(
+            &c,
+            "SELECT COUNT(*) FROM events WHERE kind = 'openadr_unreachable'"
+        ),
+        8
+    );
 }

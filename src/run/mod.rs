@@ -180,6 +180,21 @@ fn check_faults(
             }
         }
     }
+    if let Some(a) = &cfg.openadr {
+        let at = config
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "command line".into());
+        for g in &a.grids {
+            if !sc.grids.iter().any(|x| x.id == *g) {
+                bail!(
+                    "{at}: field 'openadr.grids': '{g}' is not a grid connection of {} (it has: {})",
+                    file.path().display(),
+                    sc.grids.iter().map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        a.secret().map_err(|e| anyhow!("{at}: {e}"))?;
+    }
     Ok(())
 }
 
