@@ -754,15 +754,11 @@ fn an_openadr_events_file_caps_the_import_in_a_what_if() {
              "intervals": [{"id": 0, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [300.0]}]}]}]"#,
     )
     .unwrap();
+    let day = ["simulate", sc, "--from", "2025-08-04", "--to", "2025-08-05"];
     let run = |with: bool| {
         let ts = dir.path().join(format!("ts-{with}.csv"));
-        let mut a = vec![
-            "simulate",
-            sc,
-            "--from",
-            "2025-08-04",
-            "--to",
-            "2025-08-05",
+        let mut a = day.to_vec();
+        a.extend([
             "--controller",
             "mpc",
             "--forecast",
@@ -770,7 +766,7 @@ fn an_openadr_events_file_caps_the_import_in_a_what_if() {
             "--no-baseline",
             "--timeseries",
             ts.to_str().unwrap(),
-        ];
+        ]);
         if with {
             a.extend(["--dr-events", events.to_str().unwrap()]);
         }
@@ -810,16 +806,8 @@ fn an_openadr_events_file_caps_the_import_in_a_what_if() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_aems"))
-        .args([
-            "simulate",
-            sc,
-            "--from",
-            "2025-08-04",
-            "--to",
-            "2025-08-05",
-            "--quiet",
-            "--dr-events",
-        ])
+        .args(day)
+        .args(["--quiet", "--dr-events"])
         .arg(&events)
         .output()
         .unwrap();

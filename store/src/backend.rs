@@ -39,18 +39,26 @@ impl rusqlite::ToSql for Val<'_> {
     }
 }
 
+impl Val<'_> {
+    /// The value as the PostgreSQL type it holds.
+    fn inner(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Val::Int(v) => v,
+            Val::Real(v) => v,
+            Val::Text(v) => v,
+            Val::Time(t) => t,
+        }
+    }
+}
+
 impl ToSql for Val<'_> {
     fn to_sql(
         &self,
         ty: &Type,
         out: &mut postgres::types::private::BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Val::Int(v) => v.to_sql(ty, out),
-            Val::Real(v) => v.to_sql(ty, out),
-            Val::Text(v) => v.to_sql(ty, out),
-            Val::Time(t) => t.to_sql(ty, out),
-        }
+        // (Postgres calls `to_sql_checked`; this is its unchecked twin.)
+        self.inner().to_sql_checked(ty, out)
     }
 
     fn accepts(_: &Type) -> bool {
@@ -64,12 +72,7 @@ impl ToSql for Val<'_> {
         ty: &Type,
         out: &mut postgres::types::private::BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Val::Int(v) => v.to_sql_checked(ty, out),
-            Val::Real(v) => v.to_sql_checked(ty, out),
-            Val::Text(v) => v.to_sql_checked(ty, out),
-            Val::Time(t) => t.to_sql_checked(ty, out),
-        }
+        self.inner().to_sql_checked(ty, out)
     }
 }
 

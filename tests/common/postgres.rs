@@ -13,14 +13,21 @@ pub fn database(name: &str) -> Option<String> {
         eprintln!("no PostgreSQL (AEMS_TEST_POSTGRES unset): {name} did not run against it");
         return None;
     };
-    let db = format!("aems_{name}_{}", std::process::id());
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+    Some(database_on(
+        &admin,
+        &format!("aems_{name}_{}", std::process::id()),
+    ))
+}
+
+/// A fresh database `db` on the server of the administrator's URL `admin`; its URL.
+pub fn database_on(admin: &str, db: &str) -> String {
+    let mut c = postgres::Client::connect(admin, postgres::NoTls)
         .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {admin}: {e}"));
     c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
         .unwrap();
     c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
     let (server, _) = admin
         .rsplit_once('/')
-        .unwrap_or_else(|| panic!("AEMS_TEST_POSTGRES={admin} has no /database"));
-    Some(format!("{server}/{db}"))
+        .unwrap_or_else(|| panic!("{admin} has no /database"));
+    format!("{server}/{db}")
 }

@@ -51,14 +51,10 @@ impl Vtn {
             eprintln!("no OpenADR VTN (AEMS_TEST_OPENADR_VTN / AEMS_TEST_VTN_POSTGRES unset): {name} not run");
             return None;
         };
-        let db = format!("vtn_{name}_{}", std::process::id());
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("the VTN's PostgreSQL at {admin}: {e}"));
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-            .unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-        let (server, _) = admin.rsplit_once('/').unwrap();
-        let db_url = format!("{server}/{db}");
+        let db_url = crate::postgres_server::database_on(
+            &admin,
+            &format!("vtn_{name}_{}", std::process::id()),
+        );
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let log = dir.join("vtn.log");
