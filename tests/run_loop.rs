@@ -1893,6 +1893,13 @@ fn an_openadr_event_caps_the_plan_and_the_metered_response_is_reported_to_the_vt
     );
     let event_id = event["id"].as_str().unwrap().to_string();
     let created_at = aems.json("/health")["cycles"].as_u64().unwrap();
+    let health = aems.wait_cycles(created_at + 2);
+    assert_eq!(health["openadr"]["reachable"], true, "{health}");
+    assert_eq!(
+        health["openadr"]["events"][0],
+        event_id.as_str(),
+        "{health}"
+    );
     aems.wait_end();
     let c = Backend::Sqlite.open(dir.path());
     // Taken within one cycle of its creation.
@@ -2017,11 +2024,14 @@ fn an_unreachable_vtn_leaves_the_loop_planning_and_is_on_record() {
     let config = run_config(
         dir.path(),
         &format!(
-            "speed = 0.0\nduration_h = 2.0\n[openadr]\nvtn = \"http://127.0.0.1:{port}\"\n\
+            "speed = 1800.0\nduration_h = 2.0\n[openadr]\nvtn = \"http://127.0.0.1:{port}\"\n\
              client_id = \"ven\"\nclient_secret = \"not-needed-here\"\ntimeout_s = 0.5\n"
         ),
     );
     let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    let health = aems.wait_cycles(1);
+    assert_eq!(health["openadr"]["reachable"], false, "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
     aems.wait_end();
     let c = Backend::Sqlite.open(dir.path());
     assert_eq!(

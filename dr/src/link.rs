@@ -20,6 +20,8 @@ pub struct DrLink {
     book: Book,
     /// The meters' 30-minute intervals of the last two days (for the reports).
     metered: Vec<Interval>,
+    /// Why the last poll failed, if it did.
+    last_error: Option<String>,
 }
 
 /// What a cycle's poll found, in words for the audit log: (kind, subject, detail).
@@ -49,6 +51,7 @@ impl DrLink {
             ven: None,
             book: Book::new(grids),
             metered: Vec::new(),
+            last_error: None,
         })
     }
 
@@ -79,24 +82,18 @@ impl DrLink {
         };
         let events = match tokio::time::timeout(bound, read).await {
             Ok(Ok(e)) => e,
-            Ok(Err(e)) => {
+            failed => {
                 self.ven = None;
-                tracing::warn!(target: "aems::run", "OpenADR: {e:#}; the last events read stand");
-                return vec![(
-                    "openadr_unreachable",
-                    self.cfg.vtn.clone(),
-                    format!("{e:#}"),
-                )];
-            }
-            Err(_) => {
-                self.ven = None;
-                return vec![(
-                    "openadr_unreachable",
-                    self.cfg.vtn.clone(),
-                    format!("no answer within {:.0} s", bound.as_secs_f64()),
-                )];
+                let why = match failed {
+                    Ok(Err(e)) => format!("{e:#}"),
+                    _ => format!("no answer within {:.0} s", bound.as_secs_f64()),
+                };
+                tracing::warn!(target: "aems::run", "OpenADR: {why}; the last events read stand");
+                self.last_error = Some(why.clone());
+                return vec![("openadr_unreachable", self.cfg.vtn.clone(), why)];
             }
         };
+        self.last_error = None;
         let mut words = std::collections::BTreeMap::new();
         let taken: Vec<Event> = events
             .iter()
@@ -160,6 +157,23 @@ impl DrLink {
             notes.push(("openadr_event_withdrawn", id, "no longer at the VTN".into()));
         }
         notes
+    }
+
+    /// For `/health`: the VTN, the VEN's name, whether the last poll reached the VTN (and
+    /// why not), the events in force.
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "vtn": self.cfg.vtn,
+            "ven": self.ven_name,
+            "reachable": self.last_error.is_none(),
+            "error": self.last_error,
+            "events": self.book.ids(),
+        })
+    }
+
+    /// Whether the last poll reached the VTN.
+    pub fn reachable(&self) -> bool {
+        self.last_error.is_none()
     }
 
     /// The signals of the events in force.

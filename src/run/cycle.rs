@@ -574,7 +574,8 @@ impl Loop {
             || !row.unhealthy.is_empty()
             || mqtt
                 .as_ref()
-                .is_some_and(|m| m["connected"] == json!(false));
+                .is_some_and(|m| m["connected"] == json!(false))
+            || self.dr.as_ref().is_some_and(|d| !d.reachable());
         let info = self.controller.information();
         let health = json!({
             "status": if degraded { "degraded" } else { "ok" },
@@ -600,6 +601,7 @@ impl Loop {
             "perfect_information": info.perfect,
             "known_in_advance": info.known_in_advance,
             "store": self.cfg.store.display().to_string(),
+            "openadr": self.dr.as_ref().map(|d| d.status()),
         });
         let setpoints: Vec<Value> = records
             .iter()
