@@ -34,8 +34,21 @@ pub struct EventInterval {
 pub struct Event {
     /// The event's id at its source.
     pub id: String,
+    /// The grid connections it names (its targets that are connections); empty: the book's.
+    pub grids: Vec<String>,
     /// Its intervals.
     pub intervals: Vec<EventInterval>,
+}
+
+impl Event {
+    /// The connections `e` applies to: those it names, else `default`.
+    fn grids<'a>(&'a self, default: &'a [String]) -> &'a [String] {
+        if self.grids.is_empty() {
+            default
+        } else {
+            &self.grids
+        }
+    }
 }
 
 /// One reported interval of one connection.
@@ -107,7 +120,7 @@ impl Book {
                 None => {
                     let mut baseline = BTreeMap::new();
                     for iv in &e.intervals {
-                        for g in &self.grids {
+                        for g in e.grids(&self.grids) {
                             baseline.insert(
                                 (g.clone(), iv.from),
                                 plan.and_then(|p| planned_mean_kw(p, g, iv.from, iv.until)),
@@ -134,7 +147,7 @@ impl Book {
         let mut out = Vec::new();
         for t in self.events.values() {
             for iv in &t.event.intervals {
-                for g in &self.grids {
+                for g in t.event.grids(&self.grids) {
                     out.push(GridSignal {
                         grid: g.clone(),
                         kind: iv.kind,
@@ -166,7 +179,7 @@ impl Book {
                 }
                 let mut all = true;
                 let mut per_grid = Vec::new();
-                for g in &self.grids {
+                for g in t.event.grids(&self.grids) {
                     let mut kwh = 0.0;
                     let mut s = iv.from;
                     while s < iv.until {
@@ -270,6 +283,7 @@ mod tests {
         let mut b = Book::new(vec!["pcc".into()]);
         let e = Event {
             id: "e1".into(),
+            grids: Vec::new(),
             intervals: vec![
                 cap(
                     "2025-08-04T14:00:00+09:00",
@@ -301,6 +315,16 @@ mod tests {
         m.push(metered("2025-08-04T15:00:00+09:00", 120.0));
         let due = b.due_reports(t("2025-08-04T15:30:00+09:00"), &m);
         assert!((due[0].1[0].actual_kw - 240.0).abs() < 1e-9);
+        // An event naming a connection applies to it alone.
+        let named = Event {
+            id: "e2".into(),
+            grids: vec!["condo_pcc".into()],
+            ..e.clone()
+        };
+        let mut two = Book::new(vec!["pcc".into(), "condo_pcc".into()]);
+        two.update(vec![e.clone(), named], None);
+        let on = |id_grid: &str| two.signals().iter().filter(|s| s.grid == id_grid).count();
+        assert_eq!((on("pcc"), on("condo_pcc")), (2, 4));
         // The VTN deletes it: its signals go.
         let c = b.update(vec![], None);
         assert_eq!(c.gone, ["e1"]);

@@ -1,7 +1,8 @@
 //! An OpenADR events file for what-ifs (`aems simulate --dr-events FILE`): a JSON array of
 //! OpenADR 3 event objects, as a VTN's `GET /events` returns them (or as its business logic
 //! would post them: `id` optional), read with the same mapping as the live VEN
-//! (`connectors::openadr::parse_event`). Every event applies to the connections given.
+//! (`connectors::openadr::parse_event`). An event whose targets name grid connections applies
+//! to those; any other to every connection given.
 
 use std::path::Path;
 
@@ -50,8 +51,10 @@ pub fn signals(
             );
         }
         ignored.extend(ev.ignored.iter().map(|i| format!("event {id}: {i}")));
+        let named = crate::link::named_grids(&ev.targets, grids);
+        let on = if named.is_empty() { grids } else { &named[..] };
         for s in &ev.signals {
-            for g in grids {
+            for g in on {
                 out.push(GridSignal {
                     grid: g.clone(),
                     kind: match s.kind {
@@ -91,6 +94,17 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].from.to_rfc3339(), "2025-08-04T13:00:00+09:00");
         assert_eq!(s[0].until.to_rfc3339(), "2025-08-04T15:00:00+09:00");
+        // Targets naming a connection: that one only.
+        let (s, _) = signals(&p, &["pcc".into(), "condo_pcc".into()], jst).unwrap();
+        assert_eq!(s.len(), 2);
+        let targeted = std::fs::read_to_string(&p).unwrap().replace(
+            "\"programID\"",
+            "\"targets\": [\"condo_pcc\", \"tokyo-east\"], \"programID\"",
+        );
+        std::fs::write(&p, targeted).unwrap();
+        let (s, _) = signals(&p, &["pcc".into(), "condo_pcc".into()], jst).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].grid, "condo_pcc");
         std::fs::write(&p, r#"[{"id": "e2", "priority": 1, "intervals": []}]"#).unwrap();
         let e = format!("{:#}", signals(&p, &["pcc".into()], jst).unwrap_err());
         assert!(

@@ -18,10 +18,22 @@ pub struct DrLink {
     ven_name: String,
     ven: Option<Ven>,
     book: Book,
+    /// Every grid connection of the scenario (an event's targets may name them).
+    all_grids: Vec<String>,
     /// The meters' 30-minute intervals of the last two days (for the reports).
     metered: Vec<Interval>,
     /// Why the last poll failed, if it did.
     last_error: Option<String>,
+}
+
+/// An event's targets that are grid connections (the others name resources or groups the
+/// AEMS does not map: such an event applies to the configured connections).
+pub fn named_grids(targets: &[String], grids: &[String]) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|t| grids.contains(t))
+        .cloned()
+        .collect()
 }
 
 /// What a cycle's poll found, in words for the audit log: (kind, subject, detail).
@@ -50,6 +62,7 @@ impl DrLink {
             cfg: cfg.clone(),
             ven: None,
             book: Book::new(grids),
+            all_grids: all_grids.to_vec(),
             metered: Vec::new(),
             last_error: None,
         })
@@ -141,6 +154,7 @@ impl DrLink {
                 );
                 Event {
                     id: e.id.clone(),
+                    grids: named_grids(&e.targets, &self.all_grids),
                     intervals,
                 }
             })
