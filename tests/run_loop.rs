@@ -890,7 +890,8 @@ fn kill_and_resume(backend: Backend) {
 fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let devices = devices_file(dir.path(), "gs_bad", None);
-    let run = |config: &Path, devices: &Path| {
+    // Refused (exit 1) before anything starts; its message.
+    let refused = |config: &Path, devices: &Path| {
         let out = Command::new(env!("CARGO_BIN_EXE_aems"))
             .arg("run")
             .arg("--scenario")
@@ -901,18 +902,16 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
             .arg(config)
             .output()
             .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        err
     };
     let config = run_config(dir.path(), "");
     let text = std::fs::read_to_string(&config)
         .unwrap()
         .replace("cadence_min = 15", "cadence_min = 10");
     std::fs::write(&config, text).unwrap();
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains("run.toml: field 'cadence_min': 10 is not a multiple of step_minutes = 15"),
         "{err}"
@@ -924,8 +923,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
     let bad = dir.path().join("bad-devices.toml");
     std::fs::write(&bad, text).unwrap();
     let config = run_config(dir.path(), "");
-    let (code, err) = run(&config, &bad);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &bad);
     assert!(
         err.contains("bad-devices.toml: [[device]] #4 ('hotel_z_bat'): field 'asset'"),
         "{err}"
@@ -935,8 +933,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         dir.path(),
         "[[fault]]\nkind = \"grid_outage\"\nasset = \"pcc_2\"\nfrom_h = 1.0\nuntil_h = 2.0\n",
     );
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains("run.toml: [[fault]] #0: field 'asset': 'pcc_2' is not a grid connection")
             && err.contains("(it has: pcc)"),
@@ -946,8 +943,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         dir.path(),
         "[[fault]]\nkind = \"grid_outage\"\nquantity = \"power_kw\"\nfrom_h = 1.0\nuntil_h = 2.0\n",
     );
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains("run.toml: field 'fault #0': 'quantity' does not apply"),
         "{err}"
@@ -958,8 +954,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
     let bad = dir.path().join("bad-line.toml");
     std::fs::write(&bad, text).unwrap();
     let config = run_config(dir.path(), "");
-    let (code, err) = run(&config, &bad);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &bad);
     assert!(
         err.contains("bad-line.toml: [[device]] #10 ('hub_office_a'): field 'asset': line 'hub_office_a' is not a tie line"),
         "{err}"
@@ -969,8 +964,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         dir.path(),
         "[openadr]\nvtn = \"http://127.0.0.1:1\"\nclient_id = \"ven\"\nclient_secret_env = \"AEMS_TEST_NO_SUCH_VAR\"\ngrids = [\"pcc_9\"]\n",
     );
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains("run.toml: field 'openadr.grids': 'pcc_9' is not a grid connection"),
         "{err}"
@@ -979,8 +973,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         dir.path(),
         "[openadr]\nvtn = \"http://127.0.0.1:1\"\nclient_id = \"ven\"\nclient_secret_env = \"AEMS_TEST_NO_SUCH_VAR\"\n",
     );
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains("run.toml: openadr.client_secret_env: the environment variable AEMS_TEST_NO_SUCH_VAR is not set"),
         "{err}"
@@ -988,8 +981,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
     // A store that is neither a file nor PostgreSQL; a PostgreSQL server that is not there
     // (its password never shown).
     let config = run_config(dir.path(), "store = \"mysql://aems@127.0.0.1/aems\"\n");
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains("run.toml: field 'store': 'mysql://' is not a store"),
         "{err}"
@@ -999,8 +991,7 @@ fn bad_settings_and_devices_are_refused_naming_the_file_and_field() {
         dir.path(),
         &format!("store = \"postgres://aems:hunter2@127.0.0.1:{port}/aems\"\n"),
     );
-    let (code, err) = run(&config, &devices);
-    assert_eq!(code, Some(1), "{err}");
+    let err = refused(&config, &devices);
     assert!(
         err.contains(&format!(
             "cannot connect to the store postgres://aems:***@127.0.0.1:{port}/aems"
