@@ -771,6 +771,9 @@ fn an_openadr_events_file_caps_the_import_in_a_what_if() {
             a.extend(["--dr-events", events.to_str().unwrap()]);
         }
         let v = json(&a);
+        // What the run took as known is in its output.
+        let known = v["known_in_advance"].to_string();
+        assert_eq!(known.contains("demand_response_events"), with, "{known}");
         let (h, rows) = read_csv(&ts);
         let import = col(&h, &rows, "pcc.import_kw");
         let during: Vec<f64> = rows

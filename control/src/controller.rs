@@ -201,14 +201,19 @@ impl Controller {
         self.forecast.as_ref()
     }
 
-    /// What this controller takes from the actual future.
+    /// What this controller takes from the actual future (demand-response signals count as
+    /// known in advance over their intervals: all of a what-if's from its start).
     pub fn information(&self) -> Information {
+        let mut known_in_advance = Information::tariffs(&self.data);
+        if !self.signals.is_empty() {
+            known_in_advance.push("demand_response_events".into());
+        }
         Information {
             perfect: match self.settings.policy {
                 Policy::Mpc => self.forecaster.perfect_information(&self.data),
                 _ => Vec::new(),
             },
-            known_in_advance: Information::tariffs(&self.data),
+            known_in_advance,
         }
     }
 

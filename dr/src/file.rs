@@ -8,8 +8,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use chrono::FixedOffset;
-use connectors::openadr::{self, SignalKind as Wire};
-use control::problem::{GridSignal, SignalKind};
+use connectors::openadr;
+use control::demand_response::Book;
+use control::problem::GridSignal;
 
 /// The events in `path` as signals on `grids` (times in `offset`), with the payloads not
 /// acted on (in words, per event).
@@ -28,7 +29,7 @@ pub fn signals(
             path.display()
         );
     };
-    let mut out = Vec::new();
+    let mut events = Vec::new();
     let mut ignored = Vec::new();
     for (n, e) in entries.iter().enumerate() {
         let id = e
@@ -51,25 +52,12 @@ pub fn signals(
             );
         }
         ignored.extend(ev.ignored.iter().map(|i| format!("event {id}: {i}")));
-        let named = crate::link::named_grids(&ev.targets, grids);
-        let on = if named.is_empty() { grids } else { &named[..] };
-        for s in &ev.signals {
-            for g in on {
-                out.push(GridSignal {
-                    grid: g.clone(),
-                    kind: match s.kind {
-                        Wire::ImportCapacityLimit => SignalKind::ImportCapKw,
-                        Wire::Price => SignalKind::ImportPriceYenPerKwh,
-                        Wire::Ghg => SignalKind::CarbonKgPerKwh,
-                    },
-                    value: s.value,
-                    from: s.from.with_timezone(&offset),
-                    until: s.until.with_timezone(&offset),
-                });
-            }
-        }
+        events.push(crate::event::to_event(&ev, grids, offset));
     }
-    Ok((out, ignored))
+    // As the live loop applies them (each event on the connections it names, else on all).
+    let mut book = Book::new(grids.to_vec());
+    book.update(events, None);
+    Ok((book.signals(), ignored))
 }
 
 #[cfg(test)]

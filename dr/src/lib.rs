@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod event;
 pub mod file;
 pub mod link;
 

@@ -6,8 +6,8 @@
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset};
 use connectors::openadr::{self, Ven};
-use control::demand_response::{Book, Changes, Event, EventInterval};
-use control::problem::{GridSignal, SignalKind};
+use control::demand_response::{Book, Changes, Event};
+use control::problem::GridSignal;
 use control::state::Interval;
 use runconfig::OpenAdrConfig;
 
@@ -26,16 +26,6 @@ pub struct DrLink {
     last_error: Option<String>,
 }
 
-/// An event's targets that are grid connections (the others name resources or groups the
-/// AEMS does not map: such an event applies to the configured connections).
-pub fn named_grids(targets: &[String], grids: &[String]) -> Vec<String> {
-    targets
-        .iter()
-        .filter(|t| grids.contains(t))
-        .cloned()
-        .collect()
-}
-
 /// What a cycle's poll found, in words for the audit log: (kind, subject, detail).
 pub type Notes = Vec<(&'static str, String, String)>;
 
@@ -43,19 +33,8 @@ impl DrLink {
     /// A link for `district` whose events apply to `grids` (every connection if the settings
     /// name none; a name that is not a connection is refused).
     pub fn new(cfg: &OpenAdrConfig, district: &str, all_grids: &[String]) -> Result<Self> {
-        let grids = if cfg.grids.is_empty() {
-            all_grids.to_vec()
-        } else {
-            for g in &cfg.grids {
-                if !all_grids.contains(g) {
-                    anyhow::bail!(
-                        "[openadr] field 'grids': '{g}' is not a grid connection of the scenario (it has: {})",
-                        all_grids.join(", ")
-                    );
-                }
-            }
-            cfg.grids.clone()
-        };
+        let grids = crate::event::applies_to(&cfg.grids, all_grids)
+            .map_err(|e| anyhow::anyhow!("[openadr] field 'grids': {e}"))?;
         Ok(Self {
             secret: cfg.secret()?,
             ven_name: cfg.ven_name.clone().unwrap_or_else(|| district.to_string()),
@@ -111,24 +90,11 @@ impl DrLink {
         let taken: Vec<Event> = events
             .iter()
             .map(|e| {
-                let intervals: Vec<EventInterval> = e
-                    .signals
-                    .iter()
-                    .map(|s| EventInterval {
-                        kind: match s.kind {
-                            openadr::SignalKind::ImportCapacityLimit => SignalKind::ImportCapKw,
-                            openadr::SignalKind::Price => SignalKind::ImportPriceYenPerKwh,
-                            openadr::SignalKind::Ghg => SignalKind::CarbonKgPerKwh,
-                        },
-                        value: s.value,
-                        from: s.from.with_timezone(&offset),
-                        until: s.until.with_timezone(&offset),
-                    })
-                    .collect();
+                let event = crate::event::to_event(e, &self.all_grids, offset);
                 let mut w: Vec<String> = e
                     .signals
                     .iter()
-                    .zip(&intervals)
+                    .zip(&event.intervals)
                     .map(|(s, i)| {
                         format!(
                             "{} {} from {} until {}",
@@ -152,11 +118,7 @@ impl DrLink {
                         w.join("; ")
                     ),
                 );
-                Event {
-                    id: e.id.clone(),
-                    grids: named_grids(&e.targets, &self.all_grids),
-                    intervals,
-                }
+                event
             })
             .collect();
         let Changes { new, gone } = self.book.update(taken, plan);

@@ -184,15 +184,13 @@ fn check_faults(
         let at = config
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "command line".into());
-        for g in &a.grids {
-            if !sc.grids.iter().any(|x| x.id == *g) {
-                bail!(
-                    "{at}: field 'openadr.grids': '{g}' is not a grid connection of {} (it has: {})",
-                    file.path().display(),
-                    sc.grids.iter().map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
-                );
-            }
-        }
+        let all: Vec<String> = sc.grids.iter().map(|x| x.id.clone()).collect();
+        dr::event::applies_to(&a.grids, &all).map_err(|e| {
+            anyhow!(
+                "{at}: field 'openadr.grids': {e} ({})",
+                file.path().display()
+            )
+        })?;
         a.secret().map_err(|e| anyhow!("{at}: {e}"))?;
     }
     Ok(())

@@ -246,7 +246,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             eprintln!("--dr-events: not acted on: {i}");
         }
         eprintln!(
-            "--dr-events: {} signals from {} on {}",
+            "--dr-events: {} signals from {} on {}, known to every plan from the run's start",
             signals.len(),
             p.display(),
             grids.join(", ")
