@@ -26,7 +26,7 @@ use crate::plan::{Plan, SolveInfo, Solver};
 use crate::problem::{self, Horizon};
 use crate::settings::{Policy, Settings};
 use crate::state::{Estimator, Measurements, State};
-use crate::{baseline, guard, plant, rule};
+use crate::{baseline, guard, plant, request, rule};
 
 /// Counters of a run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -65,6 +65,10 @@ pub struct Cycle {
     pub guarded: bool,
     /// What every unit is told.
     pub decisions: Decisions,
+    /// Requests to tenants and residents issued this cycle (with a new plan), ranked.
+    pub requests: Vec<request::Request>,
+    /// Responses to requests measured this cycle (windows that ended).
+    pub responses: Vec<request::Response>,
 }
 
 /// The controller: its settings, the district's data, and what it carries from cycle to
@@ -88,6 +92,8 @@ pub struct Controller {
     /// Demand-response signals in force (OpenADR events).
     signals: Vec<problem::GridSignal>,
     guard: guard::Guard,
+    /// Requests to tenants and residents, when enabled.
+    desk: Option<request::Desk>,
     /// The point forecasts issued, for the scenario MPC's error analogs.
     errors: crate::fan::Errors,
     /// Counters.
@@ -123,6 +129,7 @@ impl Controller {
             manual: BTreeSet::new(),
             caps: Vec::new(),
             signals: Vec::new(),
+            desk: None,
             errors: crate::fan::Errors::default(),
             guard: guard::Guard::new((24 * 60 / data.step_minutes.max(1)) as usize, 7),
             stats: Stats::default(),
@@ -191,6 +198,18 @@ impl Controller {
         self.signals = signals;
     }
 
+    /// Asks tenants and residents for help under `policy` from now on ([`crate::request`]):
+    /// each new plan proposes requests, their responses are measured and learned, and the
+    /// forecasts count on the learned response inside the windows of requests in force.
+    pub fn enable_requests(&mut self, policy: request::Policy) {
+        self.desk = Some(request::Desk::new(policy));
+    }
+
+    /// The requests, responses and learned rates, when requests are enabled.
+    pub fn requests(&self) -> Option<&request::Desk> {
+        self.desk.as_ref()
+    }
+
     /// The grid connections the current plan takes as lost (islanded behind them).
     pub fn planned_lost(&self) -> &BTreeSet<String> {
         &self.plan_lost
@@ -228,6 +247,10 @@ impl Controller {
     pub fn cycle(&mut self, m: &Measurements) -> Cycle {
         let now = m.time;
         let state = self.observe(m);
+        let responses = match &mut self.desk {
+            Some(d) => d.observe(m, &self.data),
+            None => Vec::new(),
+        };
         let row = self.data.step_at(now);
         let mut c = Cycle {
             time: now,
@@ -237,6 +260,8 @@ impl Controller {
             replanned: false,
             guarded: false,
             decisions: Decisions::default(),
+            requests: Vec::new(),
+            responses,
             state,
         };
         match (self.settings.policy, row) {
@@ -275,6 +300,12 @@ impl Controller {
         if due {
             match self.make_plan(&c.state, row) {
                 Ok((plan, info)) => {
+                    if let Some(d) = &mut self.desk {
+                        let (solver, deadline) = (&self.solver, self.settings.deadline_s);
+                        c.requests = d.propose(&plan, now, &mut |p| {
+                            solver.solve(p, deadline).0.ok().map(|x| x.objective_yen)
+                        });
+                    }
                     self.plan = Some(plan);
                     self.plan_lost = c.state.grids_lost.clone();
                     c.replanned = true;
@@ -357,7 +388,7 @@ impl Controller {
             now + chrono::Duration::seconds((self.settings.horizon_hours * 3600.0).round() as i64);
         let want = ((end - row_start).num_minutes() as f64 / row_min as f64).ceil() as usize;
         let rows = want.clamp(1, self.data.steps - row);
-        let forecast = self
+        let mut forecast = self
             .forecaster
             .forecast(&self.data, row, rows)
             .map_err(|e| {
@@ -366,6 +397,12 @@ impl Controller {
                     None,
                 )
             })?;
+        // The forecast as issued (the scenario MPC's error analogs), before the loads count
+        // on the people's response to the requests in force.
+        let issued = self.desk.as_ref().map(|_| forecast.clone());
+        if let Some(d) = &mut self.desk {
+            d.on_forecast(&mut forecast, now);
+        }
         let mut idle: BTreeSet<String> = state.unhealthy.clone();
         idle.extend(self.uncommanded.iter().cloned());
         idle.extend(self.manual.iter().cloned());
@@ -381,7 +418,8 @@ impl Controller {
         // The stochastic MPC: the problem over the forecaster's error analogs.
         let n = self.settings.forecast_scenarios;
         let branches = if n >= 2 {
-            self.errors.record(row, &forecast);
+            self.errors
+                .record(row, issued.as_ref().unwrap_or(&forecast));
             let b = self.errors.branches(&self.data, row, rows, n);
             if b.iter().all(fan::Branch::is_zero) {
                 Vec::new()

@@ -23,6 +23,7 @@
 //! - [`plant`]: the closed-loop plant (the physical district of the `physics` crate over the
 //!   actual series); [`simulation`]: the controller against it over a period;
 //! - [`ledger`]: the live loop's metered KPIs, tallied by `engine::kpi` like every other;
+//! - [`request`]: requests to tenants and residents, their measured response, learned;
 //! - [`settings`]: where the settings come from.
 //!
 //! It knows nothing of Modbus, MQTT, SQLite or HTTP: the `aems` binary adapts devices,
@@ -42,6 +43,7 @@ pub mod ledger;
 pub mod plan;
 pub mod plant;
 pub mod problem;
+pub mod request;
 pub mod rule;
 pub mod settings;
 pub mod simulation;

@@ -314,6 +314,14 @@ impl<'a> Plant<'a> {
         &self.district
     }
 
+    /// The people of node `node` use `kw` less over the steps from `from` to `until`
+    /// (exclusive) of the actual series (a request's response).
+    pub fn reduce_load(&mut self, node: usize, from: usize, until: usize, kw: f64) {
+        for k in from..until {
+            self.district.reduce_load(node, k, kw);
+        }
+    }
+
     /// The steps done.
     pub fn steps_done(&self) -> usize {
         self.t

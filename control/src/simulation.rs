@@ -112,6 +112,18 @@ pub struct Setup {
     /// Demand-response signals in force over the run (an OpenADR events file), for the
     /// MPC's plans (the metered cost stays on the tariff).
     pub signals: Vec<crate::problem::GridSignal>,
+    /// Requests to tenants and residents, and how the simulated people answer them.
+    pub requests: Option<Requests>,
+}
+
+/// Requests in a what-if: the controller's policy, and the share of each requested kW the
+/// simulated people deliver over the request's window (the plant's load is lowered by it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requests {
+    /// How the controller asks.
+    pub policy: crate::request::Policy,
+    /// The people's response rate (0–1).
+    pub response_rate: f64,
 }
 
 impl Setup {
@@ -177,6 +189,7 @@ impl Setup {
             peak_guard: sim.peak_guard.unwrap_or(true),
             forecast_scenarios: o.forecast_scenarios,
             signals: Vec::new(),
+            requests: None,
             file,
             sim,
             kpi,
@@ -240,6 +253,12 @@ pub struct Outcome {
     pub information: Information,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Requests issued to tenants and residents (empty unless the run asked for them).
+    pub requests: Vec<crate::request::Request>,
+    /// Their measured responses.
+    pub responses: Vec<crate::request::Response>,
+    /// The learned response rate per building at the end.
+    pub learned_rates: std::collections::BTreeMap<String, f64>,
 }
 
 /// Runs one simulation; `progress(done, total)` now and then.
@@ -258,6 +277,7 @@ pub fn simulate_with(
     let started = Instant::now();
     let n = setup.steps;
     let period = setup.period();
+    let mut asked = (Vec::new(), Vec::new(), Default::default());
     let (realized, stats, forecast_fallbacks, information) = match run {
         Run::Oracle => {
             let (s, seconds) = oracle(&period, setup.mip_gap)?;
@@ -289,9 +309,29 @@ pub fn simulate_with(
                 Default::default(),
             );
             ctl.set_signals(setup.signals.clone());
+            if let (Some(r), Policy::Mpc) = (&setup.requests, policy) {
+                r.policy.check().map_err(|e| anyhow!("{e}"))?;
+                ctl.enable_requests(r.policy.clone());
+            }
             for t in 0..n {
                 let c = ctl.cycle(&plant.measure());
                 on_cycle(&c);
+                if let Some(r) = &setup.requests {
+                    // The simulated people deliver their share of every request.
+                    for q in &c.requests {
+                        let Some(node) = actual.nodes.iter().position(|x| x.id == q.building)
+                        else {
+                            continue;
+                        };
+                        let at = |time| actual.step_at(time).unwrap_or(actual.steps);
+                        plant.reduce_load(
+                            node,
+                            at(q.from),
+                            at(q.until),
+                            r.response_rate * q.reduce_kw,
+                        );
+                    }
+                }
                 plant
                     .apply(&c.decisions)
                     .with_context(|| format!("simulating {}", run.label()))?;
@@ -301,6 +341,13 @@ pub fn simulate_with(
             }
             let information = ctl.information();
             let fallbacks = ctl.forecaster().fallbacks();
+            if let Some(d) = ctl.requests() {
+                asked = (
+                    d.requests().to_vec(),
+                    d.responses().to_vec(),
+                    d.rates().clone(),
+                );
+            }
             (
                 plant.into_realized(),
                 ctl.stats.clone(),
@@ -317,6 +364,9 @@ pub fn simulate_with(
         forecast_fallbacks,
         information,
         seconds: started.elapsed().as_secs_f64(),
+        requests: asked.0,
+        responses: asked.1,
+        learned_rates: asked.2,
     })
 }
 

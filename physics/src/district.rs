@@ -376,6 +376,28 @@ impl District {
         &self.spec
     }
 
+    /// Lowers node `node`'s load at step `k` by `kw` (its people using less: the
+    /// lowest-priority classes first), never below zero. Returns the kW taken off.
+    pub fn reduce_load(&mut self, node: usize, k: usize, kw: f64) -> f64 {
+        let Some(n) = self.spec.nodes.get_mut(node) else {
+            return 0.0;
+        };
+        let Some(l) = n.load_kw.get_mut(k) else {
+            return 0.0;
+        };
+        let cut = kw.clamp(0.0, l.max(0.0));
+        *l -= cut;
+        if let Some(c) = n.classes_kw.get_mut(k) {
+            let mut left = cut;
+            for x in c.iter_mut().rev() {
+                let d = left.min(*x);
+                *x -= d;
+                left -= d;
+            }
+        }
+        cut
+    }
+
     /// The state now.
     pub fn state(&self) -> &State {
         &self.state

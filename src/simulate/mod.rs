@@ -101,6 +101,12 @@ pub struct Args {
     /// on the tariff. Run with and without to see what a programme is worth.
     #[arg(long, value_name = "FILE")]
     pub dr_events: Option<std::path::PathBuf>,
+    /// Ask tenants and residents for help (reduce N kW from HH:MM to HH:MM, when a new
+    /// peak, a demand-response cap or carbon-intensive hours call for it), assuming they
+    /// deliver RATE (0–1) of every requested kW; the requests, their measured response and
+    /// the learned rates are in the output and the report.
+    #[arg(long, value_name = "RATE")]
+    pub requests: Option<f64>,
     /// Do not show progress.
     #[arg(long)]
     pub quiet: bool,
@@ -254,6 +260,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         setup.signals = signals;
     }
     let run = args.run.run()?;
+    if let Some(rate) = args.requests {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(anyhow!(
+                "--requests {rate}: the response rate must be in [0, 1]"
+            ));
+        }
+        if !matches!(run, Run::Mpc(_)) {
+            return Err(anyhow!(
+                "--requests needs --controller mpc (requests come from plans)"
+            ));
+        }
+        setup.requests = Some(simulation::Requests {
+            policy: control::request::Policy::default(),
+            response_rate: rate,
+        });
+    }
     let mut log = args
         .decisions
         .as_deref()

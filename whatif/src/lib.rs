@@ -16,6 +16,7 @@ pub mod citylearn;
 pub mod decisions;
 pub mod ngsi;
 pub mod report;
+pub mod requests;
 pub mod resilience;
 pub mod summary;
 pub mod sweep;

@@ -628,6 +628,7 @@ pub fn write_report(
         html.push_str("</tr>\n");
     }
     html.push_str("</table>\n");
+    html.push_str(&crate::requests::html(setup, out));
     for (caption, svg) in &charts {
         let _ = write!(
             html,

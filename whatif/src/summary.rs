@@ -57,6 +57,9 @@ pub fn outcome_json(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Ou
             "peak_kw": bd.peak_kw - d.peak_kw,
         });
     }
+    if let Some(r) = crate::requests::json(setup, out) {
+        v["requests"] = r;
+    }
     if let Some(t) = setup.target() {
         v["zero_carbon"] = json!({
             "base_year": t.base_year,
@@ -120,6 +123,9 @@ pub fn tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcome>
         );
     }
     for l in information_lines(setup, out) {
+        let _ = writeln!(s, "{l}");
+    }
+    for l in crate::requests::lines(setup, out, 3) {
         let _ = writeln!(s, "{l}");
     }
     if let Some(f) = &out.stats.first_failure {
