@@ -47,6 +47,9 @@ pub struct View {
     pub setpoints: Value,
     /// `/flags`.
     pub flags: Value,
+    /// `/requests`: the requests to tenants and residents in force, the last measured
+    /// responses and the learned rates (null when requests are off).
+    pub requests: Value,
     /// `/simulator`: what the embedded simulator's district went through (simulated runs).
     pub simulator: Value,
     /// `/district`: the buildings and their commanded assets, the connections and their
@@ -70,6 +73,7 @@ impl Default for View {
             kpis: Value::Null,
             setpoints: json!([]),
             flags: json!([]),
+            requests: Value::Null,
             simulator: Value::Null,
             district: Value::Null,
             history: std::collections::VecDeque::new(),
@@ -167,6 +171,18 @@ async fn setpoints(State(s): State<Arc<Shared>>) -> Json<Value> {
 
 async fn flags(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(s.read().flags)
+}
+
+async fn requests(State(s): State<Arc<Shared>>) -> Response {
+    let v = s.read().requests;
+    if v.is_null() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "requests to tenants and residents are off ([requests] in run.toml)"})),
+        )
+            .into_response();
+    }
+    Json(v).into_response()
 }
 
 async fn simulator(State(s): State<Arc<Shared>>) -> Response {
@@ -305,7 +321,7 @@ async fn asset(Path(name): Path<String>) -> Response {
 
 async fn index() -> Json<Value> {
     Json(json!({
-        "endpoints": ["/ (the dashboard)", "/api", "/health", "/metrics", "/schedule", "/forecast", "/kpis", "/setpoints", "/flags", "/history", "/district", "/operator", "/simulator"],
+        "endpoints": ["/ (the dashboard)", "/api", "/health", "/metrics", "/schedule", "/forecast", "/kpis", "/setpoints", "/flags", "/requests", "/history", "/district", "/operator", "/simulator"],
         "actions": Request::ACTIONS.iter().map(|a| format!("POST /operator/{a}")).collect::<Vec<_>>(),
     }))
 }
@@ -325,6 +341,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/kpis", get(kpis))
         .route("/setpoints", get(setpoints))
         .route("/flags", get(flags))
+        .route("/requests", get(requests))
         .route("/simulator", get(simulator))
         .route("/operator", get(operator_state))
         .route_layer(middleware::from_fn_with_state(shared.clone(), read_guard))

@@ -163,6 +163,8 @@ struct RawConfig {
     ngsi_ld: Option<NgsiLdConfig>,
     #[serde(default)]
     openadr: Option<OpenAdrConfig>,
+    #[serde(default)]
+    requests: Option<control::request::Policy>,
 }
 
 /// `[openadr]`: take demand-response events from an OpenADR 3 VTN as its VEN, and report
@@ -332,6 +334,8 @@ pub struct RunConfig {
     pub ngsi_ld: Option<NgsiLdConfig>,
     /// `[openadr]`, checked.
     pub openadr: Option<OpenAdrConfig>,
+    /// `[requests]`: ask tenants and residents for help (checked); none: never ask.
+    pub requests: Option<control::request::Policy>,
 }
 
 /// `--controller` values.
@@ -685,6 +689,9 @@ impl RunConfig {
                 ));
             }
         }
+        if let Some(r) = &raw.requests {
+            r.check().map_err(|e| anyhow::anyhow!("{f}: {e}"))?;
+        }
         let mut ngsi_ld = raw.ngsi_ld.clone();
         if let Some(n) = &mut ngsi_ld {
             if n.broker.is_none() && n.file.is_none() {
@@ -752,6 +759,7 @@ impl RunConfig {
             operator,
             ngsi_ld,
             openadr: raw.openadr.clone(),
+            requests: raw.requests.clone(),
         })
     }
 }

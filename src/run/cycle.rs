@@ -87,6 +87,8 @@ pub struct Loop {
     pub paused: bool,
     /// The OpenADR VEN, if `[openadr]` is set.
     pub dr: Option<dr::DrLink>,
+    /// The requests to tenants and residents last published on MQTT (none yet: publish).
+    pub requests_published: Option<BTreeSet<String>>,
 }
 
 /// The typed measurements of a snapshot: every device of `devices`, by asset.
@@ -369,6 +371,7 @@ impl Loop {
             }
         }
         self.announce_grid(cycle, now, &state, cyc.as_ref());
+        self.announce_requests(cycle, now, cyc.as_ref());
         let k = self.ledger.kpis(
             self.data(),
             self.controller.estimator().peaks(),
@@ -798,6 +801,31 @@ impl Loop {
         let notes = dr.poll(self.controller.plan(), *now.offset()).await;
         self.controller.set_signals(dr.signals());
         self.note_events(cycle, now, notes);
+    }
+
+    /// Requests to tenants and residents: those issued and the responses measured in the
+    /// audit log, those in force on MQTT (whenever they change) and at `GET /requests`.
+    fn announce_requests(&mut self, cycle: i64, now: DateTime<FixedOffset>, c: Option<&Cycle>) {
+        let Some(desk) = self.controller.requests() else {
+            return;
+        };
+        if let Some(c) = c {
+            self.note_events(cycle, now, dr::tenants::notes(&c.requests, &c.responses));
+        }
+        let ids = dr::tenants::in_force_ids(desk, now);
+        let view = dr::tenants::view(desk, now);
+        if self.requests_published.as_ref() != Some(&ids) {
+            if let Some(link) = &self.link {
+                let buildings: Vec<String> =
+                    self.data().nodes.iter().map(|n| n.id.clone()).collect();
+                let p = SetpointPublisher::new(link.clone());
+                for m in dr::tenants::messages(&self.devices.district, desk, &buildings, now) {
+                    p.publish_requests(&m);
+                }
+            }
+            self.requests_published = Some(ids);
+        }
+        self.shared.publish(|v| v.requests = view);
     }
 
     /// Files `notes` (kind, subject, words) in the audit log's `events`.

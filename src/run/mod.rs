@@ -436,13 +436,16 @@ async fn main_loop(
         .filter(|id| served.device(id).is_none())
         .collect();
     let ledger = Ledger::new(&data);
-    let controller = Controller::new(
+    let mut controller = Controller::new(
         data,
         settings,
         forecaster,
         cycle::expected(&served),
         uncommanded,
     );
+    if let Some(p) = &cfg.requests {
+        controller.enable_requests(p.clone());
+    }
     let cfg_json = format!("{cfg:?}");
     let lp_grids: Vec<String> = controller
         .data()
@@ -491,6 +494,7 @@ async fn main_loop(
             }
             None => None,
         },
+        requests_published: None,
     };
     if let Some(r) = &resume {
         lp.resume_from(r);

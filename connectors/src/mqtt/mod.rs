@@ -14,6 +14,6 @@ mod tls;
 pub use link::{LinkOptions, LinkStatus, MqttLink, ReceivedMessage};
 pub use publisher::SetpointPublisher;
 pub use schema::{
-    GridStatusMessage, ScheduleMessage, ScheduleSeries, SetpointMessage, StatusMessage,
-    TelemetryMessage, Topics, SCHEMA_VERSION,
+    GridStatusMessage, RequestsMessage, ScheduleMessage, ScheduleSeries, SetpointMessage,
+    StatusMessage, TelemetryMessage, TenantRequest, Topics, SCHEMA_VERSION,
 };

@@ -43,6 +43,14 @@ impl SetpointPublisher {
             .publish(topic, serde_json::to_vec(msg).unwrap_or_default(), true);
     }
 
+    /// Queues the requests to tenants and residents (retained), on the district's topic or
+    /// the message's building's.
+    pub fn publish_requests(&self, msg: &super::RequestsMessage) {
+        let topic = self.link.topics().requests(msg.building.as_deref());
+        self.link
+            .publish(topic, serde_json::to_vec(msg).unwrap_or_default(), true);
+    }
+
     /// Queues the whole schedule.
     pub fn publish_schedule(&self, schedule: &ScheduleMessage) {
         let topic = self.link.topics().schedule();

@@ -7,6 +7,8 @@
 //! | `aems/v1/<district>/status` | [`StatusMessage`] (`online`; last will `offline`) | 1 | yes |
 //! | `aems/v1/<district>/grid` | [`GridStatusMessage`] (each connection available or lost; islanded or not) | 1 | yes |
 //! | `aems/v1/<district>/<asset>/telemetry` | [`TelemetryMessage`] (from devices) | 0 | no |
+//! | `aems/v1/<district>/requests` | [`RequestsMessage`] (every request to tenants and residents in force, ranked) | 1 | yes |
+//! | `aems/v1/<district>/<building>/requests` | [`RequestsMessage`] (that building's; an empty list when none) | 1 | yes |
 //!
 //! Every payload is a JSON object whose `"v"` is [`SCHEMA_VERSION`]; a consumer must ignore
 //! keys it does not know (later minor additions) and refuse a `"v"` it does not know. Times
@@ -65,6 +67,14 @@ impl Topics {
     /// `aems/v1/<district>/grid`.
     pub fn grid(&self) -> String {
         format!("{}/grid", self.prefix)
+    }
+
+    /// `aems/v1/<district>/requests`, or `aems/v1/<district>/<building>/requests`.
+    pub fn requests(&self, building: Option<&str>) -> String {
+        match building {
+            Some(b) => format!("{}/{b}/requests", self.prefix),
+            None => format!("{}/requests", self.prefix),
+        }
     }
 
     /// `aems/v1/<district>/<asset>/telemetry`.
@@ -270,6 +280,69 @@ impl TelemetryMessage {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// One request to the people of a building: use `reduce_kw` less from `from` to `until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRequest {
+    /// Unique id (`<building>@<start>`); a request is never changed once issued.
+    pub id: String,
+    /// Building id.
+    pub building: String,
+    /// Grid connection whose bill it lowers.
+    pub grid: String,
+    /// Window start (RFC 3339, the district's offset).
+    pub from: String,
+    /// Window end, exclusive.
+    pub until: String,
+    /// Asked reduction, kW.
+    pub reduce_kw: f64,
+    /// Why: `peak`, `demand_response`, `carbon`.
+    pub reasons: Vec<String>,
+    /// What the district saves if it is fully met, yen.
+    pub value_yen: f64,
+    /// Per kWh not drawn, yen (the ranking).
+    pub value_yen_per_kwh: f64,
+    /// Grid CO2 avoided if fully met, kg.
+    pub co2_kg: f64,
+    /// Per kWh not drawn, kg.
+    pub co2_kg_per_kwh: f64,
+    /// The response the plans count on (learned rate × asked), kW.
+    pub expected_kw: f64,
+    /// Rank among the requests in force (1 = worth most per kWh).
+    pub rank: usize,
+    /// When it was issued.
+    pub issued: String,
+    /// The message in English.
+    pub message_en: String,
+    /// The message in Japanese.
+    pub message_ja: String,
+}
+
+/// The requests to tenants and residents in force (retained; replaced whenever they change).
+///
+/// ```json
+/// {"v":1,"district":"kashiwanoha","time":"2025-08-04T05:00:00Z","building":"mall",
+///  "requests":[{"id":"mall@2025-08-04T14:00+09:00","building":"mall","reduce_kw":83.6,
+///   "from":"2025-08-04T14:00:00+09:00","until":"2025-08-04T18:00:00+09:00","rank":1,
+///   "message_en":"mall: please use 83.6 kW less …","message_ja":"mall：8月4日 …"}],
+///  "learned_rates":{"mall":0.3}}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsMessage {
+    /// Schema version.
+    pub v: u32,
+    /// District id.
+    pub district: String,
+    /// When (the cycle's time).
+    pub time: DateTime<Utc>,
+    /// The building, on a building's topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building: Option<String>,
+    /// The requests in force, ranked.
+    pub requests: Vec<TenantRequest>,
+    /// The learned response rate per building (measured buildings only).
+    pub learned_rates: BTreeMap<String, f64>,
 }
 
 /// Parses a payload of schema version 1 (refusing any other `"v"`).
