@@ -352,7 +352,7 @@ fn collect_json(
     .unwrap();
     let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let _guard = rt.enter();
-    let mut opts = LinkOptions::plain(format!("test-{}", topic.replace('/', "-")));
+    let mut opts = LinkOptions::plain(format!("test-{}", topic.replace(['/', '+', '#'], "-")));
     opts.subscribe.push(topic.to_string());
     let link = Arc::new(MqttLink::start(&cfg, district, opts).unwrap());
     let mut rx = link.messages();
@@ -2036,4 +2036,107 @@ fn an_unreachable_vtn_leaves_the_loop_planning_and_is_on_record() {
         ),
         8
     );
+}
+
+/// Requests to tenants and residents in the live loop (`[requests]` in run.toml): the
+/// controller's requests reach a real MQTT broker on the versioned topics (the district's,
+/// ranked, and each building's, with the messages in English and Japanese), `GET /requests`
+/// while the loop runs, and the audit log — each request issued, and each window that ended
+/// measured against its forecast baseline.
+#[test]
+fn tenant_requests_reach_mqtt_the_http_api_and_the_audit_log() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = broker::TestBroker::start();
+    let district = format!("gs_req_{}", std::process::id());
+    let (_all, all) = collect_json(&rt, &b, &district, &format!("aems/v1/{district}/requests"));
+    let (_each, each) = collect_json(
+        &rt,
+        &b,
+        &district,
+        &format!("aems/v1/{district}/+/requests"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let devices = devices_file(dir.path(), &district, Some((&b.host, b.port)));
+    // Each building's own meter, which the responses are measured on (Gate Square's bundled
+    // devices meter only the connection).
+    let mut text = std::fs::read_to_string(&devices).unwrap();
+    let at = text.find("asset = \"pcc\"").unwrap();
+    let port = text[at..]
+        .lines()
+        .find(|l| l.starts_with("port ="))
+        .unwrap()
+        .to_string();
+    for (i, b) in ["office_a", "retail_b", "hotel_c", "resi_d"]
+        .iter()
+        .enumerate()
+    {
+        text.push_str(&format!(
+            "\n[[device]]\nasset = \"{b}\"\nprofile = \"meter\"\nhost = \"127.0.0.1\"\n{port}\nunit_id = {}\n",
+            20 + i
+        ));
+    }
+    std::fs::write(&devices, text).unwrap();
+    let config = run_config(
+        dir.path(),
+        "speed = 1800.0\nduration_h = 17.0\n[requests]\nnotice_minutes = 30.0\n",
+    );
+    let mut aems = Aems::start(dir.path(), &devices, &config, &[]);
+    // Mid-run: the requests in force over HTTP.
+    aems.wait_cycles(1);
+    let mut seen = serde_json::Value::Null;
+    let t0 = Instant::now();
+    while seen.is_null() && t0.elapsed() < LIMIT {
+        if let Ok((200, body)) = http_get(&aems.http, "/requests") {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if v["requests"].as_array().is_some_and(|r| !r.is_empty()) {
+                seen = v;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let first = &seen["requests"][0];
+    assert_eq!(first["rank"], 1, "{seen}");
+    assert!(
+        first["message_ja"]
+            .as_str()
+            .unwrap()
+            .contains("減らしてください"),
+        "{seen}"
+    );
+    aems.wait_end();
+    let c = db(dir.path());
+    let issued = count(
+        &c,
+        "SELECT COUNT(*) FROM events WHERE kind = 'tenant_request'",
+    );
+    let measured = count(
+        &c,
+        "SELECT COUNT(*) FROM events WHERE kind = 'tenant_response' AND detail LIKE 'baseline %'",
+    );
+    assert!(issued >= 1, "no request in the audit log");
+    assert!(measured >= 1, "no response measured in the audit log");
+    // MQTT: the district's ranked list and the buildings' own, as issued.
+    let t0 = Instant::now();
+    let has = |m: &Arc<Mutex<Vec<serde_json::Value>>>| {
+        m.lock().unwrap().iter().any(|v| {
+            v["v"] == 1
+                && v["district"] == district.as_str()
+                && v["requests"].as_array().is_some_and(|r| !r.is_empty())
+        })
+    };
+    while !(has(&all) && has(&each)) && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(has(&all), "no requests on aems/v1/{district}/requests");
+    assert!(has(&each), "no requests on a building's topic");
+    for v in each.lock().unwrap().iter() {
+        let building = v["building"].as_str().unwrap();
+        for r in v["requests"].as_array().unwrap() {
+            assert_eq!(r["building"], building, "{v}");
+            assert!(
+                r["message_en"].as_str().unwrap().starts_with(building),
+                "{v}"
+            );
+        }
+    }
 }

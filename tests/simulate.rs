@@ -821,3 +821,87 @@ fn an_openadr_events_file_caps_the_import_in_a_what_if() {
         "{err}"
     );
 }
+
+/// Requests to tenants and residents in a what-if (issue 14's acceptance): the reference
+/// district's first August week with the people delivering 30 % of every requested kW bills
+/// a lower peak than the same week without requests, with the project's own forecasts; the
+/// requests (ranked, in English and Japanese) and their measured responses are in the JSON
+/// and the report; a response rate outside [0, 1] is refused.
+#[test]
+fn tenant_requests_with_a_thirty_percent_response_lower_the_billed_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = kashiwanoha();
+    let report = dir.path().join("report");
+    let week = [
+        "simulate",
+        sc.as_str(),
+        "--from",
+        "2025-08-04",
+        "--to",
+        "2025-08-11",
+        "--no-baseline",
+    ];
+    let billed = |v: &Value| -> f64 {
+        v["billed_kw"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|b| b["kw"].as_f64().unwrap())
+            .sum()
+    };
+    let without = json(&week);
+    assert!(without.get("requests").is_none());
+    let mut a = week.to_vec();
+    a.extend(["--requests", "0.3", "--report", report.to_str().unwrap()]);
+    let with = json(&a);
+    let (b_with, b_without) = (billed(&with), billed(&without));
+    println!(
+        "billed peak (sum of the connections'): {b_with:.1} kW with requests, {b_without:.1} kW without; cost {:.0} / {:.0} yen",
+        cost(&with),
+        cost(&without)
+    );
+    assert!(b_with < b_without - 10.0, "{b_with} vs {b_without}");
+    let r = &with["requests"];
+    assert_eq!(r["response_rate_simulated"], 0.3);
+    let reqs = r["requests"].as_array().unwrap();
+    assert!(reqs.len() >= 5, "{r}");
+    for q in reqs {
+        let (from, issued) = (q["from"].as_str().unwrap(), q["issued"].as_str().unwrap());
+        let (from, issued) = (
+            chrono::DateTime::parse_from_rfc3339(from).unwrap(),
+            chrono::DateTime::parse_from_rfc3339(issued).unwrap(),
+        );
+        // Issued with an hour's notice, for at most four hours.
+        assert!(from - issued >= chrono::Duration::minutes(60), "{q}");
+        let until = chrono::DateTime::parse_from_rfc3339(q["until"].as_str().unwrap()).unwrap();
+        assert!(until - from <= chrono::Duration::hours(4), "{q}");
+        let kw = q["reduce_kw"].as_f64().unwrap();
+        let b = q["building"].as_str().unwrap();
+        let (en, ja) = (
+            q["message_en"].as_str().unwrap(),
+            q["message_ja"].as_str().unwrap(),
+        );
+        assert!(
+            en.starts_with(b) && en.contains(&format!("{kw:.1} kW less")),
+            "{en}"
+        );
+        assert!(
+            ja.contains("減らしてください") && ja.contains(&format!("{kw:.1} kW")),
+            "{ja}"
+        );
+    }
+    // Every window that ended was measured against its forecast baseline.
+    let responses = r["responses"].as_array().unwrap();
+    assert!(responses.len() >= reqs.len() - 5, "{r}");
+    assert!(responses.iter().all(|x| x["rate"].is_number()), "{r}");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("Requests to tenants and residents"));
+    assert!(html.contains(reqs[0]["message_ja"].as_str().unwrap()));
+    let out = aems(&["simulate", &sc, "--requests", "1.5"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--requests 1.5") && err.contains("[0, 1]"),
+        "{err}"
+    );
+}

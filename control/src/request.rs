@@ -271,15 +271,24 @@ impl Desk {
 
     /// The learned response rate of `building` (the policy's prior before any measurement).
     pub fn rate(&self, building: &str) -> f64 {
+        self.smoothed(building).clamp(0.0, 1.0)
+    }
+
+    /// The smoothed measured rate, unbounded (a forecast error can make a window look like a
+    /// negative response: bounding each step would bias the rate upwards).
+    fn smoothed(&self, building: &str) -> f64 {
         self.rates
             .get(building)
             .copied()
             .unwrap_or(self.policy.prior_response_rate)
     }
 
-    /// The learned rates, by building (only those measured).
-    pub fn rates(&self) -> &BTreeMap<String, f64> {
-        &self.rates
+    /// The learned rates (0–1), by building (only those measured).
+    pub fn rates(&self) -> BTreeMap<String, f64> {
+        self.rates
+            .iter()
+            .map(|(b, r)| (b.clone(), r.clamp(0.0, 1.0)))
+            .collect()
     }
 
     /// Takes the forecast `window` (issued now, before any of it happened): requests whose
@@ -303,7 +312,8 @@ impl Desk {
                 .rates
                 .get(&r.building)
                 .copied()
-                .unwrap_or(self.policy.prior_response_rate);
+                .unwrap_or(self.policy.prior_response_rate)
+                .clamp(0.0, 1.0);
             r.expected_kw = rate * r.reduce_kw;
             for (k, t) in window.times.iter().enumerate() {
                 if r.covers(*t) {
@@ -380,8 +390,9 @@ impl Desk {
                 // rise: bounded so that one window cannot swing the rate too far.
                 let rate = (response / r.reduce_kw.max(1e-9)).clamp(-0.5, 1.5);
                 let w = self.policy.learning_weight;
-                let learned = ((1.0 - w) * self.rate(&r.building) + w * rate).clamp(0.0, 1.0);
-                self.rates.insert(r.building.clone(), learned);
+                let smoothed = (1.0 - w) * self.smoothed(&r.building) + w * rate;
+                self.rates.insert(r.building.clone(), smoothed);
+                let learned = self.rate(&r.building);
                 resp.measured_kw = Some(measured);
                 resp.response_kw = Some(response);
                 resp.rate = Some(rate);

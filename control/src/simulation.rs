@@ -342,11 +342,7 @@ pub fn simulate_with(
             let information = ctl.information();
             let fallbacks = ctl.forecaster().fallbacks();
             if let Some(d) = ctl.requests() {
-                asked = (
-                    d.requests().to_vec(),
-                    d.responses().to_vec(),
-                    d.rates().clone(),
-                );
+                asked = (d.requests().to_vec(), d.responses().to_vec(), d.rates());
             }
             (
                 plant.into_realized(),

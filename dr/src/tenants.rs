@@ -63,7 +63,7 @@ pub fn messages(
         time,
         building: building.cloned(),
         requests,
-        learned_rates: desk.rates().clone(),
+        learned_rates: desk.rates(),
     };
     let mut out = vec![msg(None, ranked.clone())];
     for b in buildings {

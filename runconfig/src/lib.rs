@@ -806,6 +806,8 @@ mod tests {
             ("mpc = \"stochastic\"\n", "unknown variant"),
             ("clock = \"simulated\"\nstart = \"yesterday\"\n", "field 'start'"),
             ("clock = \"simulated\"\n[[fault]]\nkind = \"no_response\"\nfrom_h = 1\nuntil_h = 2\n", "embedded simulator"),
+            ("[requests]\nask_fraction = 0\n", "[requests] ask_fraction"),
+            ("[requests]\nnotice_minute = 60\n", "unknown field `notice_minute`"),
         ] {
             let f = write(text);
             let e = RunConfig::load(Some(f.path()), &Overrides::default(), 30)
