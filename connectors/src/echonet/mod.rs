@@ -16,8 +16,14 @@
 //!
 //! In a `devices.toml`, a `[[device]]` with `protocol = "echonet"` names a `class` instead
 //! of a `profile` (see [`crate::devices`]); [`crate::Fleet`] reads and writes it alongside
-//! the Modbus devices, and the [`crate::Simulator`] serves it. The codec is this crate's
-//! own: the crates.io ECHONET crates could not be evaluated from here (see the commit).
+//! the Modbus devices, and the [`crate::Simulator`] serves it.
+//!
+//! The codec is this crate's own (about 200 lines). The crates.io candidates were read and
+//! set aside: `echonet` 1.3.2 (uecho-rs) is a whole framework that owns its sockets and
+//! multicast (pnet, nix, net2) and needs Rust 1.90 (the workspace's MSRV is 1.85);
+//! `echonet-lite` 0.1.6 is a serde codec that does not check EHD1/EHD2, accepts bytes
+//! after the last property, and reports a short property as a generic serde error, where
+//! the AEMS must say what was wrong with the frame.
 
 pub mod class;
 pub mod device;
