@@ -112,10 +112,12 @@ limits = {{ power_kw = [-3.0, 3.0] }}
     assert_eq!(r["power_w"], 0, "{r}");
     // Charging 1500 W within the limits: accepted, read back.
     assert_eq!(r["set_ok"], true, "{r}");
+    assert_eq!(r["set_esv"], 0x71, "Set_Res expected: {r}");
     assert_eq!(r["mode_after_set"], "42", "{r}");
     assert_eq!(r["charge_w_after_set"], "000005dc", "{r}");
     // 4000 W beyond the device's 3 kW: refused (SetC_SNA), 0xEB unchanged.
     assert_eq!(r["beyond_ok"], false, "{r}");
+    assert_eq!(r["beyond_esv"], 0x51, "SetC_SNA expected (not a timeout): {r}");
     assert_eq!(r["charge_w_after_beyond"], "000005dc", "{r}");
     assert_eq!(sim.write_count("home_bat"), 1);
 

@@ -32,6 +32,15 @@ async def main(device, local, limit_w):
     udp = UDPServer(local_ip=local)
     udp.run(local, 3610, loop=loop)
     api = ECHONETAPIClient(udp)
+    # The service code (ESV) of every frame the device sends, to tell a refusal (SetC_SNA
+    # 0x51) from a timeout: pychonet's setMessage returns False for both.
+    esvs = []
+
+    async def record(data, addr):
+        if addr[0] == device and len(data) >= 12:
+            esvs.append(data[10])
+
+    udp.subscribe(record)
     api.configure(message_timeout=30, logger=lambda *a: print(*a, file=sys.stderr))
     out = {}
     out["discover"] = await api.discover(device)
@@ -49,16 +58,20 @@ async def main(device, local, limit_w):
     values = await bat.update([0xE4, 0xD3, 0xDA])
     out["soc_pct"] = values.get(0xE4)
     out["power_w"] = values.get(0xD3)
+    mark = len(esvs)
     out["set_ok"] = await bat.setMessages(
         [
             {"EPC": 0xDA, "PDC": 1, "EDT": 0x42},
             {"EPC": 0xEB, "PDC": 4, "EDT": 1500},
         ]
     )
+    out["set_esv"] = esvs[mark] if len(esvs) > mark else None
     await bat.update([0xDA, 0xEB])
     out["mode_after_set"] = raw(api, device, 0xDA)
     out["charge_w_after_set"] = raw(api, device, 0xEB)
+    mark = len(esvs)
     out["beyond_ok"] = await bat.setMessage(0xEB, limit_w + 1000, 4)
+    out["beyond_esv"] = esvs[mark] if len(esvs) > mark else None
     await bat.update([0xEB])
     out["charge_w_after_beyond"] = raw(api, device, 0xEB)
     udp.close()
