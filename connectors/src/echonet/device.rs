@@ -254,7 +254,9 @@ impl EchonetDevice {
                 )
             }
             Ok(Some(f)) if f.esv == esv::SET_RES => {}
-            Ok(Some(f)) if f.esv == esv::SET_C_SNA => {
+            // Some stacks (uecho 1.0.3) answer a refused SetC with 0x50 (SetI_SNA): a
+            // refusal all the same.
+            Ok(Some(f)) if f.esv == esv::SET_C_SNA || f.esv == esv::SET_I_SNA => {
                 let refused: Vec<String> = f
                     .props
                     .iter()
@@ -265,7 +267,11 @@ impl EchonetDevice {
                     rec,
                     WriteOutcome::Failed {
                         kind: "exception".into(),
-                        error: format!("SetC_SNA: the device refused {}", refused.join(", ")),
+                        error: format!(
+                            "ESV 0x{:02X} (SNA): the device refused {}",
+                            f.esv,
+                            refused.join(", ")
+                        ),
                     },
                 );
             }

@@ -200,7 +200,10 @@ impl EchoObject {
             match sp.mapping {
                 SetpointMapping::Single(e) if e == epc => {
                     if v < lo - tol || v > hi + tol {
-                        return Some(format!("EPC 0x{epc:02X}: {v} outside [{lo}, {hi}]"));
+                        return Some(format!(
+                            "EPC 0x{epc:02X}: {v} {} outside [{lo}, {hi}]",
+                            sp.unit
+                        ));
                     }
                 }
                 SetpointMapping::Split(s) if s.mode_epc == epc => {
@@ -212,12 +215,18 @@ impl EchoObject {
                     }
                 }
                 SetpointMapping::Split(s) if s.positive_epc == epc && (v < 0.0 || v > hi + tol) => {
-                    return Some(format!("EPC 0x{epc:02X}: {v} outside [0, {hi}]"));
+                    return Some(format!(
+                        "EPC 0x{epc:02X}: {v} {} outside [0, {hi}]",
+                        sp.unit
+                    ));
                 }
                 SetpointMapping::Split(s)
                     if s.negative_epc == epc && (v < 0.0 || v > -lo + tol) =>
                 {
-                    return Some(format!("EPC 0x{epc:02X}: {v} outside [0, {}]", -lo));
+                    return Some(format!(
+                        "EPC 0x{epc:02X}: {v} {} outside [0, {}]",
+                        sp.unit, -lo
+                    ));
                 }
                 _ => {}
             }
