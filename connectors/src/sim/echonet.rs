@@ -198,13 +198,11 @@ impl EchoObject {
             let (lo, hi) = crate::safety::limits(&sp.limits, narrow);
             let tol = 1e-9 * hi.abs().max(lo.abs()).max(1.0);
             match sp.mapping {
-                SetpointMapping::Single(e) if e == epc => {
-                    if v < lo - tol || v > hi + tol {
-                        return Some(format!(
-                            "EPC 0x{epc:02X}: {v} {} outside [{lo}, {hi}]",
-                            sp.unit
-                        ));
-                    }
+                SetpointMapping::Single(e) if e == epc && (v < lo - tol || v > hi + tol) => {
+                    return Some(format!(
+                        "EPC 0x{epc:02X}: {v} {} outside [{lo}, {hi}]",
+                        sp.unit
+                    ));
                 }
                 SetpointMapping::Split(s) if s.mode_epc == epc => {
                     let ok = [s.positive_mode, s.negative_mode, s.zero_mode, MODE_AUTO]
