@@ -389,10 +389,16 @@ impl DevicesConfig {
                     "must be non-empty, without '/', '+' or '#'",
                 ));
             }
-            if devices.iter().any(|e| e.asset == d.asset)
-                || echonet_devices.iter().any(|e| e.asset == d.asset)
+            if let Some(first) = raw.device[..i]
+                .iter()
+                .position(|e| e.get_ref().asset == d.asset)
             {
-                return Err(loc.err(&span, &table, "asset", format!("'{}' repeats", d.asset)));
+                return Err(loc.err(
+                    &span,
+                    &table,
+                    "asset",
+                    format!("'{}' repeats ([[device]] #{first})", d.asset),
+                ));
             }
             match d.protocol.as_deref().unwrap_or("modbus") {
                 "modbus" => {}

@@ -451,6 +451,16 @@ fn devices_file_errors_name_the_device_and_field() {
     )
     .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("protocol"));
+    // An asset is one device, whatever its protocol.
+    let e = DevicesConfig::parse(
+        Path::new("devices.toml"),
+        &format!(
+            "{base}class = \"storage_battery\"\n[[device]]\nasset = \"b\"\nprofile = \"meter\"\nhost = \"h\"\nport = 502\n"
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("asset"));
+    assert!(e.reason.contains("repeats ([[device]] #0)"), "{e}");
     // Defaults: port 3610, instance 1.
     let d = DevicesConfig::parse(
         Path::new("devices.toml"),
