@@ -433,6 +433,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any datagram decodes or is refused with a reason, never a panic; what decodes
+        /// encodes back to the same bytes (nothing is silently dropped or invented).
+        #[test]
+        fn any_datagram_decodes_exactly_or_is_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            header in proptest::prelude::any::<bool>(),
+        ) {
+            let mut b = bytes;
+            if header && b.len() >= 2 {
+                b[0] = EHD1;
+                b[1] = EHD2;
+            }
+            match Frame::decode(&b) {
+                Ok(f) => proptest::prop_assert_eq!(f.encode().unwrap(), b),
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn eoj_parses_and_prints() {
         let e = Eoj::parse("0x027D01").unwrap();
