@@ -179,6 +179,9 @@ impl Fleet {
         for d in &self.devices {
             out.extend(d.release().await);
         }
+        for d in &self.echonet {
+            out.extend(d.release().await);
+        }
         out
     }
 

@@ -176,6 +176,14 @@ async fn simulated_battery_is_discovered_read_driven_and_follows_the_physics() {
             .write(&sp("home_bat", "power_kw", f64::NAN, "kW"))
             .await;
         assert!(rec.is_refused(), "{rec:?}");
+
+        // Released: the battery's mode back to auto (0x46), read back; it runs itself.
+        let recs = fleet.release_all().await;
+        assert_eq!(recs.len(), 1, "{recs:?}");
+        assert!(recs[0].is_confirmed(), "{recs:?}");
+        assert_eq!(recs[0].register.as_deref(), Some("EPC 0xDA"));
+        let t = fleet.read_all().await;
+        assert_eq!(t.value("home_bat", "mode_code"), Some(f64::from(0x46)));
         sim.shutdown().await;
     })
     .await

@@ -38,6 +38,9 @@
 //!           negative_mode = 0x42, negative_epc = 0xEB, zero_mode = 0x44 }
 //! ```
 //!
+//! `[[release]]` entries (`epc = 0xDA`, `value = 0x46`: a raw value of a writable property)
+//! hand the device back to its own control when the AEMS stops ([`crate::Fleet::release_all`]).
+//!
 //! A split setpoint writes, in one SetC frame, the mode (positive, negative or zero) and
 //! the magnitude in the positive or negative property (in that property's scale; the
 //! zero case writes 0 to the positive one). Every property a setpoint writes must be
@@ -233,6 +236,8 @@ pub struct EchonetClass {
     pub properties: Vec<ClassProperty>,
     /// Writable quantities.
     pub setpoints: Vec<ClassSetpoint>,
+    /// Raw values written to hand the device back to its own control: (EPC, value).
+    pub release: Vec<(u8, i64)>,
 }
 
 #[derive(Deserialize)]
@@ -243,6 +248,15 @@ struct RawClass {
     property: Vec<RawProperty>,
     #[serde(default)]
     setpoint: Vec<RawSetpoint>,
+    #[serde(default)]
+    release: Vec<RawRelease>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelease {
+    epc: u8,
+    value: i64,
 }
 
 #[derive(Deserialize)]
@@ -444,7 +458,31 @@ impl EchonetClass {
                 mapping,
             });
         }
+        let mut release = Vec::new();
+        for (i, r) in raw.release.iter().enumerate() {
+            let table = format!("[[release]] #{i} (EPC 0x{:02X})", r.epc);
+            let Some(p) = properties.iter().find(|p| p.epc == r.epc) else {
+                return Err(err(table, "epc", "not a declared [[property]]".into()));
+            };
+            if !p.set {
+                return Err(err(
+                    table,
+                    "epc",
+                    "not declared writable (set = true)".into(),
+                ));
+            }
+            let (lo, hi) = p.raw_range();
+            if r.value < lo || r.value > hi {
+                return Err(err(
+                    table,
+                    "value",
+                    format!("{} does not fit [{lo}, {hi}]", r.value),
+                ));
+            }
+            release.push((r.epc, r.value));
+        }
         Ok(Self {
+            release,
             name: raw.class.name,
             code: raw.class.code,
             family: raw.class.family,

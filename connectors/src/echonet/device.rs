@@ -212,23 +212,113 @@ impl EchonetDevice {
             .iter()
             .flat_map(|(_, d)| d.iter().map(|b| u16::from(*b)))
             .collect();
+        let outcome = match self.set_and_read_back(&props).await {
+            (WriteOutcome::ReadBackMismatch { words, .. }, Some(back)) => {
+                // The value the device holds, from what was read back.
+                let getb = |epc: u8| back.get(&epc).cloned();
+                WriteOutcome::ReadBackMismatch {
+                    read_back: class.decode_setpoint(point, &getb),
+                    words,
+                }
+            }
+            (o, _) => o,
+        };
+        finish(rec, outcome)
+    }
+}
+
+impl EchonetDevice {
+    /// Hands the device back to its own control: the class's `[[release]]` values in one
+    /// SetC, read back (one record, named after the first property, its raw value as the
+    /// value). Nothing to do (no record) for a class without them.
+    pub async fn release(&self) -> Vec<WriteRecord> {
+        let class = &self.entry.class;
+        if class.release.is_empty() {
+            return Vec::new();
+        }
+        let props: Vec<(u8, Vec<u8>)> = class
+            .release
+            .iter()
+            .filter_map(|(epc, raw)| Some((*epc, class.property(*epc)?.edt_of_raw(*raw))))
+            .collect();
+        let mut rec = WriteRecord {
+            time: Utc::now(),
+            asset: self.entry.asset.clone(),
+            device: self.entry.label(),
+            quantity: class
+                .release
+                .first()
+                .and_then(|(epc, _)| class.property(*epc))
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            register: Some(
+                props
+                    .iter()
+                    .map(|(e, _)| format!("EPC 0x{e:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            ),
+            requested: class.release.first().map(|(_, v)| *v as f64).unwrap_or(0.0),
+            written: class.release.first().map(|(_, v)| *v as f64),
+            words: props
+                .iter()
+                .flat_map(|(_, d)| d.iter().map(|b| u16::from(*b)))
+                .collect(),
+            clamped: None,
+            outcome: WriteOutcome::Confirmed,
+        };
+        rec.outcome = self.set_and_read_back(&props).await.0;
+        rec.log();
+        vec![rec]
+    }
+
+    /// One SetC of `props` (each declared writable, else refused unsent), then one Get of
+    /// them compared byte for byte; with what was read back, if anything.
+    async fn set_and_read_back(
+        &self,
+        props: &[(u8, Vec<u8>)],
+    ) -> (WriteOutcome, Option<BTreeMap<u8, Vec<u8>>>) {
+        if let Some(o) = self.set_only(props).await {
+            return (o, None);
+        }
+        let epcs: Vec<u8> = props.iter().map(|(e, _)| *e).collect();
+        match self.get(&epcs).await {
+            Err(error) => (WriteOutcome::ReadBackFailed { error }, None),
+            Ok(back) if props.iter().all(|(e, d)| back.get(e) == Some(d)) => {
+                (WriteOutcome::Confirmed, Some(back))
+            }
+            Ok(back) => (
+                WriteOutcome::ReadBackMismatch {
+                    read_back: None,
+                    words: epcs
+                        .iter()
+                        .flat_map(|e| back.get(e).cloned().unwrap_or_default())
+                        .map(u16::from)
+                        .collect(),
+                },
+                Some(back),
+            ),
+        }
+    }
+
+    /// The SetC of `props`: `None` when the device accepted it, else why not.
+    async fn set_only(&self, props: &[(u8, Vec<u8>)]) -> Option<WriteOutcome> {
+        let class = &self.entry.class;
         if let Some((epc, _)) = props.iter().find(|(e, _)| !class.is_writable(*e)) {
-            let reason = format!(
-                "EPC 0x{epc:02X} is not declared writable in ECHONET class '{}'",
-                class.name
-            );
-            return finish(rec, WriteOutcome::Refused { reason });
+            return Some(WriteOutcome::Refused {
+                reason: format!(
+                    "EPC 0x{epc:02X} is not declared writable in ECHONET class '{}'",
+                    class.name
+                ),
+            });
         }
         let peer = match self.entry.addr() {
             Ok(p) => p,
             Err(error) => {
-                return finish(
-                    rec,
-                    WriteOutcome::Failed {
-                        kind: "request".into(),
-                        error,
-                    },
-                )
+                return Some(WriteOutcome::Failed {
+                    kind: "request".into(),
+                    error,
+                })
             }
         };
         let answer = self
@@ -244,16 +334,11 @@ impl EchonetDevice {
             )
             .await;
         match answer {
-            Err(e) => {
-                return finish(
-                    rec,
-                    WriteOutcome::Failed {
-                        kind: e.kind().into(),
-                        error: e.to_string(),
-                    },
-                )
-            }
-            Ok(Some(f)) if f.esv == esv::SET_RES => {}
+            Err(e) => Some(WriteOutcome::Failed {
+                kind: e.kind().into(),
+                error: e.to_string(),
+            }),
+            Ok(Some(f)) if f.esv == esv::SET_RES => None,
             // Some stacks (uecho 1.0.3) answer a refused SetC with 0x50 (SetI_SNA): a
             // refusal all the same.
             Ok(Some(f)) if f.esv == esv::SET_C_SNA || f.esv == esv::SET_I_SNA => {
@@ -263,49 +348,23 @@ impl EchonetDevice {
                     .filter(|p| !p.edt.is_empty())
                     .map(|p| format!("EPC 0x{:02X}", p.epc))
                     .collect();
-                return finish(
-                    rec,
-                    WriteOutcome::Failed {
-                        kind: "exception".into(),
-                        error: format!(
-                            "ESV 0x{:02X} (SNA): the device refused {}",
-                            f.esv,
-                            refused.join(", ")
-                        ),
-                    },
-                );
+                Some(WriteOutcome::Failed {
+                    kind: "exception".into(),
+                    error: format!(
+                        "ESV 0x{:02X} (SNA): the device refused {}",
+                        f.esv,
+                        refused.join(", ")
+                    ),
+                })
             }
             Ok(f) => {
                 let esv = f.map(|f| format!("0x{:02X}", f.esv)).unwrap_or_default();
-                return finish(
-                    rec,
-                    WriteOutcome::Failed {
-                        kind: "request".into(),
-                        error: format!("answered SetC with ESV {esv}"),
-                    },
-                );
+                Some(WriteOutcome::Failed {
+                    kind: "request".into(),
+                    error: format!("answered SetC with ESV {esv}"),
+                })
             }
         }
-        let epcs: Vec<u8> = props.iter().map(|(e, _)| *e).collect();
-        let outcome = match self.get(&epcs).await {
-            Err(error) => WriteOutcome::ReadBackFailed { error },
-            Ok(back) => {
-                if props.iter().all(|(e, d)| back.get(e) == Some(d)) {
-                    WriteOutcome::Confirmed
-                } else {
-                    let getb = |epc: u8| back.get(&epc).cloned();
-                    WriteOutcome::ReadBackMismatch {
-                        read_back: class.decode_setpoint(point, &getb),
-                        words: epcs
-                            .iter()
-                            .flat_map(|e| back.get(e).cloned().unwrap_or_default())
-                            .map(u16::from)
-                            .collect(),
-                    }
-                }
-            }
-        };
-        finish(rec, outcome)
     }
 }
 
