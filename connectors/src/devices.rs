@@ -28,6 +28,20 @@
 //! port = 15020
 //! unit_id = 1
 //! limits = { power_kw = [-820.0, 820.0] }   # optional: narrows a setpoint's limits
+//!
+//! [echonet]                     # optional, these are the defaults (ECHONET Lite)
+//! bind = "0.0.0.0:0"            # local address; "0.0.0.0:3610" for devices that answer to 3610
+//! timeout_ms = 1000
+//! retries = 2
+//!
+//! [[device]]                    # an ECHONET Lite device object
+//! asset = "home_bat"
+//! protocol = "echonet"          # default "modbus"
+//! class = "storage_battery"     # ECHONET class data (bundled name, or a path to a .toml)
+//! host = "192.168.1.20"
+//! port = 3610                   # optional, default 3610
+//! eoj = "0x027D01"              # optional, default the class code with instance 1
+//! limits = { power_kw = [-3.0, 3.0] }
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,6 +52,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::echonet::{EchonetClass, EchonetSettings, Eoj};
 use crate::error::ConfigError;
 use crate::profile::load::Locator;
 use crate::profile::Profile;
@@ -229,6 +244,45 @@ impl DeviceEntry {
     }
 }
 
+/// One ECHONET Lite device object: an asset, its class, and where it answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EchonetEntry {
+    /// Scenario asset id.
+    pub asset: String,
+    /// Its class data.
+    pub class: Arc<EchonetClass>,
+    /// Host (name or IP).
+    pub host: String,
+    /// UDP port (3610).
+    pub port: u16,
+    /// The object (class code and instance).
+    pub eoj: Eoj,
+    /// Per-device setpoint limits, narrowing the class's: quantity → (min, max).
+    pub limits: BTreeMap<String, (f64, f64)>,
+}
+
+impl EchonetEntry {
+    /// `host:port`.
+    pub fn endpoint(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// `class@host:port/eoj`, as in logs and write records.
+    pub fn label(&self) -> String {
+        format!("{}@{}/{}", self.class.name, self.endpoint(), self.eoj)
+    }
+
+    /// The socket address (a host name is resolved).
+    pub fn addr(&self) -> Result<std::net::SocketAddr, String> {
+        use std::net::ToSocketAddrs;
+        (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("{}: cannot resolve {}: {e}", self.asset, self.endpoint()))?
+            .next()
+            .ok_or_else(|| format!("{}: {} resolves to no address", self.asset, self.endpoint()))
+    }
+}
+
 /// A district's device map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DevicesConfig {
@@ -240,8 +294,12 @@ pub struct DevicesConfig {
     pub modbus: ModbusSettings,
     /// MQTT broker, if any.
     pub mqtt: Option<MqttConfig>,
-    /// Devices, in file order.
+    /// Modbus devices, in file order.
     pub devices: Vec<DeviceEntry>,
+    /// ECHONET Lite settings.
+    pub echonet: EchonetSettings,
+    /// ECHONET Lite devices (`protocol = "echonet"`), in file order.
+    pub echonet_devices: Vec<EchonetEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +310,8 @@ struct RawDevices {
     modbus: ModbusSettings,
     #[serde(default)]
     mqtt: Option<MqttConfig>,
+    #[serde(default)]
+    echonet: EchonetSettings,
     #[serde(default)]
     device: Vec<Spanned<RawDevice>>,
 }
@@ -268,9 +328,17 @@ struct RawDistrict {
 #[serde(deny_unknown_fields)]
 struct RawDevice {
     asset: String,
-    profile: String,
+    #[serde(default)]
+    protocol: Option<String>,
+    #[serde(default)]
+    profile: Option<String>,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    eoj: Option<String>,
     host: String,
-    port: u16,
+    #[serde(default)]
+    port: Option<u16>,
     #[serde(default = "default_unit")]
     unit_id: i64,
     #[serde(default)]
@@ -307,6 +375,8 @@ impl DevicesConfig {
         let profile_dir = raw.district.profile_dir.map(|p| dir.join(p));
         let mut profiles: BTreeMap<String, Arc<Profile>> = BTreeMap::new();
         let mut devices: Vec<DeviceEntry> = Vec::new();
+        let mut echonet_devices: Vec<EchonetEntry> = Vec::new();
+        let mut classes: BTreeMap<String, Arc<EchonetClass>> = BTreeMap::new();
         for (i, sd) in raw.device.iter().enumerate() {
             let span = sd.span();
             let d = sd.get_ref();
@@ -319,7 +389,10 @@ impl DevicesConfig {
                     "must be non-empty, without '/', '+' or '#'",
                 ));
             }
-            if let Some(first) = devices.iter().position(|e| e.asset == d.asset) {
+            if let Some(first) = raw.device[..i]
+                .iter()
+                .position(|e| e.get_ref().asset == d.asset)
+            {
                 return Err(loc.err(
                     &span,
                     &table,
@@ -327,6 +400,59 @@ impl DevicesConfig {
                     format!("'{}' repeats ([[device]] #{first})", d.asset),
                 ));
             }
+            match d.protocol.as_deref().unwrap_or("modbus") {
+                "modbus" => {}
+                "echonet" => {
+                    let e = echonet_entry(d, dir, &mut classes)
+                        .map_err(|(field, msg)| loc.err(&span, &table, field, msg))?;
+                    if let Some(first) = echonet_devices
+                        .iter()
+                        .position(|x| x.host == e.host && x.port == e.port && x.eoj == e.eoj)
+                    {
+                        return Err(loc.err(
+                            &span,
+                            &table,
+                            "eoj",
+                            format!(
+                                "{} {} is already ECHONET device #{first}",
+                                e.endpoint(),
+                                e.eoj
+                            ),
+                        ));
+                    }
+                    echonet_devices.push(e);
+                    continue;
+                }
+                other => {
+                    return Err(loc.err(
+                        &span,
+                        &table,
+                        "protocol",
+                        format!("'{other}': \"modbus\" (the default) or \"echonet\""),
+                    ))
+                }
+            }
+            for (field, given) in [("class", d.class.is_some()), ("eoj", d.eoj.is_some())] {
+                if given {
+                    return Err(loc.err(&span, &table, field, "only for protocol = \"echonet\""));
+                }
+            }
+            let Some(profile_name) = d.profile.clone() else {
+                return Err(loc.err(
+                    &span,
+                    &table,
+                    "profile",
+                    "missing (a Modbus device names its profile)",
+                ));
+            };
+            let Some(port) = d.port else {
+                return Err(loc.err(
+                    &span,
+                    &table,
+                    "port",
+                    "missing (a Modbus device's TCP port)",
+                ));
+            };
             let unit_id = match u8::try_from(d.unit_id) {
                 Ok(u) if u >= 1 => u,
                 _ => {
@@ -340,30 +466,30 @@ impl DevicesConfig {
             };
             if let Some(first) = devices
                 .iter()
-                .position(|e| e.host == d.host && e.port == d.port && e.unit_id == unit_id)
+                .position(|e| e.host == d.host && e.port == port && e.unit_id == unit_id)
             {
                 return Err(loc.err(
                     &span,
                     &table,
                     "unit_id",
                     format!(
-                        "{}:{} unit {unit_id} is already [[device]] #{first}",
-                        d.host, d.port
+                        "{}:{port} unit {unit_id} is already [[device]] #{first}",
+                        d.host
                     ),
                 ));
             }
-            let profile = match profiles.get(&d.profile) {
+            let profile = match profiles.get(&profile_name) {
                 Some(p) => p.clone(),
                 None => {
                     let p = Arc::new(
-                        resolve_profile(&d.profile, dir, profile_dir.as_deref()).map_err(|e| {
-                            match e {
+                        resolve_profile(&profile_name, dir, profile_dir.as_deref()).map_err(
+                            |e| match e {
                                 Resolve::NotFound(msg) => loc.err(&span, &table, "profile", msg),
                                 Resolve::Invalid(e) => e,
-                            }
-                        })?,
+                            },
+                        )?,
                     );
-                    profiles.insert(d.profile.clone(), p.clone());
+                    profiles.insert(profile_name.clone(), p.clone());
                     p
                 }
             };
@@ -403,7 +529,7 @@ impl DevicesConfig {
                 asset: d.asset.clone(),
                 profile,
                 host: d.host.clone(),
-                port: d.port,
+                port,
                 unit_id,
                 limits,
             });
@@ -454,13 +580,125 @@ impl DevicesConfig {
             modbus: raw.modbus,
             mqtt,
             devices,
+            echonet: raw.echonet,
+            echonet_devices,
         })
+    }
+
+    /// The ECHONET Lite entry of `asset`.
+    pub fn echonet_device(&self, asset: &str) -> Option<&EchonetEntry> {
+        self.echonet_devices.iter().find(|d| d.asset == asset)
     }
 
     /// The entry of `asset`.
     pub fn device(&self, asset: &str) -> Option<&DeviceEntry> {
         self.devices.iter().find(|d| d.asset == asset)
     }
+}
+
+/// An ECHONET Lite `[[device]]`: `Err((field, reason))`.
+fn echonet_entry(
+    d: &RawDevice,
+    dir: &Path,
+    classes: &mut BTreeMap<String, Arc<EchonetClass>>,
+) -> Result<EchonetEntry, (&'static str, String)> {
+    if d.profile.is_some() {
+        return Err((
+            "profile",
+            "an ECHONET Lite device names a 'class', not a Modbus profile".into(),
+        ));
+    }
+    if d.unit_id != default_unit() {
+        return Err((
+            "unit_id",
+            "not for an ECHONET Lite device (see 'eoj')".into(),
+        ));
+    }
+    let Some(name) = &d.class else {
+        return Err((
+            "class",
+            format!(
+                "missing: an ECHONET Lite device names its class (bundled: {}, or a .toml path)",
+                EchonetClass::bundled_names().join(", ")
+            ),
+        ));
+    };
+    let class = match classes.get(name) {
+        Some(c) => c.clone(),
+        None => {
+            let c = if name.ends_with(".toml") {
+                EchonetClass::load(&dir.join(name)).map_err(|e| ("class", e.to_string()))?
+            } else {
+                match EchonetClass::bundled(name) {
+                    Some(r) => r.map_err(|e| ("class", e.to_string()))?,
+                    None => {
+                        return Err((
+                            "class",
+                            format!(
+                                "no ECHONET class '{name}' (bundled: {})",
+                                EchonetClass::bundled_names().join(", ")
+                            ),
+                        ))
+                    }
+                }
+            };
+            let c = Arc::new(c);
+            classes.insert(name.clone(), c.clone());
+            c
+        }
+    };
+    let eoj = match &d.eoj {
+        Some(s) => Eoj::parse(s).map_err(|e| ("eoj", e))?,
+        None => Eoj::of_class(class.code, 1),
+    };
+    if eoj.class_code() != class.code {
+        return Err((
+            "eoj",
+            format!(
+                "{eoj} is not of class '{}' (0x{:04X})",
+                class.name, class.code
+            ),
+        ));
+    }
+    if eoj.instance == 0 || eoj.instance > 0x7F {
+        return Err(("eoj", format!("{eoj}: the instance code is 0x01 to 0x7F")));
+    }
+    let mut limits = BTreeMap::new();
+    for (q, [lo, hi]) in &d.limits {
+        let Some(sp) = class.setpoint(q) else {
+            return Err((
+                "limits",
+                format!(
+                    "'{q}' is not a writable quantity of ECHONET class '{}'",
+                    class.name
+                ),
+            ));
+        };
+        if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+            return Err((
+                "limits",
+                format!("{q} = [{lo}, {hi}]: need finite min ≤ max"),
+            ));
+        }
+        if *lo < sp.limits.min || *hi > sp.limits.max {
+            return Err((
+                "limits",
+                format!(
+                    "{q} = [{lo}, {hi}] is wider than the class's [{}, {}]: device limits may only narrow them",
+                    sp.limits.min, sp.limits.max
+                ),
+            ));
+        }
+        limits.insert(q.clone(), (*lo, *hi));
+    }
+    Ok(EchonetEntry {
+        asset: d.asset.clone(),
+        class,
+        host: d.host.clone(),
+        port: d.port.unwrap_or(crate::echonet::link::PORT),
+        eoj,
+        limits,
+    })
 }
 
 enum Resolve {

@@ -1,4 +1,5 @@
-//! [`Fleet`]: every Modbus device of a district, read together and written safely.
+//! [`Fleet`]: every Modbus and ECHONET Lite device of a district, read together and written
+//! safely.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,18 +8,21 @@ use std::time::Instant;
 use chrono::Utc;
 
 use crate::devices::DevicesConfig;
+use crate::echonet::{EchonetDevice, EchonetLink};
 use crate::modbus::{ModbusDevice, ModbusLink};
 use crate::setpoint::Setpoint;
 use crate::telemetry::Telemetry;
 use crate::write_record::{WriteOutcome, WriteRecord};
 
 /// All devices of a `devices.toml`, one [`ModbusLink`] per `host:port` shared by the unit
-/// ids behind it.
+/// ids behind it, and one ECHONET Lite UDP endpoint shared by the ECHONET devices.
 #[derive(Debug)]
 pub struct Fleet {
     config: DevicesConfig,
     devices: Vec<Arc<ModbusDevice>>,
     links: BTreeMap<String, Arc<ModbusLink>>,
+    echonet: Vec<Arc<EchonetDevice>>,
+    echonet_link: Arc<EchonetLink>,
 }
 
 impl Fleet {
@@ -38,11 +42,34 @@ impl Fleet {
                 Arc::new(ModbusDevice::new(e.clone(), link))
             })
             .collect();
+        let echonet_link = Arc::new(EchonetLink::new(config.echonet.clone()));
+        let echonet = config
+            .echonet_devices
+            .iter()
+            .map(|e| Arc::new(EchonetDevice::new(e.clone(), echonet_link.clone())))
+            .collect();
         Self {
             config,
             devices,
             links,
+            echonet,
+            echonet_link,
         }
+    }
+
+    /// The ECHONET Lite devices, in file order.
+    pub fn echonet_devices(&self) -> &[Arc<EchonetDevice>] {
+        &self.echonet
+    }
+
+    /// The ECHONET Lite endpoint (for discovery).
+    pub fn echonet_link(&self) -> &Arc<EchonetLink> {
+        &self.echonet_link
+    }
+
+    /// The ECHONET Lite device of `asset`.
+    pub fn echonet_device(&self, asset: &str) -> Option<&Arc<EchonetDevice>> {
+        self.echonet.iter().find(|d| d.asset() == asset)
     }
 
     /// The configuration.
@@ -73,6 +100,10 @@ impl Fleet {
             let d = d.clone();
             set.spawn(async move { d.read().await });
         }
+        for d in &self.echonet {
+            let d = d.clone();
+            set.spawn(async move { d.read().await });
+        }
         let mut snapshot = Telemetry::new();
         while let Some(r) = set.join_next().await {
             match r {
@@ -87,8 +118,12 @@ impl Fleet {
     }
 
     /// Writes one setpoint to its asset's device (see [`ModbusDevice::write`]). A setpoint
-    /// for an asset with no device is refused.
+    /// for an asset with no device is refused. An ECHONET Lite asset goes through
+    /// [`EchonetDevice::write`], with the same safety rules.
     pub async fn write(&self, sp: &Setpoint) -> WriteRecord {
+        if let Some(d) = self.echonet_device(&sp.asset) {
+            return d.write(sp).await;
+        }
         match self.device(&sp.asset) {
             Some(d) => d.write(sp).await,
             None => {
@@ -142,6 +177,9 @@ impl Fleet {
     pub async fn release_all(&self) -> Vec<WriteRecord> {
         let mut out = Vec::new();
         for d in &self.devices {
+            out.extend(d.release().await);
+        }
+        for d in &self.echonet {
             out.extend(d.release().await);
         }
         out

@@ -14,6 +14,9 @@
 //!   never written raw; a register that is not declared writable is never written; every
 //!   write is logged (target `aems::write`) and returned as a [`WriteRecord`] with its
 //!   read-back.
+//! - ECHONET Lite ([`echonet`], UDP 3610): homes' batteries, PV, air conditioners and
+//!   smart meters, their classes as data (`connectors/echonet/*.toml`), read and written
+//!   through the same [`Fleet`] and the same safety rules.
 //! - The [`Simulator`] serves the profiles over Modbus TCP with simple physics (battery
 //!   energy, RC zone temperature, generator, node meter) and publishes telemetry over MQTT:
 //!   what tests, demos and new users run instead of hardware.
@@ -26,6 +29,7 @@
 pub mod command;
 pub mod devices;
 pub mod dump;
+pub mod echonet;
 pub mod error;
 pub mod fleet;
 pub mod modbus;
@@ -38,8 +42,9 @@ pub mod sim;
 pub mod telemetry;
 pub mod write_record;
 
-pub use devices::{DeviceEntry, DevicesConfig, ModbusSettings, MqttConfig};
+pub use devices::{DeviceEntry, DevicesConfig, EchonetEntry, ModbusSettings, MqttConfig};
 pub use dump::RegisterDump;
+pub use echonet::{EchonetClass, EchonetDevice, EchonetLink};
 pub use error::{ConfigError, ModbusError};
 pub use fleet::Fleet;
 pub use modbus::{ModbusDevice, ModbusLink};

@@ -38,6 +38,15 @@ pub enum Source {
         /// Profile name.
         profile: String,
     },
+    /// Polled over ECHONET Lite.
+    Echonet {
+        /// `host:port`.
+        endpoint: String,
+        /// Object, e.g. `0x027D01`.
+        eoj: String,
+        /// Class name.
+        class: String,
+    },
     /// Received over MQTT.
     Mqtt {
         /// Topic it arrived on.
@@ -114,6 +123,7 @@ impl Telemetry {
                 Source::Modbus {
                     endpoint, unit_id, ..
                 } => format!("modbus {endpoint} unit {unit_id}"),
+                Source::Echonet { endpoint, eoj, .. } => format!("echonet {endpoint} {eoj}"),
                 Source::Mqtt { topic } => format!("mqtt {topic}"),
             };
             if let Some(e) = &a.error {

@@ -24,6 +24,7 @@
 //! - [`Simulator::publish_telemetry`] publishes each asset's readings over MQTT.
 
 pub mod config;
+mod echonet;
 mod server;
 
 use std::collections::BTreeMap;
@@ -81,13 +82,15 @@ impl std::error::Error for SimError {}
 
 /// Which physical model a device shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Model {
+pub(crate) enum Model {
     Battery(usize),
     Hvac(usize),
     Generator(usize),
     Meter(usize),
     /// A line (index into the district's lines).
     Line(usize),
+    /// A node's PV (index into the district's nodes).
+    Pv(usize),
 }
 
 /// One simulated device: its registers and its link to the physics.
@@ -252,6 +255,8 @@ pub(crate) struct World {
     config: SimConfig,
     district: District,
     pub(crate) devices: Vec<SimDevice>,
+    /// ECHONET Lite objects.
+    pub(crate) echonet: Vec<echonet::EchoObject>,
     /// Sensor faults: (asset, telemetry point) → the value served instead of the physics'.
     overrides: BTreeMap<(String, String), f64>,
     /// Physical problems already logged (logged once each).
@@ -270,15 +275,22 @@ impl World {
         self.devices.iter().find(|d| d.model == model)
     }
 
+    fn echonet_of(&self, model: Model) -> Option<&echonet::EchoObject> {
+        self.echonet.iter().find(|d| d.model == model)
+    }
+
     /// What the devices' registers tell the district's units to do.
     fn commands(&self) -> Commands {
         let now = Instant::now();
         let spec = self.district.spec();
         let mut c = Commands::local(spec);
         for (i, b) in spec.batteries.iter().enumerate() {
-            c.battery_kw[i] = self
-                .device_of(Model::Battery(i))
-                .and_then(|d| battery_command(d, &b.battery, now));
+            c.battery_kw[i] = match self.device_of(Model::Battery(i)) {
+                Some(d) => battery_command(d, &b.battery, now),
+                None => self
+                    .echonet_of(Model::Battery(i))
+                    .and_then(|o| o.battery_command()),
+            };
         }
         for (i, h) in spec.hvacs.iter().enumerate() {
             c.hvac[i] = match self.device_of(Model::Hvac(i)) {
@@ -294,7 +306,11 @@ impl World {
                         },
                     }
                 }
-                _ => HvacControl::Local,
+                Some(_) => HvacControl::Local,
+                None => match self.echonet_of(Model::Hvac(i)) {
+                    Some(o) => o.hvac_control(h.local_setpoint_c.first().copied().unwrap_or(25.0)),
+                    None => HvacControl::Local,
+                },
             };
         }
         for (l, x) in c.tie_kw.iter_mut().enumerate() {
@@ -337,10 +353,7 @@ impl World {
 
     /// Writes the physics' values into the devices' telemetry registers.
     fn write_registers(&mut self) {
-        let k = self.district.step_index();
-        let spec = self.district.spec();
         let st = self.district.state();
-        let out = self.district.grid_out(st.elapsed_h);
         let now = Instant::now();
         let closed: Vec<bool> = (0..st.line_kw.len())
             .map(|l| {
@@ -350,91 +363,7 @@ impl World {
             .collect();
         for di in 0..self.devices.len() {
             let model = self.devices[di].model;
-            let status = |p: f64, charging: f64, discharging: f64, idle: f64| {
-                if p > 1e-9 {
-                    discharging
-                } else if p < -1e-9 {
-                    charging
-                } else {
-                    idle
-                }
-            };
-            let values: Vec<(&str, f64)> = match model {
-                Model::Battery(i) => {
-                    let b = &spec.batteries[i];
-                    let p = st.battery_kw[i];
-                    vec![
-                        (
-                            Quantity::SocPct.name(),
-                            100.0 * st.battery_kwh[i] / b.capacity_kwh.max(1e-9),
-                        ),
-                        (Quantity::EnergyKwh.name(), st.battery_kwh[i]),
-                        (Quantity::PowerKw.name(), p),
-                        (Quantity::MaxChargeKw.name(), b.battery.charge_kw),
-                        ("max_discharge_kw", b.battery.discharge_kw),
-                        ("status_code", status(p, 1.0, 2.0, 0.0)),
-                        ("charge_status", status(p, 4.0, 3.0, 6.0)),
-                    ]
-                }
-                Model::Hvac(i) => {
-                    let h = &spec.hvacs[i];
-                    let outdoor = h
-                        .outdoor_temp_c
-                        .get(k)
-                        .or(h.outdoor_temp_c.last())
-                        .copied()
-                        .unwrap_or(f64::NAN);
-                    vec![
-                        (Quantity::ZoneTempC.name(), st.zone_c[i]),
-                        (Quantity::PowerKw.name(), st.hvac_kw[i]),
-                        (
-                            Quantity::Running.name(),
-                            if st.hvac_kw[i] > 1e-9 { 1.0 } else { 0.0 },
-                        ),
-                        ("outdoor_temp_c", outdoor),
-                    ]
-                }
-                Model::Generator(i) => {
-                    let run = st.generator_kw[i] > 1e-9;
-                    vec![
-                        (Quantity::PowerKw.name(), st.generator_kw[i]),
-                        (Quantity::Running.name(), if run { 1.0 } else { 0.0 }),
-                        ("state_code", if run { 2.0 } else { 0.0 }),
-                    ]
-                }
-                Model::Meter(i) => {
-                    let (p, imp, exp, available) = match self.config.meters[i].of {
-                        Metered::Grid(g) => (
-                            st.grid_kw[g],
-                            st.import_kwh[g],
-                            st.export_kwh[g],
-                            !out.get(g).copied().unwrap_or(false),
-                        ),
-                        Metered::Node(n) => (
-                            st.node_kw[n],
-                            st.node_import_kwh[n],
-                            st.node_export_kwh[n],
-                            true,
-                        ),
-                    };
-                    vec![
-                        (Quantity::PowerKw.name(), p),
-                        (Quantity::ImportKwh.name(), imp),
-                        (Quantity::ExportKwh.name(), exp),
-                        (
-                            Quantity::GridAvailable.name(),
-                            if available { 1.0 } else { 0.0 },
-                        ),
-                    ]
-                }
-                Model::Line(l) => vec![
-                    (
-                        Quantity::PowerKw.name(),
-                        st.line_kw.get(l).copied().unwrap_or(0.0),
-                    ),
-                    (Quantity::Closed.name(), if closed[l] { 1.0 } else { 0.0 }),
-                ],
-            };
+            let values = self.model_values(model, &closed);
             let d = &mut self.devices[di];
             for (name, v) in values {
                 // A register that is also a setpoint's belongs to the AEMS, not the physics.
@@ -455,19 +384,141 @@ impl World {
                 }
             }
         }
+        for oi in 0..self.echonet.len() {
+            let values = self.model_values(self.echonet[oi].model, &closed);
+            let o = &mut self.echonet[oi];
+            for (name, v) in values {
+                o.set_quantity(name, v);
+            }
+            let asset = o.entry.asset.clone();
+            for ((a, name), v) in &self.overrides {
+                if *a == asset {
+                    o.set_quantity(name, *v);
+                }
+            }
+        }
+    }
+
+    /// What the physics says of a device of `model`: quantity name → value.
+    fn model_values(&self, model: Model, closed: &[bool]) -> Vec<(&'static str, f64)> {
+        let k = self.district.step_index();
+        let spec = self.district.spec();
+        let st = self.district.state();
+        let out = self.district.grid_out(st.elapsed_h);
+        let status = |p: f64, charging: f64, discharging: f64, idle: f64| {
+            if p > 1e-9 {
+                discharging
+            } else if p < -1e-9 {
+                charging
+            } else {
+                idle
+            }
+        };
+        match model {
+            Model::Battery(i) => {
+                let b = &spec.batteries[i];
+                let p = st.battery_kw[i];
+                vec![
+                    (
+                        Quantity::SocPct.name(),
+                        100.0 * st.battery_kwh[i] / b.capacity_kwh.max(1e-9),
+                    ),
+                    (Quantity::EnergyKwh.name(), st.battery_kwh[i]),
+                    (Quantity::PowerKw.name(), p),
+                    (Quantity::MaxChargeKw.name(), b.battery.charge_kw),
+                    ("max_discharge_kw", b.battery.discharge_kw),
+                    ("status_code", status(p, 1.0, 2.0, 0.0)),
+                    ("charge_status", status(p, 4.0, 3.0, 6.0)),
+                ]
+            }
+            Model::Hvac(i) => {
+                let h = &spec.hvacs[i];
+                let outdoor = h
+                    .outdoor_temp_c
+                    .get(k)
+                    .or(h.outdoor_temp_c.last())
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                vec![
+                    (Quantity::ZoneTempC.name(), st.zone_c[i]),
+                    (Quantity::PowerKw.name(), st.hvac_kw[i]),
+                    (
+                        Quantity::Running.name(),
+                        if st.hvac_kw[i] > 1e-9 { 1.0 } else { 0.0 },
+                    ),
+                    ("outdoor_temp_c", outdoor),
+                ]
+            }
+            Model::Generator(i) => {
+                let run = st.generator_kw[i] > 1e-9;
+                vec![
+                    (Quantity::PowerKw.name(), st.generator_kw[i]),
+                    (Quantity::Running.name(), if run { 1.0 } else { 0.0 }),
+                    ("state_code", if run { 2.0 } else { 0.0 }),
+                ]
+            }
+            Model::Meter(i) => {
+                let (p, imp, exp, available) = match self.config.meters[i].of {
+                    Metered::Grid(g) => (
+                        st.grid_kw[g],
+                        st.import_kwh[g],
+                        st.export_kwh[g],
+                        !out.get(g).copied().unwrap_or(false),
+                    ),
+                    Metered::Node(n) => (
+                        st.node_kw[n],
+                        st.node_import_kwh[n],
+                        st.node_export_kwh[n],
+                        true,
+                    ),
+                };
+                vec![
+                    (Quantity::PowerKw.name(), p),
+                    (Quantity::ImportKwh.name(), imp),
+                    (Quantity::ExportKwh.name(), exp),
+                    (
+                        Quantity::GridAvailable.name(),
+                        if available { 1.0 } else { 0.0 },
+                    ),
+                ]
+            }
+            Model::Line(l) => vec![
+                (
+                    Quantity::PowerKw.name(),
+                    st.line_kw.get(l).copied().unwrap_or(0.0),
+                ),
+                (Quantity::Closed.name(), if closed[l] { 1.0 } else { 0.0 }),
+            ],
+            Model::Pv(n) => {
+                let pv = &spec.nodes[n].pv_kw;
+                vec![("pv_kw", pv.get(k).or(pv.last()).copied().unwrap_or(0.0))]
+            }
+        }
     }
 
     /// The physics' own values of `asset` (for tests and the console).
     fn state_of(&self, asset: &str) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
-        let Some(d) = self.devices.iter().find(|d| d.entry.asset == asset) else {
-            return out;
+        let model = match self.devices.iter().find(|d| d.entry.asset == asset) {
+            Some(d) => d.model,
+            None => match self.echonet.iter().find(|o| o.entry.asset == asset) {
+                Some(o) => o.model,
+                None => return out,
+            },
         };
         let st = self.district.state();
         let mut put = |q: Quantity, v: f64| {
             out.insert(q.name().to_string(), v);
         };
-        match d.model {
+        match model {
+            Model::Pv(n) => {
+                let pv = &self.district.spec().nodes[n].pv_kw;
+                let k = self.district.step_index();
+                out.insert(
+                    "pv_kw".into(),
+                    pv.get(k).or(pv.last()).copied().unwrap_or(0.0),
+                );
+            }
             Model::Battery(i) => {
                 put(Quantity::EnergyKwh, st.battery_kwh[i]);
                 put(Quantity::PowerKw, st.battery_kw[i]);
@@ -647,9 +698,58 @@ impl Simulator {
                 writes: 0,
             });
         }
+        let mut echo_objects = Vec::new();
+        for (i, e) in devices.echonet_devices.iter().enumerate() {
+            use crate::echonet::class::ClassFamily;
+            let model = match e.class.family {
+                ClassFamily::Battery => config
+                    .spec
+                    .batteries
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Battery),
+                ClassFamily::Hvac => config
+                    .spec
+                    .hvacs
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Hvac),
+                ClassFamily::Meter => config
+                    .meters
+                    .iter()
+                    .position(|b| b.id == e.asset)
+                    .map(Model::Meter),
+                ClassFamily::Pv => config
+                    .spec
+                    .nodes
+                    .iter()
+                    .position(|n| n.id == e.asset)
+                    .map(Model::Pv),
+            };
+            let Some(model) = model else {
+                return Err(SimError::Config(ConfigError {
+                    file: devices.path.clone(),
+                    line: None,
+                    table: Some(format!("ECHONET [[device]] #{i} ('{}')", e.asset)),
+                    field: Some("asset".into()),
+                    reason: format!(
+                        "the district has no {} '{}' (ECHONET class '{}')",
+                        echonet::family_name(e.class.family),
+                        e.asset,
+                        e.class.name
+                    ),
+                }));
+            };
+            let local = match model {
+                Model::Hvac(h) => config.spec.hvacs[h].local_setpoint_c.first().copied(),
+                _ => None,
+            };
+            echo_objects.push(echonet::EchoObject::new(e.clone(), model, local));
+        }
         let world = World {
             district: District::new(config.spec.clone()),
             overrides: BTreeMap::new(),
+            echonet: echo_objects,
             devices: sim_devices,
             config,
             warned: 0,
@@ -677,11 +777,44 @@ impl Simulator {
             }
             servers.push(handle);
         }
+        // One UDP socket (one ECHONET node) per ECHONET endpoint.
+        let mut tasks = Vec::new();
+        let mut echo_endpoints: Vec<String> = devices
+            .echonet_devices
+            .iter()
+            .map(|d| d.endpoint())
+            .collect();
+        echo_endpoints.sort();
+        echo_endpoints.dedup();
+        for ep in echo_endpoints {
+            let assets: Vec<String> = devices
+                .echonet_devices
+                .iter()
+                .filter(|d| d.endpoint() == ep)
+                .map(|d| d.asset.clone())
+                .collect();
+            let (addr, task) =
+                echonet::serve(world.clone(), &ep, assets)
+                    .await
+                    .map_err(|message| SimError::Bind {
+                        endpoint: ep.clone(),
+                        message,
+                    })?;
+            for d in actual
+                .echonet_devices
+                .iter_mut()
+                .filter(|d| d.endpoint() == ep)
+            {
+                d.port = addr.port();
+                d.host = addr.ip().to_string();
+            }
+            tasks.push(task);
+        }
         Ok(Self {
             world,
             devices: actual,
             servers,
-            tasks: Vec::new(),
+            tasks,
         })
     }
 
@@ -692,8 +825,10 @@ impl Simulator {
 
     /// The address `asset` is served on.
     pub fn addr_of(&self, asset: &str) -> Option<SocketAddr> {
-        let d = self.devices.device(asset)?;
-        format!("{}:{}", d.host, d.port).parse().ok()
+        match self.devices.device(asset) {
+            Some(d) => format!("{}:{}", d.host, d.port).parse().ok(),
+            None => self.devices.echonet_device(asset)?.addr().ok(),
+        }
     }
 
     /// Simulated time.
@@ -868,11 +1003,17 @@ impl Simulator {
 
     /// Number of write requests `asset` accepted.
     pub fn write_count(&self, asset: &str) -> u64 {
-        lock(&self.world)
-            .devices
+        let w = lock(&self.world);
+        w.devices
             .iter()
             .find(|d| d.entry.asset == asset)
             .map(|d| d.writes)
+            .or_else(|| {
+                w.echonet
+                    .iter()
+                    .find(|o| o.entry.asset == asset)
+                    .map(|o| o.writes)
+            })
             .unwrap_or(0)
     }
 
@@ -883,6 +1024,12 @@ impl Simulator {
             .iter()
             .find(|d| d.entry.asset == asset)
             .map(|d| d.profile().decode_all(&|k, a, n| d.words(k, a, n)))
+            .or_else(|| {
+                w.echonet
+                    .iter()
+                    .find(|o| o.entry.asset == asset)
+                    .map(|o| o.readings())
+            })
             .unwrap_or_default()
     }
 
