@@ -11,7 +11,7 @@ use physics::device::{
     Quantity, Reading,
 };
 
-use crate::devices::DeviceEntry;
+use crate::devices::{DeviceEntry, DevicesConfig};
 use crate::profile::DeviceFamily;
 use crate::setpoint::Setpoint;
 use crate::telemetry::AssetTelemetry;
@@ -75,10 +75,54 @@ pub fn setpoints(
     rate_kw: Option<f64>,
 ) -> Result<Vec<Setpoint>, String> {
     let p = &dev.profile;
-    let has = |q: Quantity| p.setpoint(q.name()).is_some();
-    let sp = |q: Quantity, v: f64| Setpoint::new(dev.asset.as_str(), q.name(), v, q.unit());
-    let asset = dev.asset.as_str();
-    match (p.family, cmd) {
+    let has = |name: &str| p.setpoint(name).is_some();
+    follow(&dev.asset, p.family, &p.name, &has, cmd, rate_kw)
+}
+
+/// The setpoints that make `asset`'s device follow `cmd`, whichever its protocol (a
+/// Modbus profile's or an ECHONET Lite class's quantities); `None` when the asset has no
+/// device, or its device is of no kind the controller commands (an ECHONET PV system).
+pub fn for_asset(
+    devices: &DevicesConfig,
+    asset: &str,
+    cmd: &Command,
+    rate_kw: Option<f64>,
+) -> Option<Result<Vec<Setpoint>, String>> {
+    if let Some(e) = devices.echonet_device(asset) {
+        let family = e.class.family.device_family()?;
+        let has = |name: &str| e.class.setpoint(name).is_some();
+        return Some(follow(asset, family, &e.class.name, &has, cmd, rate_kw));
+    }
+    devices.device(asset).map(|d| setpoints(d, cmd, rate_kw))
+}
+
+/// Every device of `devices` (Modbus, then ECHONET Lite) with the family it reads as; an
+/// ECHONET Lite class of no family the controller reads (PV) is left out.
+pub fn families(devices: &DevicesConfig) -> Vec<(String, DeviceFamily)> {
+    let modbus = devices
+        .devices
+        .iter()
+        .map(|d| (d.asset.clone(), d.profile.family));
+    let echonet = devices
+        .echonet_devices
+        .iter()
+        .filter_map(|e| Some((e.asset.clone(), e.class.family.device_family()?)));
+    modbus.chain(echonet).collect()
+}
+
+/// The setpoints of a `family` device whose writable quantities `has` tells, named
+/// `what` (its profile or class) in errors.
+fn follow(
+    asset: &str,
+    family: DeviceFamily,
+    what: &str,
+    has: &dyn Fn(&str) -> bool,
+    cmd: &Command,
+    rate_kw: Option<f64>,
+) -> Result<Vec<Setpoint>, String> {
+    let has = |q: Quantity| has(q.name());
+    let sp = |q: Quantity, v: f64| Setpoint::new(asset, q.name(), v, q.unit());
+    match (family, cmd) {
         (_, Command::Release) => Ok(Vec::new()),
         (DeviceFamily::Battery, Command::Battery { power_kw }) => {
             if has(Quantity::PowerKw) {
@@ -95,8 +139,7 @@ pub fn setpoints(
                 ])
             } else {
                 Err(format!(
-                    "{asset}: profile '{}' has no power or rate setpoint",
-                    p.name
+                    "{asset}: profile '{what}' has no power or rate setpoint"
                 ))
             }
         }
@@ -141,8 +184,7 @@ pub fn setpoints(
             }
             if v.is_empty() {
                 return Err(format!(
-                    "{asset}: profile '{}' has no closed or power_kw setpoint",
-                    p.name
+                    "{asset}: profile '{what}' has no closed or power_kw setpoint"
                 ));
             }
             Ok(v)

@@ -173,6 +173,15 @@ impl Fleet {
         out
     }
 
+    /// Hands `asset`'s device (Modbus or ECHONET Lite) back to its own control; `None` when
+    /// it has no device.
+    pub async fn release(&self, asset: &str) -> Option<Vec<WriteRecord>> {
+        if let Some(d) = self.echonet_device(asset) {
+            return Some(d.release().await);
+        }
+        Some(self.device(asset)?.release().await)
+    }
+
     /// Hands every device back to its own control (profile `release` writes).
     pub async fn release_all(&self) -> Vec<WriteRecord> {
         let mut out = Vec::new();

@@ -97,15 +97,14 @@ pub fn measurements(
     devices: &DevicesConfig,
     now: DateTime<FixedOffset>,
 ) -> Measurements {
-    let readings = devices
-        .devices
-        .iter()
-        .map(|d| {
-            let r = match snap.assets.get(&d.asset) {
-                Some(a) => command::reading(d.profile.family, a),
+    let readings = command::families(devices)
+        .into_iter()
+        .map(|(asset, family)| {
+            let r = match snap.assets.get(&asset) {
+                Some(a) => command::reading(family, a),
                 None => Err("not in the snapshot".to_string()),
             };
-            (d.asset.clone(), r)
+            (asset, r)
         })
         .collect();
     Measurements {
@@ -116,10 +115,9 @@ pub fn measurements(
 
 /// Every device of `devices` with its kind.
 pub fn expected(devices: &DevicesConfig) -> Vec<(String, Kind)> {
-    devices
-        .devices
-        .iter()
-        .map(|d| (d.asset.clone(), d.profile.family.kind()))
+    command::families(devices)
+        .into_iter()
+        .map(|(asset, family)| (asset, family.kind()))
         .collect()
 }
 
@@ -218,11 +216,10 @@ impl Loop {
         if self.released.contains(asset) {
             return;
         }
-        let Some(d) = self.fleet.device(asset).cloned() else {
+        let Some(recs) = self.fleet.release(asset).await else {
             return;
         };
         tracing::warn!(target: "aems::run", asset, "released to its own control: {why}");
-        let recs = d.release().await;
         self.record_writes(cycle, now, &recs);
         self.released.insert(asset.to_string());
     }
@@ -504,11 +501,11 @@ impl Loop {
             }
             // No device for it: the unit was planned idle at start (uncommanded), so there
             // is nothing to send (not outside data).
-            let Some(dev) = self.devices.device(asset) else {
+            let rate = snapshot.value(asset, Quantity::MaxChargeKw.name());
+            let Some(sps) = command::for_asset(&self.devices, asset, cmd, rate) else {
                 continue;
             };
-            let rate = snapshot.value(asset, Quantity::MaxChargeKw.name());
-            match command::setpoints(dev, cmd, rate) {
+            match sps {
                 Ok(sps) => {
                     self.released.remove(asset);
                     sent.extend(sps);

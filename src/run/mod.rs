@@ -83,25 +83,27 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 /// Every device must be an asset of the scenario of its profile's kind.
 fn check_devices(file: &ScenarioFile, devices: &DevicesConfig) -> Result<()> {
     let sc = file.window(file.start(), 1).map_err(|e| anyhow!("{e}"))?;
-    for (i, d) in devices.devices.iter().enumerate() {
+    for (i, (asset, family)) in connectors::command::families(devices).iter().enumerate() {
         use connectors::DeviceFamily as F;
-        let ok = match d.profile.family {
-            F::Battery => sc.batteries.iter().any(|b| b.id == d.asset),
-            F::Hvac => sc.hvacs.iter().any(|h| h.id == d.asset),
-            F::Generator => sc.generators.iter().any(|g| g.id == d.asset),
+        let ok = match family {
+            F::Battery => sc.batteries.iter().any(|b| &b.id == asset),
+            F::Hvac => sc.hvacs.iter().any(|h| &h.id == asset),
+            F::Generator => sc.generators.iter().any(|g| &g.id == asset),
             F::Meter => {
-                sc.grids.iter().any(|g| g.id == d.asset) || sc.nodes.iter().any(|n| n.id == d.asset)
+                sc.grids.iter().any(|g| &g.id == asset) || sc.nodes.iter().any(|n| &n.id == asset)
             }
-            F::Line => sc.lines.iter().any(|l| l.id == d.asset),
+            F::Line => sc.lines.iter().any(|l| &l.id == asset),
         };
         if !ok {
+            let which = match i < devices.devices.len() {
+                true => format!("[[device]] #{i} ('{asset}')"),
+                false => format!("[[device]] '{asset}' (ECHONET Lite)"),
+            };
             bail!(
-                "{}: [[device]] #{i} ('{}'): field 'asset': the scenario {} has no {} '{}'",
+                "{}: {which}: field 'asset': the scenario {} has no {} '{asset}'",
                 devices.path.display(),
-                d.asset,
                 file.path().display(),
-                d.profile.family.name(),
-                d.asset
+                family.name(),
             );
         }
     }
@@ -118,7 +120,7 @@ fn catalog(sc: &engine::Scenario, devices: &DevicesConfig) -> operator::Catalog 
         .chain(sc.generators.iter().map(|g| (&g.id, g.node)))
         .chain(sc.lines.iter().map(|l| (&l.id, l.from)));
     for (id, n) in units {
-        if devices.device(id).is_some() {
+        if devices.device(id).is_some() || devices.echonet_device(id).is_some() {
             assets.insert(id.clone(), node(n));
         }
     }
@@ -433,7 +435,7 @@ async fn main_loop(
         .iter()
         .map(|b| b.id.clone())
         .chain(data.generators.iter().map(|g| g.id.clone()))
-        .filter(|id| served.device(id).is_none())
+        .filter(|id| served.device(id).is_none() && served.echonet_device(id).is_none())
         .collect();
     let ledger = Ledger::new(&data);
     let mut controller = Controller::new(

@@ -436,10 +436,15 @@ impl Store {
                     }
                 };
                 let confirmed = r.is_confirmed();
+                // ECHONET Lite writes name their properties ("EPC 0xDA + EPC 0xEB").
+                let channel = match r.register.as_deref() {
+                    Some(x) if x.starts_with("EPC ") => "echonet",
+                    _ => "modbus",
+                };
                 tx.exec(
                     "INSERT INTO setpoints (cycle_id, time, wall_time, channel, asset, quantity, requested, unit,
                      written, register, device, clamped, outcome, detail, confirmed, flagged)
-                     VALUES (?1,?2,?3,'modbus',?4,?5,?6,'',?7,?8,?9,?10,?11,?12,?13,?14)",
+                     VALUES (?1,?2,?3,?15,?4,?5,?6,'',?7,?8,?9,?10,?11,?12,?13,?14)",
                     &[
                         int(cycle),
                         Val::Time(time),
@@ -455,6 +460,7 @@ impl Store {
                         opt_text(&detail),
                         int(confirmed.into()),
                         int((!confirmed).into()),
+                        text(channel),
                     ],
                 )?;
             }

@@ -87,6 +87,20 @@ pub enum ClassFamily {
     Pv,
 }
 
+impl ClassFamily {
+    /// The device family the controller reads and commands it as (`None`: PV, which the
+    /// dispatch does not command; its telemetry is still read and stored).
+    pub fn device_family(self) -> Option<crate::profile::DeviceFamily> {
+        use crate::profile::DeviceFamily as F;
+        match self {
+            ClassFamily::Battery => Some(F::Battery),
+            ClassFamily::Hvac => Some(F::Hvac),
+            ClassFamily::Meter => Some(F::Meter),
+            ClassFamily::Pv => None,
+        }
+    }
+}
+
 /// One property read or written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassProperty {
