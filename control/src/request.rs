@@ -473,22 +473,22 @@ impl Desk {
                     }
                 }
             }
-            for k in 0..sc.steps {
+            for (k, w) in why.iter_mut().enumerate() {
                 let imp_k = imp.get(k).copied().unwrap_or(0.0);
-                if why[k].is_none() && grid.import_cap_at(k).is_some_and(|c| imp_k >= c - 1.0) {
-                    why[k] = Some(Reason::DemandResponse);
+                if w.is_none() && grid.import_cap_at(k).is_some_and(|c| imp_k >= c - 1.0) {
+                    *w = Some(Reason::DemandResponse);
                 }
-                if why[k].is_none()
+                if w.is_none()
                     && imp_k > 1.0
                     && self
                         .policy
                         .carbon_high_kg_per_kwh
                         .is_some_and(|c| grid.carbon_intensity_kg_per_kwh[k] >= c)
                 {
-                    why[k] = Some(Reason::Carbon);
+                    *w = Some(Reason::Carbon);
                 }
                 if !open(k) {
-                    why[k] = None;
+                    *w = None;
                 }
             }
             for reason in [Reason::Peak, Reason::DemandResponse, Reason::Carbon] {
