@@ -12,7 +12,7 @@ use crate::echonet::{EchonetDevice, EchonetLink};
 use crate::modbus::{ModbusDevice, ModbusLink};
 use crate::setpoint::Setpoint;
 use crate::telemetry::Telemetry;
-use crate::write_record::{WriteOutcome, WriteRecord};
+use crate::write_record::WriteRecord;
 
 /// All devices of a `devices.toml`, one [`ModbusLink`] per `host:port` shared by the unit
 /// ids behind it, and one ECHONET Lite UDP endpoint shared by the ECHONET devices.
@@ -127,24 +127,17 @@ impl Fleet {
         match self.device(&sp.asset) {
             Some(d) => d.write(sp).await,
             None => {
-                let rec = WriteRecord {
-                    time: Utc::now(),
-                    asset: sp.asset.clone(),
-                    device: "-".into(),
-                    quantity: sp.quantity.clone(),
-                    register: None,
-                    requested: sp.value,
-                    written: None,
-                    words: Vec::new(),
-                    clamped: None,
-                    outcome: WriteOutcome::Refused {
-                        reason: format!(
-                            "no device for asset '{}' in {}",
-                            sp.asset,
-                            self.config.path.display()
-                        ),
-                    },
-                };
+                let rec = WriteRecord::attempt(
+                    &sp.asset,
+                    "-",
+                    &sp.quantity,
+                    sp.value,
+                    format!(
+                        "no device for asset '{}' in {}",
+                        sp.asset,
+                        self.config.path.display()
+                    ),
+                );
                 rec.log();
                 rec
             }

@@ -62,6 +62,29 @@ pub struct WriteRecord {
 }
 
 impl WriteRecord {
+    /// A record of an attempt to write `requested` to `quantity` of `asset`'s `device`, now,
+    /// with nothing written yet (its outcome a refusal with `reason` until it is set).
+    pub fn attempt(
+        asset: &str,
+        device: &str,
+        quantity: &str,
+        requested: f64,
+        reason: String,
+    ) -> Self {
+        Self {
+            time: Utc::now(),
+            asset: asset.to_string(),
+            device: device.to_string(),
+            quantity: quantity.to_string(),
+            register: None,
+            requested,
+            written: None,
+            words: Vec::new(),
+            clamped: None,
+            outcome: WriteOutcome::Refused { reason },
+        }
+    }
+
     /// Whether the value is on the device, confirmed by read-back.
     pub fn is_confirmed(&self) -> bool {
         self.outcome == WriteOutcome::Confirmed

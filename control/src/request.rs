@@ -434,12 +434,7 @@ impl Desk {
                     served
                         .iter()
                         .map(|&n| {
-                            let pv: f64 = sc
-                                .pvs
-                                .iter()
-                                .filter(|p| p.node == n)
-                                .map(|p| p.available_kw[k])
-                                .sum();
+                            let pv = pv_kw(sc, n, k);
                             let hvac: f64 = sc
                                 .hvacs
                                 .iter()
@@ -734,6 +729,15 @@ fn serving_grid(sc: &Scenario) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// PV available at node `n` at step `k` of `sc`, kW.
+fn pv_kw(sc: &Scenario, n: usize, k: usize) -> f64 {
+    sc.pvs
+        .iter()
+        .filter(|p| p.node == n)
+        .map(|p| p.available_kw[k])
+        .sum()
+}
+
 /// A building's forecast net load (load − PV available) over `[from, until)` in `sc`, kW;
 /// `None` when the window is not inside `sc`.
 fn net_load_kw(
@@ -752,15 +756,7 @@ fn net_load_kw(
     }
     let sum: f64 = steps
         .iter()
-        .map(|&k| {
-            let pv: f64 = sc
-                .pvs
-                .iter()
-                .filter(|p| p.node == n)
-                .map(|p| p.available_kw[k])
-                .sum();
-            sc.nodes[n].load_kw[k] - pv
-        })
+        .map(|&k| sc.nodes[n].load_kw[k] - pv_kw(sc, n, k))
         .sum();
     Some(sum / steps.len() as f64)
 }

@@ -126,20 +126,13 @@ impl EchonetDevice {
     /// outcome is logged and returned.
     pub async fn write(&self, sp: &Setpoint) -> WriteRecord {
         let class = &self.entry.class;
-        let mut rec = WriteRecord {
-            time: Utc::now(),
-            asset: self.entry.asset.clone(),
-            device: self.entry.label(),
-            quantity: sp.quantity.clone(),
-            register: None,
-            requested: sp.value,
-            written: None,
-            words: Vec::new(),
-            clamped: None,
-            outcome: WriteOutcome::Refused {
-                reason: String::new(),
-            },
-        };
+        let mut rec = WriteRecord::attempt(
+            &self.entry.asset,
+            &self.entry.label(),
+            &sp.quantity,
+            sp.value,
+            String::new(),
+        );
         let finish = |mut rec: WriteRecord, outcome: WriteOutcome| {
             rec.outcome = outcome;
             rec.log();

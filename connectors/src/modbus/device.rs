@@ -196,20 +196,13 @@ impl ModbusDevice {
     }
 
     fn record(&self, quantity: &str, requested: f64) -> WriteRecord {
-        WriteRecord {
-            time: Utc::now(),
-            asset: self.entry.asset.clone(),
-            device: self.entry.label(),
-            quantity: quantity.to_string(),
-            register: None,
+        WriteRecord::attempt(
+            &self.entry.asset,
+            &self.entry.label(),
+            quantity,
             requested,
-            written: None,
-            words: Vec::new(),
-            clamped: None,
-            outcome: WriteOutcome::Refused {
-                reason: String::new(),
-            },
-        }
+            String::new(),
+        )
     }
 
     fn finish(mut rec: WriteRecord, outcome: WriteOutcome) -> WriteRecord {
