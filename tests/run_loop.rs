@@ -834,7 +834,10 @@ fn kill_and_resume(backend: Backend) {
     );
     let config = run_config(
         dir.path(),
-        &format!("{}speed = 0.0\nduration_h = 24.0\n", backend.setting()),
+        &format!(
+            "{}speed = 0.0\nduration_h = 24.0\n[requests]\nnotice_minutes = 30.0\n",
+            backend.setting()
+        ),
     );
     let mut first = Aems::start(dir.path(), &devices, &config, &[]);
     first.wait_cycles(42);
@@ -854,8 +857,27 @@ fn kill_and_resume(backend: Backend) {
     );
     assert!(row("SELECT ended_wall FROM runs WHERE id = 1")[0].is_null());
 
+    let issued = |run: i64| {
+        let sql = format!(
+            "SELECT e.subject FROM events e JOIN cycles c ON c.id = e.cycle_id
+             WHERE c.run_id = {run} AND e.kind = 'tenant_request'"
+        );
+        let rows = c.query(&sql).unwrap();
+        rows.into_iter()
+            .map(|r| r[0].as_text().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let asked_before = issued(1);
+    assert!(!asked_before.is_empty(), "no request before the kill");
+
     let mut second = Aems::start(dir.path(), &devices, &config, &[]);
     second.wait_cycles(cycles_before as u64 + 3);
+    // The requests already issued are known to the resumed run: none issued again.
+    let desk = second.json("/requests");
+    assert!(
+        desk["issued"].as_u64().unwrap() as usize >= asked_before.len(),
+        "{desk}"
+    );
     let kpis = second.json("/kpis");
     assert!(kpis["month_peak_kw"]["pcc"].as_f64().unwrap() >= stored_peak);
     second.signal("TERM");
@@ -884,6 +906,11 @@ fn kill_and_resume(backend: Backend) {
     );
     assert_eq!(released, 9, "4 batteries, 4 HVAC units, 1 gas engine");
     assert!(!row("SELECT ended_wall FROM runs WHERE id = 2")[0].is_null());
+    let again: Vec<String> = issued(2).intersection(&asked_before).cloned().collect();
+    assert!(
+        again.is_empty(),
+        "issued again after the restart: {again:?}"
+    );
 }
 
 #[test]

@@ -205,6 +205,14 @@ impl Controller {
         self.desk = Some(request::Desk::new(policy));
     }
 
+    /// Takes up a resumed run's requests, responses and learned rates under this
+    /// controller's policy (nothing when requests are not enabled).
+    pub fn resume_requests(&mut self, desk: request::Desk) {
+        if let Some(d) = &mut self.desk {
+            *d = desk.with_policy(d.policy().clone());
+        }
+    }
+
     /// The requests, responses and learned rates, when requests are enabled.
     pub fn requests(&self) -> Option<&request::Desk> {
         self.desk.as_ref()

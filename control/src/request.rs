@@ -212,8 +212,9 @@ pub struct Response {
     pub note: Option<String>,
 }
 
-/// The requests, their measurements and the learned response rates.
-#[derive(Debug, Clone)]
+/// The requests, their measurements and the learned response rates (kept with a live run's
+/// resume state).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Desk {
     policy: Policy,
     /// Every request issued, oldest first.
@@ -239,6 +240,12 @@ impl Desk {
             samples: BTreeMap::new(),
             responses: Vec::new(),
         }
+    }
+
+    /// The same requests, measurements and rates under `policy` (a resumed run's settings).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// The policy.

@@ -47,6 +47,9 @@ pub struct Resume {
     pub battery_kwh: BTreeMap<String, f64>,
     /// Zone temperatures at the last cycle, °C.
     pub zone_c: BTreeMap<String, f64>,
+    /// Requests to tenants and residents issued, measured and learned.
+    #[serde(default)]
+    pub requests: Option<control::request::Desk>,
 }
 
 /// The loop: its adapters and what it carries between cycles besides the controller's own.
@@ -153,6 +156,7 @@ impl Loop {
             ledger: self.ledger.clone(),
             battery_kwh: state.battery_kwh.clone(),
             zone_c: state.zone_c.clone(),
+            requests: self.controller.requests().cloned(),
         };
         match serde_json::to_string(&r) {
             Ok(j) => self.log_store("resume state", self.store.put_state("resume", &j)),
@@ -163,6 +167,9 @@ impl Loop {
     /// Takes up a stored run.
     pub fn resume_from(&mut self, r: &Resume) {
         self.controller.set_estimator(r.estimator.clone());
+        if let Some(d) = &r.requests {
+            self.controller.resume_requests(d.clone());
+        }
         self.ledger = r.ledger.clone();
         self.origin = r.origin;
     }
