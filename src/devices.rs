@@ -138,7 +138,7 @@ async fn simulate(a: &SimulateArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow!("{e}"))?;
     println!(
         "Simulating {} devices of '{}' from {} at speed {}",
-        sim.devices().devices.len(),
+        sim.devices().assets().len(),
         scenario.name,
         sim.now().to_rfc3339(),
         a.speed
@@ -147,6 +147,13 @@ async fn simulate(a: &SimulateArgs) -> Result<ExitCode> {
         println!(
             "  {:<16} {:<18} modbus {}:{} unit {}",
             d.asset, d.profile.name, d.host, d.port, d.unit_id
+        );
+    }
+    for e in &sim.devices().echonet_devices {
+        let (c, eoj) = (&e.class.name, e.eoj);
+        println!(
+            "  {:<16} {c:<18} echonet {}:{} eoj {eoj}",
+            e.asset, e.host, e.port
         );
     }
     sim.run_clock(a.speed, Duration::from_millis(200));
@@ -235,34 +242,11 @@ async fn read(a: &ReadArgs) -> Result<ExitCode> {
 
 async fn write(a: &WriteArgs) -> Result<ExitCode> {
     let devices = load_devices(&a.devices)?;
-    let entry = devices.device(&a.asset).ok_or_else(|| {
-        anyhow!(
-            "{}: no [[device]] with asset '{}' (assets: {})",
-            a.devices.display(),
-            a.asset,
-            devices
-                .devices
-                .iter()
-                .map(|d| d.asset.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    let profile = &entry.profile;
     let quantity = match &a.quantity {
         Some(q) => q.clone(),
-        None => ["power_kw", "zone_setpoint_c"]
-            .iter()
-            .find(|q| profile.setpoint(q).is_some())
-            .map(|q| q.to_string())
-            .or_else(|| {
-                profile
-                    .setpoints
-                    .iter()
-                    .map(|s| s.point.name.clone())
-                    .find(|n| !profile.acquire.iter().any(|s| &s.point == n))
-            })
-            .ok_or_else(|| anyhow!("profile '{}' has no writable point", profile.name))?,
+        None => devices
+            .default_setpoint(&a.asset)
+            .map_err(|e| anyhow!("{e}"))?,
     };
     let fleet = Fleet::new(devices.clone());
     let record = fleet

@@ -83,12 +83,25 @@ fn devices_file(dir: &Path, port: u16) -> PathBuf {
     path
 }
 
+/// The same with an ECHONET Lite storage battery (retail_b_bat) on UDP `echonet_port`.
+fn with_echonet(dir: &Path, port: u16, echonet_port: u16) -> PathBuf {
+    let path = devices_file(dir, port);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "\n[[device]]\nasset = \"retail_b_bat\"\nprotocol = \"echonet\"\nclass = \"storage_battery\"\n\
+         host = \"127.0.0.1\"\nport = {echonet_port}\nlimits = {{ power_kw = [-5.0, 5.0] }}\n"
+    ));
+    let path = dir.join(format!("devices-{port}-{echonet_port}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
 fn simulate_then_read_and_write_from_other_processes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::temp_dir().join(format!("aems-devices-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let sim_devices = devices_file(&dir, 0);
+    let sim_devices = with_echonet(&dir, 0, 0);
 
     let mut sim = aems();
     sim.args([
@@ -116,17 +129,21 @@ fn simulate_then_read_and_write_from_other_processes() {
         }
     });
     // The simulator prints where it serves each device, then "Ctrl-C stops.".
-    let mut port = None;
+    let (mut port, mut echonet_port) = (None, None);
     let t0 = Instant::now();
     loop {
         let line = rx
             .recv_timeout(LIMIT.saturating_sub(t0.elapsed()))
             .expect("the simulator did not start");
-        if let Some(rest) = line.split("modbus 127.0.0.1:").nth(1) {
-            port = rest
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse::<u16>().ok());
+        let after = |tag: &str| {
+            let rest = line.split(tag).nth(1)?;
+            rest.split_whitespace().next()?.parse::<u16>().ok()
+        };
+        if let Some(p) = after("modbus 127.0.0.1:") {
+            port = Some(p);
+        }
+        if let Some(p) = after("echonet 127.0.0.1:") {
+            echonet_port = Some(p);
         }
         if line.starts_with("Ctrl-C stops.") {
             break;
@@ -134,7 +151,8 @@ fn simulate_then_read_and_write_from_other_processes() {
     }
     let port = port.expect("a port in the simulator's output");
     assert_ne!(port, 0);
-    let devices = devices_file(&dir, port);
+    let echonet_port = echonet_port.expect("the ECHONET Lite port in the simulator's output");
+    let devices = with_echonet(&dir, port, echonet_port);
 
     // read: every device, as JSON.
     let mut cmd = aems();
@@ -143,7 +161,7 @@ fn simulate_then_read_and_write_from_other_processes() {
     assert_eq!(code, 0, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let assets = json["assets"].as_object().unwrap();
-    assert_eq!(assets.len(), 5);
+    assert_eq!(assets.len(), 6);
     for (id, a) in assets {
         assert!(a["error"].is_null(), "{id}: {}", a["error"]);
     }
@@ -177,6 +195,33 @@ fn simulate_then_read_and_write_from_other_processes() {
     assert_eq!(
         json["assets"]["hub_bat"]["values"]["power_kw"]["value"].as_f64(),
         Some(-820.0)
+    );
+
+    // The ECHONET Lite battery: beyond its limits, clamped, written as mode + power in one
+    // SetC and read back; then it charges.
+    let mut cmd = aems();
+    cmd.args(["devices", "write"]).arg(&devices).args([
+        "retail_b_bat",
+        "-50",
+        "--unit",
+        "kW",
+        "--json",
+    ]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let rec: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rec["written"].as_f64(), Some(-5.0), "{rec}");
+    assert_eq!(rec["outcome"]["status"], "confirmed");
+    assert_eq!(rec["register"], "EPC 0xDA + EPC 0xEB", "{rec}");
+    let mut cmd = aems();
+    cmd.args(["devices", "read", "--json"]).arg(&devices);
+    let (_, out, _) = run(cmd);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["assets"]["retail_b_bat"]["values"]["power_kw"]["value"].as_f64(),
+        Some(-5.0),
+        "{}",
+        json["assets"]["retail_b_bat"]
     );
 
     // A read-only quantity is refused: exit 1, nothing written.

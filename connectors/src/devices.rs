@@ -594,6 +594,45 @@ impl DevicesConfig {
     pub fn device(&self, asset: &str) -> Option<&DeviceEntry> {
         self.devices.iter().find(|d| d.asset == asset)
     }
+
+    /// Every asset with a device, Modbus then ECHONET Lite.
+    pub fn assets(&self) -> Vec<&str> {
+        (self.devices.iter().map(|d| d.asset.as_str()))
+            .chain(self.echonet_devices.iter().map(|e| e.asset.as_str()))
+            .collect()
+    }
+
+    /// The quantity a hand-written setpoint of `asset` sets when none is named (`aems
+    /// devices write`): `power_kw`, else `zone_setpoint_c`, else the first writable point
+    /// that is not a control-mode point; the error names the file and what is missing.
+    pub fn default_setpoint(&self, asset: &str) -> Result<String, String> {
+        let pick = |has: &dyn Fn(&str) -> bool| {
+            ["power_kw", "zone_setpoint_c"]
+                .into_iter()
+                .find(|q| has(q))
+                .map(str::to_string)
+        };
+        if let Some(e) = self.echonet_device(asset) {
+            let c = &e.class;
+            return pick(&|q| c.setpoint(q).is_some())
+                .or_else(|| c.setpoints.first().map(|s| s.name.clone()))
+                .ok_or_else(|| format!("class '{}' has no writable quantity", c.name));
+        }
+        let Some(d) = self.device(asset) else {
+            return Err(format!(
+                "{}: no [[device]] with asset '{asset}' (assets: {})",
+                self.path.display(),
+                self.assets().join(", ")
+            ));
+        };
+        let p = &d.profile;
+        pick(&|q| p.setpoint(q).is_some())
+            .or_else(|| {
+                (p.setpoints.iter().map(|s| s.point.name.clone()))
+                    .find(|n| !p.acquire.iter().any(|s| &s.point == n))
+            })
+            .ok_or_else(|| format!("profile '{}' has no writable point", p.name))
+    }
 }
 
 /// An ECHONET Lite `[[device]]`: `Err((field, reason))`.
