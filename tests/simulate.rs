@@ -904,4 +904,31 @@ fn tenant_requests_with_a_thirty_percent_response_lower_the_billed_peak() {
         err.contains("--requests 1.5") && err.contains("[0, 1]"),
         "{err}"
     );
+    // The scenario's [requests] policy: a bad one is refused naming the file and the field.
+    let series = repo().join("scenarios/kashiwanoha/series.csv");
+    let text = std::fs::read_to_string(&sc).unwrap().replace(
+        "series = \"series.csv\"",
+        &format!("series = {:?}", series.display().to_string()),
+    );
+    for (policy, field) in [
+        ("ask_fraction = 2.0", "ask_fraction"),
+        ("ask_fractoin = 0.2", "ask_fractoin"),
+    ] {
+        let p = dir.path().join("policy.toml");
+        std::fs::write(&p, format!("{text}\n[requests]\n{policy}\n")).unwrap();
+        let out = aems(&[
+            "simulate",
+            p.to_str().unwrap(),
+            "--from",
+            "2025-08-04",
+            "--to",
+            "2025-08-05",
+            "--requests",
+            "0.3",
+            "--quiet",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("policy.toml") && err.contains(field), "{err}");
+    }
 }

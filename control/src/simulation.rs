@@ -114,6 +114,8 @@ pub struct Setup {
     pub signals: Vec<crate::problem::GridSignal>,
     /// Requests to tenants and residents, and how the simulated people answer them.
     pub requests: Option<Requests>,
+    /// The scenario's `[requests]` policy (the defaults without one), for `requests`.
+    pub request_policy: crate::request::Policy,
 }
 
 /// Requests in a what-if: the controller's policy, and the share of each requested kW the
@@ -131,6 +133,7 @@ impl Setup {
     pub fn new(file: ScenarioFile, o: &RunOptions) -> Result<Self> {
         let sim: SimulationSection = settings::section(&file, "simulation")?;
         let kpi: KpiSection = settings::section(&file, "kpi")?;
+        let request_policy: crate::request::Policy = settings::section(&file, "requests")?;
         let table = file.table();
         let offset = *file.start().offset();
         let from = match &o.from {
@@ -190,6 +193,7 @@ impl Setup {
             forecast_scenarios: o.forecast_scenarios,
             signals: Vec::new(),
             requests: None,
+            request_policy,
             file,
             sim,
             kpi,
@@ -310,7 +314,9 @@ pub fn simulate_with(
             );
             ctl.set_signals(setup.signals.clone());
             if let (Some(r), Policy::Mpc) = (&setup.requests, policy) {
-                r.policy.check().map_err(|e| anyhow!("{e}"))?;
+                r.policy
+                    .check()
+                    .map_err(|e| anyhow!("{}: {e}", setup.file.path().display()))?;
                 ctl.enable_requests(r.policy.clone());
             }
             for t in 0..n {

@@ -272,7 +272,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             ));
         }
         setup.requests = Some(simulation::Requests {
-            policy: control::request::Policy::default(),
+            policy: setup.request_policy.clone(),
             response_rate: rate,
         });
     }

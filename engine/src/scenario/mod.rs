@@ -351,8 +351,9 @@ pub const EXTENSION_ARRAYS: [&str; 1] = ["outage"];
 
 /// Sections this project adds to the scenario format (kept as TOML for the tools that read
 /// them; the dispatch model ignores them): `[simulation]` (closed-loop simulation
-/// settings) and `[kpi]` (reporting settings such as the CO2 base year).
-pub const EXTENSION_SECTIONS: [&str; 2] = ["simulation", "kpi"];
+/// settings), `[kpi]` (reporting settings such as the CO2 base year) and `[requests]` (how a
+/// what-if asks tenants and residents for help).
+pub const EXTENSION_SECTIONS: [&str; 3] = ["simulation", "kpi", "requests"];
 
 impl ScenarioFile {
     /// Reads the scenario TOML at `path` and the series CSV it names.
