@@ -11,13 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
 use crate::problem::{GridSignal, SignalKind};
 use crate::state::Interval;
 
 /// One interval of an event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventInterval {
     /// What it sets.
     pub kind: SignalKind,
@@ -30,7 +31,7 @@ pub struct EventInterval {
 }
 
 /// An event as the loop takes it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// The event's id at its source.
     pub id: String,
@@ -66,16 +67,41 @@ pub struct ReportRow {
     pub baseline_kw: Option<f64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Tracked {
     event: Event,
-    /// (grid, interval start) → baseline, kW.
+    /// (grid, interval start) → baseline, kW (a list in JSON, whose keys are strings).
+    #[serde(with = "pairs")]
     baseline: BTreeMap<(String, DateTime<FixedOffset>), Option<f64>>,
     reported: BTreeSet<DateTime<FixedOffset>>,
 }
 
-/// The events in force and what is owed on them.
-#[derive(Debug, Clone, Default)]
+/// A map as a list of (key, value) pairs.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// The events in force and what is owed on them (kept with a live run's resume state, so
+/// that a restarted loop keeps the baselines and does not report an interval twice).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Book {
     grids: Vec<String>,
     events: BTreeMap<String, Tracked>,
@@ -97,6 +123,18 @@ impl Book {
             grids,
             events: BTreeMap::new(),
         }
+    }
+
+    /// The connections events apply to when they name none.
+    pub fn grids(&self) -> &[String] {
+        &self.grids
+    }
+
+    /// The same events and what is owed on them, applying to `grids` (a resumed run's
+    /// settings).
+    pub fn with_grids(mut self, grids: Vec<String>) -> Self {
+        self.grids = grids;
+        self
     }
 
     /// Takes the source's current events; a new event's baseline comes from `plan` (the
@@ -310,7 +348,9 @@ mod tests {
         assert_eq!(due[0].1.len(), 1);
         assert!((due[0].1[0].actual_kw - 290.0).abs() < 1e-9);
         assert_eq!(due[0].1[0].baseline_kw, None);
-        // Not again.
+        // Not again, also after a restart (the book as the resume state keeps it).
+        let json = serde_json::to_string(&b).unwrap();
+        let mut b: Book = serde_json::from_str(&json).unwrap();
         assert!(b.due_reports(t("2025-08-04T15:10:00+09:00"), &m).is_empty());
         m.push(metered("2025-08-04T15:00:00+09:00", 120.0));
         let due = b.due_reports(t("2025-08-04T15:30:00+09:00"), &m);

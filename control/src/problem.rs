@@ -50,7 +50,7 @@ pub fn apply_caps(sc: &mut Scenario, caps: &[ImportCap]) {
 }
 
 /// What a demand-response signal sets on a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SignalKind {
     /// A cap on the import, kW (as an operator's cap: soft, at the engine's penalty).
     ImportCapKw,

@@ -26,10 +26,36 @@ pub struct DrLink {
     last_error: Option<String>,
 }
 
+/// What a link keeps across a restart: the events' book (baselines, intervals reported) and
+/// the meters' recent intervals its reports are made of.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    /// The events in force and what is owed on them.
+    pub book: Book,
+    /// The meters' 30-minute intervals of the last two days.
+    pub metered: Vec<Interval>,
+}
+
 /// What a cycle's poll found, in words for the audit log: (kind, subject, detail).
 pub type Notes = Vec<(&'static str, String, String)>;
 
 impl DrLink {
+    /// What to keep across a restart (the resume state).
+    pub fn saved(&self) -> Saved {
+        Saved {
+            book: self.book.clone(),
+            metered: self.metered.clone(),
+        }
+    }
+
+    /// Takes up a restarted run's book and meter intervals (the events apply to this
+    /// link's connections; the VTN is read again at the next cycle).
+    pub fn resume(&mut self, saved: Saved) {
+        let grids = self.book.grids().to_vec();
+        self.book = saved.book.with_grids(grids);
+        self.metered = saved.metered;
+    }
+
     /// A link for `district` whose events apply to `grids` (every connection if the settings
     /// name none; a name that is not a connection is refused).
     pub fn new(cfg: &OpenAdrConfig, district: &str, all_grids: &[String]) -> Result<Self> {

@@ -50,6 +50,9 @@ pub struct Resume {
     /// Requests to tenants and residents issued, measured and learned.
     #[serde(default)]
     pub requests: Option<control::request::Desk>,
+    /// The OpenADR events' baselines and the intervals reported.
+    #[serde(default)]
+    pub dr: Option<dr::link::Saved>,
 }
 
 /// The loop: its adapters and what it carries between cycles besides the controller's own.
@@ -157,6 +160,7 @@ impl Loop {
             battery_kwh: state.battery_kwh.clone(),
             zone_c: state.zone_c.clone(),
             requests: self.controller.requests().cloned(),
+            dr: self.dr.as_ref().map(|d| d.saved()),
         };
         match serde_json::to_string(&r) {
             Ok(j) => self.log_store("resume state", self.store.put_state("resume", &j)),
@@ -169,6 +173,9 @@ impl Loop {
         self.controller.set_estimator(r.estimator.clone());
         if let Some(d) = &r.requests {
             self.controller.resume_requests(d.clone());
+        }
+        if let (Some(link), Some(saved)) = (&mut self.dr, &r.dr) {
+            link.resume(saved.clone());
         }
         self.ledger = r.ledger.clone();
         self.origin = r.origin;
