@@ -24,17 +24,37 @@ pub fn applies_to(names: &[String], all: &[String]) -> Result<Vec<String>, Strin
 }
 
 /// `e` in the controller's terms: its signals as intervals in `offset`; the connections among
-/// `all` its targets name (the others name resources or groups the AEMS does not map: an event
-/// naming no connection applies to the book's).
-pub fn to_event(e: &DrEvent, all: &[String], offset: FixedOffset) -> Event {
-    Event {
+/// `all` its targets name (an event naming no connection but one of `own` — this VEN's name,
+/// the district's id — or naming nothing applies to the book's connections). An event whose
+/// targets name only resources this district does not have is refused (`Err`, the reason in
+/// words): it never reaches the plan.
+pub fn to_event(
+    e: &DrEvent,
+    all: &[String],
+    own: &[String],
+    offset: FixedOffset,
+) -> Result<Event, String> {
+    let grids: Vec<String> = e
+        .targets
+        .iter()
+        .filter(|t| all.contains(t))
+        .cloned()
+        .collect();
+    if !e.targets.is_empty() && grids.is_empty() && !e.targets.iter().any(|t| own.contains(t)) {
+        return Err(format!(
+            "its targets ({}) name no grid connection of this district ({}){}",
+            e.targets.join(", "),
+            all.join(", "),
+            if own.is_empty() {
+                String::new()
+            } else {
+                format!(" nor this VEN ({})", own.join(", "))
+            }
+        ));
+    }
+    Ok(Event {
         id: e.id.clone(),
-        grids: e
-            .targets
-            .iter()
-            .filter(|t| all.contains(t))
-            .cloned()
-            .collect(),
+        grids,
         intervals: e
             .signals
             .iter()
@@ -49,7 +69,7 @@ pub fn to_event(e: &DrEvent, all: &[String], offset: FixedOffset) -> Event {
                 until: s.until.with_timezone(&offset),
             })
             .collect(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -64,6 +84,41 @@ mod tests {
         assert_eq!(
             applies_to(&["pcc_9".into()], &all).unwrap_err(),
             "'pcc_9' is not a grid connection (it has: pcc, condo_pcc)"
+        );
+    }
+
+    #[test]
+    fn an_event_for_resources_the_district_does_not_have_is_refused() {
+        let all = ["pcc".to_string(), "condo_pcc".to_string()];
+        let own = ["gate-square-ven".to_string()];
+        let jst = FixedOffset::east_opt(9 * 3600).unwrap();
+        let event = |targets: &[&str]| DrEvent {
+            id: "e1".into(),
+            program_id: "p1".into(),
+            name: None,
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            signals: Vec::new(),
+            ignored: Vec::new(),
+        };
+        // No targets, or this VEN: the book's connections; a connection: that one.
+        assert!(to_event(&event(&[]), &all, &own, jst)
+            .unwrap()
+            .grids
+            .is_empty());
+        assert!(to_event(&event(&["gate-square-ven"]), &all, &own, jst)
+            .unwrap()
+            .grids
+            .is_empty());
+        assert_eq!(
+            to_event(&event(&["condo_pcc", "osaka_pcc"]), &all, &own, jst)
+                .unwrap()
+                .grids,
+            ["condo_pcc"]
+        );
+        assert_eq!(
+            to_event(&event(&["osaka_pcc"]), &all, &own, jst).unwrap_err(),
+            "its targets (osaka_pcc) name no grid connection of this district (pcc, condo_pcc) \
+             nor this VEN (gate-square-ven)"
         );
     }
 }

@@ -2,7 +2,8 @@
 //! OpenADR 3 event objects, as a VTN's `GET /events` returns them (or as its business logic
 //! would post them: `id` optional), read with the same mapping as the live VEN
 //! (`connectors::openadr::parse_event`). An event whose targets name grid connections applies
-//! to those; any other to every connection given.
+//! to those, one without targets to every connection given; one whose targets name only
+//! other resources is not acted on (listed with the reason).
 
 use std::path::Path;
 
@@ -51,8 +52,13 @@ pub fn signals(
                 }
             );
         }
-        ignored.extend(ev.ignored.iter().map(|i| format!("event {id}: {i}")));
-        events.push(crate::event::to_event(&ev, grids, offset));
+        match crate::event::to_event(&ev, grids, &[], offset) {
+            Ok(event) => {
+                ignored.extend(ev.ignored.iter().map(|i| format!("event {id}: {i}")));
+                events.push(event);
+            }
+            Err(why) => ignored.push(format!("event {id}: refused: {why}")),
+        }
     }
     // As the live loop applies them (each event on the connections it names, else on all).
     let mut book = Book::new(grids.to_vec());
@@ -93,6 +99,18 @@ mod tests {
         let (s, _) = signals(&p, &["pcc".into(), "condo_pcc".into()], jst).unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].grid, "condo_pcc");
+        // Targets naming only resources the district does not have: refused, said why,
+        // nothing taken.
+        let unknown = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"condo_pcc\", \"tokyo-east\"", "\"osaka_pcc\"");
+        std::fs::write(&p, unknown).unwrap();
+        let (s, ignored) = signals(&p, &["pcc".into(), "condo_pcc".into()], jst).unwrap();
+        assert!(s.is_empty(), "{s:?}");
+        assert_eq!(
+            ignored,
+            ["event e1: refused: its targets (osaka_pcc) name no grid connection of this district (pcc, condo_pcc)"]
+        );
         std::fs::write(&p, r#"[{"id": "e2", "priority": 1, "intervals": []}]"#).unwrap();
         let e = format!("{:#}", signals(&p, &["pcc".into()], jst).unwrap_err());
         assert!(

@@ -16,6 +16,10 @@ pub struct DrLink {
     cfg: OpenAdrConfig,
     secret: String,
     ven_name: String,
+    /// The district's id (an event may target it).
+    district: String,
+    /// Events refused (targets naming no resource of this district), noted once.
+    refused: std::collections::BTreeSet<String>,
     ven: Option<Ven>,
     book: Book,
     /// Every grid connection of the scenario (an event's targets may name them).
@@ -64,6 +68,8 @@ impl DrLink {
         Ok(Self {
             secret: cfg.secret()?,
             ven_name: cfg.ven_name.clone().unwrap_or_else(|| district.to_string()),
+            district: district.to_string(),
+            refused: Default::default(),
             cfg: cfg.clone(),
             ven: None,
             book: Book::new(grids),
@@ -113,10 +119,21 @@ impl DrLink {
         };
         self.last_error = None;
         let mut words = std::collections::BTreeMap::new();
+        let own = [self.ven_name.clone(), self.district.clone()];
+        let mut refused: Notes = Vec::new();
         let taken: Vec<Event> = events
             .iter()
-            .map(|e| {
-                let event = crate::event::to_event(e, &self.all_grids, offset);
+            .filter_map(|e| {
+                let event = match crate::event::to_event(e, &self.all_grids, &own, offset) {
+                    Ok(event) => event,
+                    Err(why) => {
+                        if self.refused.insert(e.id.clone()) {
+                            tracing::warn!(target: "aems::run", event = %e.id, "OpenADR event refused: {why}");
+                            refused.push(("openadr_event_refused", e.id.clone(), why));
+                        }
+                        return None;
+                    }
+                };
                 let mut w: Vec<String> = e
                     .signals
                     .iter()
@@ -144,11 +161,11 @@ impl DrLink {
                         w.join("; ")
                     ),
                 );
-                event
+                Some(event)
             })
             .collect();
         let Changes { new, gone } = self.book.update(taken, plan);
-        let mut notes: Notes = Vec::new();
+        let mut notes: Notes = refused;
         for id in new {
             let detail = words.remove(&id).unwrap_or_default();
             tracing::warn!(target: "aems::run", event = %id, "OpenADR event: {detail}");
