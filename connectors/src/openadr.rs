@@ -217,6 +217,16 @@ pub fn parse_event(id: &str, e: &EventRequest) -> DrEvent {
                 }
             };
             match p.values.first().and_then(number) {
+                Some(v) if v < 0.0 && kind != SignalKind::Price => out.ignored.push(format!(
+                    "interval {}: {} {v} is negative",
+                    iv.id,
+                    kind.payload_type()
+                )),
+                Some(_) if until <= start => out.ignored.push(format!(
+                    "interval {}: {} ends ({until}) no later than it starts ({start})",
+                    iv.id,
+                    kind.payload_type()
+                )),
                 Some(v) => out.signals.push(Signal {
                     kind,
                     from: start,
@@ -474,6 +484,27 @@ mod tests {
                                "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [100.0]}]}]}"#,
         );
         assert_eq!(open.signals[0].until, indefinite());
+        // Malformed payloads: a negative cap or carbon intensity, a value that is not a
+        // number, an interval that ends before it starts — each said, none taken.
+        let bad = event(
+            r#"{"programID": "p1", "priority": null,
+                "intervals": [{"id": 0, "intervalPeriod": {"start": "2025-08-04T05:00:00Z", "duration": "PT1H"},
+                               "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [-300.0]},
+                                            {"type": "GHG", "values": ["lots"]}]},
+                              {"id": 1, "intervalPeriod": {"start": "2025-08-04T07:00:00Z", "duration": "PT0S"},
+                               "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [300.0]}]}]}"#,
+        );
+        assert!(bad.signals.is_empty(), "{bad:?}");
+        assert_eq!(bad.ignored.len(), 3, "{bad:?}");
+        assert!(
+            bad.ignored[0].contains("IMPORT_CAPACITY_LIMIT -300 is negative"),
+            "{bad:?}"
+        );
+        assert!(
+            bad.ignored[1].contains("GHG has no finite number"),
+            "{bad:?}"
+        );
+        assert!(bad.ignored[2].contains("ends"), "{bad:?}");
     }
 
     #[test]
