@@ -625,6 +625,34 @@ pub struct Simulator {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The physics model of the `family` device `asset` in `config`, if the district has one.
+fn model_of(config: &SimConfig, family: DeviceFamily, asset: &str) -> Option<Model> {
+    let spec = &config.spec;
+    match family {
+        DeviceFamily::Battery => {
+            (spec.batteries.iter().position(|b| b.id == asset)).map(Model::Battery)
+        }
+        DeviceFamily::Hvac => spec
+            .hvacs
+            .iter()
+            .position(|h| h.id == asset)
+            .map(Model::Hvac),
+        DeviceFamily::Generator => {
+            (spec.generators.iter().position(|g| g.id == asset)).map(Model::Generator)
+        }
+        DeviceFamily::Meter => config
+            .meters
+            .iter()
+            .position(|m| m.id == asset)
+            .map(Model::Meter),
+        DeviceFamily::Line => spec
+            .line_ids
+            .iter()
+            .position(|id| id == asset)
+            .map(Model::Line),
+    }
+}
+
 impl Simulator {
     /// Lays out every device of `devices` over the district `config` and starts serving.
     /// Each device's asset must be a battery, HVAC unit, generator or meter of `config`
@@ -632,37 +660,7 @@ impl Simulator {
     pub async fn start(config: SimConfig, devices: &DevicesConfig) -> Result<Self, SimError> {
         let mut sim_devices = Vec::new();
         for (i, e) in devices.devices.iter().enumerate() {
-            let model = match e.profile.family {
-                DeviceFamily::Battery => config
-                    .spec
-                    .batteries
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Battery),
-                DeviceFamily::Hvac => config
-                    .spec
-                    .hvacs
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Hvac),
-                DeviceFamily::Generator => config
-                    .spec
-                    .generators
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Generator),
-                DeviceFamily::Meter => config
-                    .meters
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Meter),
-                DeviceFamily::Line => config
-                    .spec
-                    .line_ids
-                    .iter()
-                    .position(|id| *id == e.asset)
-                    .map(Model::Line),
-            };
+            let model = model_of(&config, e.profile.family, &e.asset);
             let asset_error = |reason: String| {
                 SimError::Config(ConfigError {
                     file: devices.path.clone(),
@@ -700,26 +698,11 @@ impl Simulator {
         }
         let mut echo_objects = Vec::new();
         for (i, e) in devices.echonet_devices.iter().enumerate() {
-            use crate::echonet::class::ClassFamily;
-            let model = match e.class.family {
-                ClassFamily::Battery => config
-                    .spec
-                    .batteries
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Battery),
-                ClassFamily::Hvac => config
-                    .spec
-                    .hvacs
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Hvac),
-                ClassFamily::Meter => config
-                    .meters
-                    .iter()
-                    .position(|b| b.id == e.asset)
-                    .map(Model::Meter),
-                ClassFamily::Pv => config
+            // A class of a device family is laid out as a Modbus device of it; PV (no
+            // family the controller commands) is its node's arrays.
+            let model = match e.class.family.device_family() {
+                Some(f) => model_of(&config, f, &e.asset),
+                None => config
                     .spec
                     .nodes
                     .iter()
