@@ -215,6 +215,20 @@ impl Plan {
     }
 }
 
+/// The warm start kept in `slot`, leaving it empty (a poisoned lock only loses the start).
+fn take_warm(slot: &std::sync::Mutex<engine::WarmStart>) -> engine::WarmStart {
+    slot.lock()
+        .map(|mut w| std::mem::take(&mut *w))
+        .unwrap_or_default()
+}
+
+/// Keeps `warm` for the next solve.
+fn put_warm(slot: &std::sync::Mutex<engine::WarmStart>, warm: engine::WarmStart) {
+    if let Ok(mut w) = slot.lock() {
+        *w = warm;
+    }
+}
+
 /// How a solve went.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct SolveInfo {
@@ -230,6 +244,9 @@ pub struct Solver {
     /// The engine's options (the time limit is set from the deadline).
     pub opts: SolveOptions,
     running: Arc<AtomicBool>,
+    /// The bases the last solve left: the next plan's simplex starts there (the
+    /// problem's structure rarely changes between cycles; when it does the start is cold).
+    warm: Arc<std::sync::Mutex<engine::WarmStart>>,
 }
 
 impl Solver {
@@ -238,6 +255,7 @@ impl Solver {
         Self {
             opts,
             running: Arc::new(AtomicBool::new(false)),
+            warm: Arc::default(),
         }
     }
 
@@ -252,7 +270,10 @@ impl Solver {
         let t0 = Instant::now();
         let outcome = match deadline_s {
             None => {
-                engine::optimize(&problem, &self.opts).map_err(|e| format!("solve failed: {e}"))
+                let mut warm = take_warm(&self.warm);
+                let r = engine::optimize_warm(&problem, &self.opts, &mut warm);
+                put_warm(&self.warm, warm);
+                r.map_err(|e| format!("solve failed: {e}"))
             }
             Some(deadline) => {
                 if self.running.load(Ordering::SeqCst) {
@@ -273,11 +294,14 @@ impl Solver {
                 running.store(true, Ordering::SeqCst);
                 let (tx, rx) = std::sync::mpsc::channel();
                 let sc = problem.clone();
+                let warm_slot = self.warm.clone();
                 let spawned =
                     std::thread::Builder::new()
                         .name("aems-solve".into())
                         .spawn(move || {
-                            let r = engine::optimize(&sc, &opts);
+                            let mut warm = take_warm(&warm_slot);
+                            let r = engine::optimize_warm(&sc, &opts, &mut warm);
+                            put_warm(&warm_slot, warm);
                             running.store(false, Ordering::SeqCst);
                             let _ = tx.send(r);
                         });

@@ -25,7 +25,9 @@ pub mod report;
 pub mod resilience;
 pub mod schedule;
 pub mod solve;
+pub mod warm;
 
 pub use report::Figures;
 pub use schedule::Schedule;
-pub use solve::{optimize, Outcome, SolveOptions, Status, Strategy};
+pub use solve::{optimize, optimize_warm, Outcome, SolveOptions, Status, Strategy};
+pub use warm::WarmStart;

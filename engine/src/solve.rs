@@ -33,6 +33,7 @@ use crate::model::{self, Goal, Integrality, OnOff, Vars};
 use crate::report::Figures;
 use crate::scenario::Scenario;
 use crate::schedule::Schedule;
+use crate::warm::WarmStart;
 
 /// How the solver reaches the optimum (both exact within `mip_gap`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,6 +169,8 @@ pub struct Outcome {
     pub solve_seconds: f64,
     /// Number of HiGHS runs.
     pub solver_runs: usize,
+    /// HiGHS runs that started from the basis a previous solve left ([`optimize_warm`]).
+    pub warm_starts: usize,
     /// Binary variables in the last model solved.
     pub binaries: usize,
     /// One entry per round of the strategy.
@@ -229,6 +232,10 @@ struct Run {
     /// Lower bound on this model's optimum, including the objective constant.
     bound: f64,
     vars: Vars,
+    /// The optimal basis of an LP run.
+    basis: Option<crate::warm::Basis>,
+    /// Whether the run started from a given basis.
+    warm_started: bool,
 }
 
 #[derive(Default)]
@@ -261,6 +268,7 @@ impl Runner<'_> {
         plan: &Integrality,
         goal: Goal,
         warm: Option<&[f64]>,
+        basis: Option<&crate::warm::Basis>,
     ) -> Result<Run, EngineError> {
         let started = Instant::now();
         let m = model::build(self.sc, plan, goal);
@@ -321,6 +329,9 @@ impl Runner<'_> {
             // A start that HiGHS finds infeasible is simply ignored.
             let _ = hm.try_set_solution(Some(x), None, None, None);
         }
+        // An LP with the previous solve's basis starts its simplex there (a basis HiGHS
+        // refuses leaves the start cold).
+        let warm_started = !is_mip && basis.is_some_and(|b| crate::warm::set_basis(&mut hm, b));
 
         let started = Instant::now();
         let solved = hm
@@ -343,6 +354,9 @@ impl Runner<'_> {
         };
         let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
         let x = has_solution.then(|| solved.get_solution().columns().to_vec());
+        let basis = (!is_mip && status == RunStatus::Optimal)
+            .then(|| crate::warm::basis_of(&solved))
+            .flatten();
         let bound = match status {
             RunStatus::Optimal if !is_mip => solved.objective_value() + constant,
             _ if is_mip => solved
@@ -356,6 +370,8 @@ impl Runner<'_> {
             x,
             bound,
             vars,
+            basis,
+            warm_started,
         })
     }
 }
@@ -551,14 +567,28 @@ fn tighten(sc: &Scenario, plan: &mut Integrality, vars: &Vars, x: &[f64]) -> usi
 /// the schedules put together: the sum of independent problems, so the same optimum. The
 /// whole schedule is checked against the physics as one.
 pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineError> {
+    optimize_warm(sc, opts, &mut WarmStart::cold())
+}
+
+/// [`optimize`], starting from what the previous solve of a problem of the same structure
+/// left in `warm` (its optimal bases, [`crate::warm`]) and leaving this solve's there.
+/// The start changes only where HiGHS's simplex begins: the result is exact within the
+/// same gap as a cold solve.
+pub fn optimize_warm(
+    sc: &Scenario,
+    opts: &SolveOptions,
+    warm: &mut WarmStart,
+) -> Result<Outcome, EngineError> {
     let parts = crate::decompose::parts(sc);
     if parts.len() <= 1 {
-        return optimize_whole(sc, opts);
+        warm.parts.clear();
+        return optimize_whole(sc, opts, warm);
     }
     use rayon::prelude::*;
     let outcomes: Vec<Outcome> = parts
         .par_iter()
-        .map(|part| optimize_whole(&crate::decompose::subset(sc, part), opts))
+        .zip(warm.parts_mut(parts.len()).par_iter_mut())
+        .map(|(part, w)| optimize_whole(&crate::decompose::subset(sc, part), opts, w))
         .collect::<Result<_, _>>()?;
     merge(sc, &parts, outcomes)
 }
@@ -572,6 +602,7 @@ fn merge(
     let sum = |f: &dyn Fn(&Outcome) -> f64| outcomes.iter().map(f).sum::<f64>();
     let (build_seconds, solve_seconds) = (sum(&|o| o.build_seconds), sum(&|o| o.solve_seconds));
     let solver_runs = outcomes.iter().map(|o| o.solver_runs).sum();
+    let warm_starts = outcomes.iter().map(|o| o.warm_starts).sum();
     let binaries = outcomes.iter().map(|o| o.binaries).sum();
     let rounds: Vec<Round> = outcomes.iter().flat_map(|o| o.rounds.clone()).collect();
     // A part without a schedule is the whole's answer (the first such part, by node order).
@@ -586,6 +617,7 @@ fn merge(
             build_seconds,
             solve_seconds,
             solver_runs,
+            warm_starts,
             binaries,
             rounds,
         });
@@ -675,13 +707,18 @@ fn merge(
         build_seconds,
         solve_seconds,
         solver_runs,
+        warm_starts,
         binaries,
         rounds,
     })
 }
 
 /// Solves the dispatch of `sc` as one problem.
-fn optimize_whole(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineError> {
+fn optimize_whole(
+    sc: &Scenario,
+    opts: &SolveOptions,
+    start: &mut WarmStart,
+) -> Result<Outcome, EngineError> {
     let mut runner = Runner {
         sc,
         opts,
@@ -700,10 +737,21 @@ fn optimize_whole(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineE
     let mut lower = f64::NEG_INFINITY;
     let mut hit_limit = false;
     let mut rounds = Vec::new();
+    let mut warm_runs = 0;
     loop {
         let warm = best.as_ref().map(|(_, _, x)| x.as_slice());
+        let first = rounds.is_empty();
         let solve_before = runner.clock.solve;
-        let run = runner.run(&plan, Goal::Cost, warm)?;
+        let run = runner.run(
+            &plan,
+            Goal::Cost,
+            warm,
+            first.then_some(start.relaxed.as_ref()).flatten(),
+        )?;
+        warm_runs += usize::from(run.warm_started);
+        if first {
+            start.relaxed = run.basis.clone();
+        }
         let mut round = Round {
             binaries: plan.binaries(),
             lower_bound_yen: run.bound,
@@ -744,7 +792,16 @@ fn optimize_whole(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineE
         }
         if !runner.out_of_time() || best.is_none() {
             let solve_before = runner.clock.solve;
-            let polished = runner.run(&fixed, Goal::Cost, None)?;
+            let polished = runner.run(
+                &fixed,
+                Goal::Cost,
+                None,
+                first.then_some(start.polish.as_ref()).flatten(),
+            )?;
+            warm_runs += usize::from(polished.warm_started);
+            if first {
+                start.polish = polished.basis.clone();
+            }
             round.polish_seconds = (runner.clock.solve - solve_before).as_secs_f64();
             if let (RunStatus::Optimal, Some(px)) = (polished.status, polished.x) {
                 let schedule = Schedule::from_columns(&polished.vars, &px);
@@ -781,6 +838,7 @@ fn optimize_whole(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineE
         runner.clock.solve.as_secs_f64(),
         runner.clock.runs,
     );
+    let warm_starts = warm_runs;
     let Some((ub, schedule, _)) = best else {
         return Ok(Outcome {
             status: Status::NoSolution,
@@ -792,6 +850,7 @@ fn optimize_whole(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineE
             build_seconds,
             solve_seconds,
             solver_runs,
+            warm_starts,
             binaries,
             rounds,
         });
@@ -819,6 +878,7 @@ fn optimize_whole(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineE
         build_seconds,
         solve_seconds,
         solver_runs,
+        warm_starts,
         binaries,
         rounds,
     })
@@ -838,7 +898,7 @@ enum Elastic {
 /// slack minimised) and finds the first step, then the first node in file order, that
 /// needs slack.
 fn elastic(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Elastic, EngineError> {
-    let run = runner.run(plan, Goal::BalanceSlack, None)?;
+    let run = runner.run(plan, Goal::BalanceSlack, None, None)?;
     let (Some(x), Some(slack), RunStatus::Optimal) = (run.x, run.vars.slack, run.status) else {
         return Ok(Elastic::Unknown);
     };
@@ -876,6 +936,7 @@ fn no_schedule(
         build_seconds: runner.clock.build.as_secs_f64(),
         solve_seconds: runner.clock.solve.as_secs_f64(),
         solver_runs: runner.clock.runs,
+        warm_starts: 0,
         binaries: 0,
         rounds: Vec::new(),
     }

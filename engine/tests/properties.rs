@@ -6,7 +6,7 @@
 use chrono::{Duration, TimeZone};
 use engine::asset::{Battery, Generator, GridConnection, Hvac, HvacMode, Line, Node, PvArray};
 use engine::check::{check, TOLERANCE};
-use engine::{optimize, Scenario, SolveOptions, Status};
+use engine::{optimize, optimize_warm, Scenario, SolveOptions, Status};
 use proptest::prelude::*;
 
 fn series(steps: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
@@ -337,6 +337,18 @@ proptest! {
         let direct = optimize(&sc, &SolveOptions { strategy: engine::Strategy::Direct, ..Default::default() })
             .expect("engine error");
         prop_assert_eq!(lazy.status, direct.status);
+        // Warm, after the same district with its series reversed (a re-plan's start):
+        // the same optimum.
+        let mut before = sc.clone();
+        before.map_series(|s| s.iter().rev().copied().collect());
+        let mut start = engine::WarmStart::cold();
+        optimize_warm(&before, &SolveOptions::default(), &mut start).expect("engine error");
+        let warm = optimize_warm(&sc, &SolveOptions::default(), &mut start).expect("engine error");
+        prop_assert_eq!(warm.status, direct.status);
+        if let (Some(w), Some(d)) = (&warm.figures, &direct.figures) {
+            prop_assert!((w.objective_yen - d.objective_yen).abs() <= 1e-6 * d.objective_yen.abs().max(1.0),
+                "warm {} vs direct {}", w.objective_yen, d.objective_yen);
+        }
         match lazy.status {
             Status::Optimal => {
                 let s = lazy.schedule.as_ref().unwrap();
@@ -467,6 +479,18 @@ proptest! {
         let direct = optimize(&sc, &SolveOptions { strategy: engine::Strategy::Direct, ..Default::default() })
             .expect("engine error");
         prop_assert_eq!(lazy.status, direct.status);
+        // Warm, after the same district with its series reversed (a re-plan's start):
+        // the same optimum.
+        let mut before = sc.clone();
+        before.map_series(|s| s.iter().rev().copied().collect());
+        let mut start = engine::WarmStart::cold();
+        optimize_warm(&before, &SolveOptions::default(), &mut start).expect("engine error");
+        let warm = optimize_warm(&sc, &SolveOptions::default(), &mut start).expect("engine error");
+        prop_assert_eq!(warm.status, direct.status);
+        if let (Some(w), Some(d)) = (&warm.figures, &direct.figures) {
+            prop_assert!((w.objective_yen - d.objective_yen).abs() <= 1e-6 * d.objective_yen.abs().max(1.0),
+                "warm {} vs direct {}", w.objective_yen, d.objective_yen);
+        }
         if lazy.status == Status::Infeasible {
             // The random district may fail where the grid is up (the spec's model: PV that
             // may not be curtailed with nowhere to go, and so on), never at a step where

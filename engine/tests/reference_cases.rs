@@ -5,7 +5,7 @@
 mod common;
 
 use engine::check::{check, TOLERANCE};
-use engine::{optimize, Scenario, SolveOptions, Status};
+use engine::{optimize, optimize_warm, Scenario, SolveOptions, Status, WarmStart};
 
 #[test]
 fn reference_cases_reproduce_expected() {
@@ -68,6 +68,55 @@ fn reference_cases_reproduce_expected() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The controller re-plans warm: the simplex starts from the basis the previous plan left.
+/// Each case solved after the same case with its series rotated by half the horizon (the
+/// same structure, other data, as a later cycle has) still reaches its expected optimum.
+#[test]
+fn reference_cases_solved_warm_after_other_data_reproduce_expected() {
+    let mut failures = Vec::new();
+    let mut warm_runs = 0;
+    for case in &common::case_dirs(&common::cases_dir()) {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let exp = common::expected(case);
+        let sc = Scenario::load(case.join("scenario.toml")).unwrap();
+        let mut before = sc.clone();
+        let half = sc.steps / 2;
+        before.map_series(|s| {
+            let mut v = s.to_vec();
+            let k = half.min(v.len());
+            v.rotate_left(k);
+            v
+        });
+        let mut warm = WarmStart::cold();
+        optimize_warm(&before, &SolveOptions::default(), &mut warm)
+            .unwrap_or_else(|e| panic!("{name} (rotated): engine error: {e}"));
+        let out = optimize_warm(&sc, &SolveOptions::default(), &mut warm)
+            .unwrap_or_else(|e| panic!("{name}: engine error: {e}"));
+        warm_runs += out.warm_starts;
+        let want_status = exp["status"].as_str().unwrap();
+        if out.status.as_str() != want_status {
+            failures.push(format!(
+                "{name}: warm status {} != {want_status}",
+                out.status
+            ));
+            continue;
+        }
+        if let Some(f) = &out.figures {
+            let want = exp["objective_yen"].as_f64().unwrap();
+            let tol = exp["tolerance_rel"].as_f64().unwrap();
+            let rel = (f.objective_yen - want).abs() / want.abs().max(1.0);
+            if rel > tol {
+                failures.push(format!(
+                    "{name}: warm objective {} vs expected {want} (rel {rel:.2e} > {tol:.0e})",
+                    f.objective_yen
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(warm_runs >= 5, "only {warm_runs} HiGHS runs started warm");
 }
 
 #[test]
