@@ -78,17 +78,96 @@ pub(crate) fn basis_of(model: &highs::SolvedModel) -> Option<Basis> {
     }
 }
 
-/// Gives `model` `basis` to start from, when its dimensions match; whether it was taken.
+/// HiGHS's status of a basic variable.
+const BASIC: c_int = 1;
+
+/// Gives `model` `basis` to start from, when its columns match; whether it was taken.
+///
+/// A re-plan mid-way through a 30-minute interval has one demand-charge row more or less
+/// than the last plan (its first interval is partial): rows past the old basis's end are
+/// started basic, and rows beyond the new model's end dropped, as long as the basis still
+/// has one basic variable per row; otherwise the start is cold.
 pub(crate) fn set_basis(model: &mut highs::Model, basis: &Basis) -> bool {
     let ptr = model.as_mut_ptr();
-    // SAFETY: `ptr` is a live HiGHS instance owned by `model`; the slices have exactly the
-    // model's numbers of columns and rows (checked first).
+    // SAFETY: `ptr` is a live HiGHS instance owned by `model`; the slices passed have
+    // exactly the model's numbers of columns and rows (checked first).
     unsafe {
-        let n_cols = highs_sys::Highs_getNumCol(ptr);
-        let n_rows = highs_sys::Highs_getNumRow(ptr);
-        if n_cols as usize != basis.cols.len() || n_rows as usize != basis.rows.len() {
+        let n_cols = highs_sys::Highs_getNumCol(ptr).max(0) as usize;
+        let n_rows = highs_sys::Highs_getNumRow(ptr).max(0) as usize;
+        if n_cols != basis.cols.len() {
             return false;
         }
-        highs_sys::Highs_setBasis(ptr, basis.cols.as_ptr(), basis.rows.as_ptr()) == 0
+        let mut rows = basis.rows.clone();
+        rows.resize(n_rows, BASIC);
+        let basic = basis
+            .cols
+            .iter()
+            .chain(&rows)
+            .filter(|&&s| s == BASIC)
+            .count();
+        if basic != n_rows {
+            return false;
+        }
+        highs_sys::Highs_setBasis(ptr, basis.cols.as_ptr(), rows.as_ptr()) == 0
     }
+}
+
+/// The problem one re-plan later, as a controller following `plan` would pose it: the
+/// horizon of `data` from step `from + elapsed` over `horizon` steps, every battery's,
+/// zone's and generator's initial state where `plan` (solved over the horizon starting at
+/// `from`) leaves it after `elapsed` steps, and each connection's billed peak and the energy
+/// already imported in the current 30-minute interval from the plan's import. What the
+/// benchmarks and tests of warm re-solves start from; the live loop takes these from
+/// measurements instead (`control::problem`).
+///
+/// # Panics
+/// If `plan` is not a schedule of `data`'s assets over at least `elapsed` steps, or
+/// `from + elapsed + horizon` exceeds `data`'s steps.
+pub fn next_cycle(
+    data: &crate::Scenario,
+    from: usize,
+    horizon: usize,
+    plan: &crate::Schedule,
+    elapsed: usize,
+) -> crate::Scenario {
+    let start = from + elapsed;
+    let mut sc = data.slice(start..start + horizon);
+    let dt = data.step_hours();
+    for (b, s) in sc.batteries.iter_mut().zip(&plan.batteries) {
+        b.initial_kwh = s.energy_kwh[elapsed];
+    }
+    for (h, s) in sc.hvacs.iter_mut().zip(&plan.hvacs) {
+        h.initial_temp_c = s.temp_c[elapsed];
+    }
+    for (g, s) in sc.generators.iter_mut().zip(&plan.generators) {
+        g.initially_on = elapsed > 0 && s.on[elapsed - 1];
+    }
+    if elapsed == 0 {
+        return sc;
+    }
+    // The 30-minute intervals the plan's import fell into, in the data's time.
+    let past = data.slice(from..start);
+    let starts_mid_interval = sc
+        .demand_intervals()
+        .first()
+        .is_some_and(|m| m.elapsed_hours > 0.0);
+    for (gi, (g, s)) in sc.grids.iter_mut().zip(&plan.grids).enumerate() {
+        let so_far = data.grids[gi].peak_so_far_kw;
+        let mut peak = so_far;
+        let mut in_current = 0.0;
+        for m in past.demand_intervals() {
+            let before = data.grids[gi].interval_import_so_far_kwh;
+            let mean = m.mean_kw(&s.import_kw, before, dt);
+            if m.steps.end == elapsed && starts_mid_interval {
+                // Still open at the new start: its energy so far, not a billed mean yet.
+                let earlier = if m.elapsed_hours > 0.0 { before } else { 0.0 };
+                in_current = earlier + s.import_kw[m.steps.clone()].iter().sum::<f64>() * dt;
+            } else {
+                peak = peak.max(mean);
+            }
+        }
+        g.peak_so_far_kw = peak;
+        g.interval_import_so_far_kwh = in_current;
+    }
+    sc
 }

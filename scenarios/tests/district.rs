@@ -225,3 +225,42 @@ fn bad_options_are_refused_naming_the_option() {
     }
     assert!(!out.exists(), "nothing is written for bad options");
 }
+
+/// The controller's re-plan every 5 minutes: the horizon shifted by a step (its first
+/// 30-minute interval now partial, so one demand-charge row more), the district where the
+/// plan leaves it. Solved from the basis the first plan left, each re-plan reaches the cold
+/// optimum of the same problem.
+#[test]
+fn five_minute_replans_solved_warm_reach_the_cold_optimum() {
+    let out = dir("replans");
+    let opts = DistrictOptions {
+        steps: 96 + 3,
+        ..DistrictOptions::new(12, &out)
+    };
+    generate(&opts).unwrap();
+    let data = Scenario::load(out.join("scenario.toml")).unwrap();
+    let solve = SolveOptions::default();
+    let mut warm = engine::WarmStart::cold();
+    let mut plan = engine::optimize_warm(&data.slice(0..96), &solve, &mut warm).unwrap();
+    let mut warm_runs = 0;
+    for cycle in 1..=3 {
+        let sc = engine::warm::next_cycle(&data, cycle - 1, 96, plan.schedule.as_ref().unwrap(), 1);
+        let cold = optimize(&sc, &solve).unwrap();
+        let hot = engine::optimize_warm(&sc, &solve, &mut warm).unwrap();
+        assert_eq!(
+            (cold.status, hot.status),
+            (Status::Optimal, Status::Optimal)
+        );
+        let (c, h) = (
+            cold.figures.as_ref().unwrap().objective_yen,
+            hot.figures.as_ref().unwrap().objective_yen,
+        );
+        assert!(
+            (c - h).abs() <= 1e-6 * c.abs().max(1.0),
+            "cycle {cycle}: warm {h} vs cold {c}"
+        );
+        warm_runs += hot.warm_starts;
+        plan = hot;
+    }
+    assert!(warm_runs >= 3, "{warm_runs} warm HiGHS runs in 3 re-plans");
+}

@@ -1,0 +1,76 @@
+//! Warm re-solves: the controller's next plan starts from the basis the last plan left.
+//! Exact: a warm solve reaches the cold solve's optimum within the gap.
+
+mod common;
+
+use engine::warm::next_cycle;
+use engine::{optimize, optimize_warm, Scenario, SolveOptions, Status, WarmStart};
+
+/// Plan, then re-plan one, two and three steps later from where the plan leaves the
+/// district (its batteries, zones, generators and billed peak): each warm re-solve reaches
+/// the cold optimum of the same problem, and starts from the previous basis.
+#[test]
+fn replans_one_cycle_later_solved_warm_reach_the_cold_optimum() {
+    let data = Scenario::load(
+        common::cases_dir()
+            .join("d_gate_square_48h")
+            .join("scenario.toml"),
+    )
+    .unwrap();
+    let horizon = 72;
+    let opts = SolveOptions::default();
+    let mut warm = WarmStart::cold();
+    let first = data.slice(0..horizon);
+    let mut plan = optimize_warm(&first, &opts, &mut warm).unwrap();
+    assert_eq!(plan.status, Status::Optimal);
+    assert!(!warm.is_empty());
+    let mut warm_runs = 0;
+    for cycle in 1..=3 {
+        let sc = next_cycle(
+            &data,
+            cycle - 1,
+            horizon,
+            plan.schedule.as_ref().unwrap(),
+            1,
+        );
+        let cold = optimize(&sc, &opts).unwrap();
+        let hot = optimize_warm(&sc, &opts, &mut warm).unwrap();
+        assert_eq!(cold.status, Status::Optimal, "cycle {cycle}");
+        assert_eq!(hot.status, Status::Optimal, "cycle {cycle}");
+        let (c, h) = (
+            cold.figures.as_ref().unwrap().objective_yen,
+            hot.figures.as_ref().unwrap().objective_yen,
+        );
+        assert!(
+            (c - h).abs() <= 1e-6 * c.abs().max(1.0),
+            "cycle {cycle}: warm {h} vs cold {c}"
+        );
+        warm_runs += hot.warm_starts;
+        plan = hot;
+    }
+    assert!(warm_runs >= 3, "{warm_runs} warm HiGHS runs in 3 re-plans");
+}
+
+/// The next cycle's problem carries the plan's state: a battery's energy after the elapsed
+/// steps and the billed peak of the intervals that ended.
+#[test]
+fn the_next_cycle_starts_where_the_plan_leaves_the_district() {
+    let data = Scenario::load(
+        common::cases_dir()
+            .join("d_gate_square_48h")
+            .join("scenario.toml"),
+    )
+    .unwrap();
+    let out = optimize(&data.slice(0..48), &SolveOptions::default()).unwrap();
+    let plan = out.schedule.unwrap();
+    let sc = next_cycle(&data, 0, 48, &plan, 2);
+    assert_eq!(sc.start, data.times[2]);
+    for (b, s) in sc.batteries.iter().zip(&plan.batteries) {
+        assert_eq!(b.initial_kwh, s.energy_kwh[2]);
+    }
+    for (g, s) in sc.grids.iter().zip(&plan.grids) {
+        let peak = s.import_kw[..2].iter().copied().fold(0.0, f64::max);
+        assert!(g.peak_so_far_kw >= peak - 1e-9);
+        assert_eq!(g.interval_import_so_far_kwh, 0.0);
+    }
+}
