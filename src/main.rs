@@ -16,6 +16,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc for every allocation of the process (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Area Energy Management System: optimal dispatch of a district's batteries, HVAC,
 /// generators and private lines against energy prices, the 30-minute demand charge and
 /// a CO2 price.

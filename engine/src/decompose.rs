@@ -106,6 +106,63 @@ pub fn parts(sc: &Scenario) -> Vec<Part> {
     by_root.into_values().collect()
 }
 
+/// `parts` gathered into at most `groups` groups of about equal size (largest part first,
+/// each into the lightest group; every list sorted), one per core: HiGHS's fixed cost per
+/// run (setting up, checking the solution) is paid once per group rather than once per
+/// part, while every core still has a model to solve. A group of independent parts is
+/// itself independent of the rest, so solving groups gives the same optimum.
+pub fn groups(parts: Vec<Part>, groups: usize) -> Vec<Part> {
+    let k = groups.clamp(1, parts.len().max(1));
+    if parts.len() <= k {
+        return parts;
+    }
+    let weight = |p: &Part| {
+        p.nodes.len()
+            + 2 * p.grids.len()
+            + p.pvs.len()
+            + 4 * p.batteries.len()
+            + 5 * p.hvacs.len()
+            + 4 * p.generators.len()
+            + 2 * p.lines.len()
+    };
+    let mut order: Vec<Part> = parts;
+    order.sort_by_key(|p| std::cmp::Reverse(weight(p)));
+    let mut out = vec![(0usize, Part::default()); k];
+    for p in order {
+        let (w, g) = out
+            .iter_mut()
+            .min_by_key(|(w, _)| *w)
+            .expect("at least one group");
+        *w += weight(&p);
+        g.nodes.extend(p.nodes);
+        g.grids.extend(p.grids);
+        g.pvs.extend(p.pvs);
+        g.batteries.extend(p.batteries);
+        g.hvacs.extend(p.hvacs);
+        g.generators.extend(p.generators);
+        g.lines.extend(p.lines);
+    }
+    let mut out: Vec<Part> = out
+        .into_iter()
+        .map(|(_, mut g)| {
+            for v in [
+                &mut g.nodes,
+                &mut g.grids,
+                &mut g.pvs,
+                &mut g.batteries,
+                &mut g.hvacs,
+                &mut g.generators,
+                &mut g.lines,
+            ] {
+                v.sort_unstable();
+            }
+            g
+        })
+        .collect();
+    out.sort_by_key(|g| g.nodes.first().copied());
+    out
+}
+
 /// Position of each whole-scenario index in `kept` (`usize::MAX` where not kept).
 fn positions(len: usize, kept: &[usize]) -> Vec<usize> {
     let mut at = vec![usize::MAX; len];
@@ -286,5 +343,34 @@ mod tests {
             sc.first_step_shared.batteries = vec![vec![ka, b.batteries[0]]];
             assert_eq!(super::parts(&sc).len(), parts.len() - 1);
         }
+    }
+
+    /// Gate Square without its lines is one part per node: gathered into two groups, each
+    /// node and asset is in exactly one group, lists sorted, and a group's sub-scenario
+    /// keeps every asset on its own node.
+    #[test]
+    fn parts_gather_into_groups_with_every_index_once() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/gate_square/scenario.toml");
+        let mut sc = Scenario::load(&p).unwrap();
+        sc.lines.clear();
+        let all = parts(&sc);
+        assert!(all.len() > 2);
+        let gathered = groups(all.clone(), 2);
+        assert_eq!(gathered.len(), 2);
+        let mut nodes: Vec<usize> = gathered.iter().flat_map(|g| g.nodes.clone()).collect();
+        nodes.sort_unstable();
+        assert_eq!(nodes, (0..sc.nodes.len()).collect::<Vec<_>>());
+        let batteries: usize = gathered.iter().map(|g| g.batteries.len()).sum();
+        assert_eq!(batteries, sc.batteries.len());
+        for g in &gathered {
+            assert!(g.nodes.windows(2).all(|w| w[0] < w[1]));
+            let sub = subset(&sc, g);
+            for (k, &i) in sub.batteries.iter().zip(&g.batteries) {
+                assert_eq!(sub.nodes[k.node].id, sc.nodes[sc.batteries[i].node].id);
+            }
+        }
+        // No more groups than parts.
+        assert_eq!(groups(all.clone(), 64).len(), all.len());
     }
 }

@@ -563,9 +563,10 @@ fn tighten(sc: &Scenario, plan: &mut Integrality, vars: &Vars, x: &[f64]) -> usi
 /// time limit came first.
 ///
 /// A district whose nodes fall into independent parts (no line and no shared first step
-/// between them, [`crate::decompose`]) is solved part by part, the parts in parallel, and
-/// the schedules put together: the sum of independent problems, so the same optimum. The
-/// whole schedule is checked against the physics as one.
+/// between them, [`crate::decompose`]) is solved in groups of parts, one group per core
+/// ([`crate::decompose::groups`]), in parallel, and the schedules put together: the sum of
+/// independent problems, so the same optimum. The whole schedule is checked against the
+/// physics as one.
 pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineError> {
     optimize_warm(sc, opts, &mut WarmStart::cold())
 }
@@ -579,12 +580,12 @@ pub fn optimize_warm(
     opts: &SolveOptions,
     warm: &mut WarmStart,
 ) -> Result<Outcome, EngineError> {
-    let parts = crate::decompose::parts(sc);
+    use rayon::prelude::*;
+    let parts = crate::decompose::groups(crate::decompose::parts(sc), rayon::current_num_threads());
     if parts.len() <= 1 {
         warm.parts.clear();
         return optimize_whole(sc, opts, warm);
     }
-    use rayon::prelude::*;
     let outcomes: Vec<Outcome> = parts
         .par_iter()
         .zip(warm.parts_mut(parts.len()).par_iter_mut())
@@ -738,6 +739,8 @@ fn optimize_whole(
     let mut hit_limit = false;
     let mut rounds = Vec::new();
     let mut warm_runs = 0;
+    // Whether the best schedule was already checked against the physics.
+    let mut checked = false;
     loop {
         let warm = best.as_ref().map(|(_, _, x)| x.as_slice());
         let first = rounds.is_empty();
@@ -786,6 +789,7 @@ fn optimize_whole(
                 let value = Figures::compute(sc, &schedule).objective_yen;
                 round.polished_yen = Some(value);
                 best = Some((value, schedule, x));
+                checked = true;
                 rounds.push(round);
                 break;
             }
@@ -809,6 +813,7 @@ fn optimize_whole(
                 round.polished_yen = Some(value);
                 if best.as_ref().is_none_or(|(b, _, _)| value < *b) {
                     best = Some((value, schedule, px));
+                    checked = false;
                 }
             }
         }
@@ -855,7 +860,9 @@ fn optimize_whole(
             rounds,
         });
     };
-    check(sc, &schedule, TOLERANCE).map_err(EngineError::Physics)?;
+    if !checked {
+        check(sc, &schedule, TOLERANCE).map_err(EngineError::Physics)?;
+    }
     let gap = rel_gap(ub, lower);
     // Optimal when the gap is closed, or when the time limit never struck: then the last
     // round was the full model (or a relaxation with every state valid) solved to HiGHS's

@@ -79,6 +79,19 @@ fn two_copies_of_every_reference_case_cost_twice_the_case() {
             case.display()
         );
         assert!(two.mip_gap.expect("gap") <= 1e-6);
+        // Four copies of the small cases: more parts than this machine's cores, so parts
+        // are gathered into groups (one HiGHS model per core): still four times the case.
+        if sc.nodes.len() <= 3 {
+            let four_sc = doubled(&two_sc);
+            let four =
+                optimize(&four_sc, &SolveOptions::default()).expect("quadrupled case solves");
+            let d = four.figures.expect("figures").objective_yen;
+            assert!(
+                (d - 4.0 * a).abs() <= 1e-6 * a.abs().max(1.0),
+                "{}: four copies {d} against 4 × {a}",
+                case.display()
+            );
+        }
         solved += 1;
     }
     assert!(solved >= 8, "only {solved} reference cases solved");
