@@ -57,7 +57,7 @@ enum Command {
     /// `--shard I/N` for batch schedulers, `--merge` to join the shards.
     Sweep(sweep::Args),
     /// Make scenarios: `import-citylearn` (the CityLearn 2022 data), `generate` (the
-    /// Kashiwanoha reference district).
+    /// Kashiwanoha reference district, or `--buildings N` synthetic buildings).
     #[command(subcommand)]
     Scenario(scenario_cmd::ScenarioCommand),
     /// The islanded plan for a grid outage: how long each building's lifeline, critical,

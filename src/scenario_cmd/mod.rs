@@ -1,5 +1,6 @@
 //! `aems scenario …`: making scenarios — `import-citylearn` (the CityLearn 2022 data as a
-//! scenario) and `generate` (the Kashiwanoha reference district from documented facts).
+//! scenario) and `generate` (the Kashiwanoha reference district from documented facts, or a
+//! synthetic district of any size).
 
 pub mod citylearn;
 pub mod generate;
@@ -15,7 +16,8 @@ pub enum ScenarioCommand {
     /// batteries; each home its own meter, exports allowed but unpaid) into a scenario.
     ImportCitylearn(citylearn::Args),
     /// Generate the Kashiwanoha (Gate Square-like) reference district for a full year from
-    /// the documented facts in `scenarios/kashiwanoha/README.md`.
+    /// the documented facts in `scenarios/kashiwanoha/README.md`, or with `--buildings N` a
+    /// synthetic district of N buildings (benchmarks).
     Generate(generate::Args),
 }
 
