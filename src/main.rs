@@ -16,10 +16,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc for every allocation of the process (see Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Area Energy Management System: optimal dispatch of a district's batteries, HVAC,
 /// generators and private lines against energy prices, the 30-minute demand charge and
 /// a CO2 price.
@@ -101,15 +97,6 @@ fn hash_secret() -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    // Transparent huge pages off for this process: mimalloc asks for them on its arenas
-    // (reserved before main, so its own option comes too late), and each 2 MB page is then
-    // zeroed on first touch — building the 100-building district's model took 1.6 s
-    // instead of 0.15 s, and its solve 14 s instead of 8.6 s.
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process's memory map.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
     // Usage errors exit 1 like every other bad input (2 means infeasible).
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
