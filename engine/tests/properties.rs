@@ -328,6 +328,26 @@ proptest! {
     }
 }
 
+/// Solved warm, after the same district with its series reversed (a re-plan's start), `sc`
+/// reaches `direct`'s status and optimum.
+fn warm_reaches(sc: &Scenario, direct: &engine::Outcome) -> Result<(), TestCaseError> {
+    let mut before = sc.clone();
+    before.map_series(|s| s.iter().rev().copied().collect());
+    let mut start = engine::WarmStart::cold();
+    optimize_warm(&before, &SolveOptions::default(), &mut start).expect("engine error");
+    let warm = optimize_warm(sc, &SolveOptions::default(), &mut start).expect("engine error");
+    prop_assert_eq!(warm.status, direct.status);
+    if let (Some(w), Some(d)) = (&warm.figures, &direct.figures) {
+        prop_assert!(
+            (w.objective_yen - d.objective_yen).abs() <= 1e-6 * d.objective_yen.abs().max(1.0),
+            "warm {} vs direct {}",
+            w.objective_yen,
+            d.objective_yen
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -337,18 +357,7 @@ proptest! {
         let direct = optimize(&sc, &SolveOptions { strategy: engine::Strategy::Direct, ..Default::default() })
             .expect("engine error");
         prop_assert_eq!(lazy.status, direct.status);
-        // Warm, after the same district with its series reversed (a re-plan's start):
-        // the same optimum.
-        let mut before = sc.clone();
-        before.map_series(|s| s.iter().rev().copied().collect());
-        let mut start = engine::WarmStart::cold();
-        optimize_warm(&before, &SolveOptions::default(), &mut start).expect("engine error");
-        let warm = optimize_warm(&sc, &SolveOptions::default(), &mut start).expect("engine error");
-        prop_assert_eq!(warm.status, direct.status);
-        if let (Some(w), Some(d)) = (&warm.figures, &direct.figures) {
-            prop_assert!((w.objective_yen - d.objective_yen).abs() <= 1e-6 * d.objective_yen.abs().max(1.0),
-                "warm {} vs direct {}", w.objective_yen, d.objective_yen);
-        }
+        warm_reaches(&sc, &direct)?;
         match lazy.status {
             Status::Optimal => {
                 let s = lazy.schedule.as_ref().unwrap();
@@ -479,18 +488,7 @@ proptest! {
         let direct = optimize(&sc, &SolveOptions { strategy: engine::Strategy::Direct, ..Default::default() })
             .expect("engine error");
         prop_assert_eq!(lazy.status, direct.status);
-        // Warm, after the same district with its series reversed (a re-plan's start):
-        // the same optimum.
-        let mut before = sc.clone();
-        before.map_series(|s| s.iter().rev().copied().collect());
-        let mut start = engine::WarmStart::cold();
-        optimize_warm(&before, &SolveOptions::default(), &mut start).expect("engine error");
-        let warm = optimize_warm(&sc, &SolveOptions::default(), &mut start).expect("engine error");
-        prop_assert_eq!(warm.status, direct.status);
-        if let (Some(w), Some(d)) = (&warm.figures, &direct.figures) {
-            prop_assert!((w.objective_yen - d.objective_yen).abs() <= 1e-6 * d.objective_yen.abs().max(1.0),
-                "warm {} vs direct {}", w.objective_yen, d.objective_yen);
-        }
+        warm_reaches(&sc, &direct)?;
         if lazy.status == Status::Infeasible {
             // The random district may fail where the grid is up (the spec's model: PV that
             // may not be curtailed with nowhere to go, and so on), never at a step where
