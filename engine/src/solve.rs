@@ -350,9 +350,15 @@ impl Runner<'_> {
             | HighsModelStatus::ReachedSolutionLimit
             | HighsModelStatus::ReachedInterrupt
             | HighsModelStatus::ReachedMemoryLimit => RunStatus::Limit,
+            // A time limit that strikes inside presolve leaves the status unset.
+            HighsModelStatus::NotSet if self.out_of_time() => RunStatus::Limit,
             other => return Err(EngineError::Solver(format!("HiGHS ended with {other:?}"))),
         };
-        let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+        // Read as a number: the wrapper's `primal_solution_status()` panics on the -1 HiGHS
+        // reports when a time limit struck before the solve began. 2 is "feasible".
+        let has_solution = solved
+            .int_info_value(c"primal_solution_status")
+            .is_ok_and(|s| s == HighsSolutionStatus::Feasible as i64);
         let x = has_solution.then(|| solved.get_solution().columns().to_vec());
         let basis = (!is_mip && status == RunStatus::Optimal)
             .then(|| crate::warm::basis_of(&solved))

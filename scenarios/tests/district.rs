@@ -264,3 +264,27 @@ fn five_minute_replans_solved_warm_reach_the_cold_optimum() {
     }
     assert!(warm_runs >= 3, "{warm_runs} warm HiGHS runs in 3 re-plans");
 }
+
+/// A time limit that strikes before HiGHS starts solving a large model (here while it
+/// writes the model to a file, as `--highs-option write_model_to_file=true` asks) is a
+/// time limit — no schedule, said so — not a solver error.
+#[test]
+fn a_time_limit_before_the_solve_starts_is_no_solution_not_an_error() {
+    let out = dir("time-limit");
+    generate(&DistrictOptions::new(100, &out)).unwrap();
+    let sc = Scenario::load(out.join("scenario.toml")).unwrap();
+    let opts = SolveOptions {
+        time_limit_s: Some(0.2),
+        highs_options: vec![
+            ("write_model_to_file".into(), "true".into()),
+            (
+                "write_model_file".into(),
+                out.join("model.mps").display().to_string(),
+            ),
+        ],
+        ..SolveOptions::default()
+    };
+    let o = optimize(&sc, &opts).unwrap_or_else(|e| panic!("an engine error: {e}"));
+    assert_eq!(o.status, Status::NoSolution);
+    assert_eq!(o.message.as_deref(), Some("no solution within time limit"));
+}
