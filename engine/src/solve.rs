@@ -171,6 +171,9 @@ pub struct Outcome {
     pub solver_runs: usize,
     /// HiGHS runs that started from the basis a previous solve left ([`optimize_warm`]).
     pub warm_starts: usize,
+    /// Of those, the runs that resumed the HiGHS instance a previous solve kept, its model
+    /// updated in place ([`crate::warm`]).
+    pub resumed: usize,
     /// Binary variables in the last model solved.
     pub binaries: usize,
     /// One entry per round of the strategy.
@@ -232,10 +235,10 @@ struct Run {
     /// Lower bound on this model's optimum, including the objective constant.
     bound: f64,
     vars: Vars,
-    /// The optimal basis of an LP run.
-    basis: Option<crate::warm::Basis>,
     /// Whether the run started from a given basis.
     warm_started: bool,
+    /// Whether the run resumed a kept instance.
+    resumed: bool,
 }
 
 #[derive(Default)]
@@ -268,13 +271,27 @@ impl Runner<'_> {
         plan: &Integrality,
         goal: Goal,
         warm: Option<&[f64]>,
-        basis: Option<&crate::warm::Basis>,
+        mut slot: Option<&mut crate::warm::Slot>,
+        keep: bool,
     ) -> Result<Run, EngineError> {
         let started = Instant::now();
         let m = model::build(self.sc, plan, goal);
         let is_mip = m.n_integer > 0;
         let small_lp = !is_mip && m.n_cols < PRESOLVE_FROM_COLUMNS;
-        let (mut hm, vars, constant) = m.into_highs().map_err(EngineError::Solver)?;
+        let (lp, vars, constant) = m.into_lp();
+        // The instance the last solve of this LP left, holding this model now, or a new one.
+        let kept = slot
+            .as_mut()
+            .and_then(|s| s.kept.take())
+            .filter(|_| !is_mip)
+            .and_then(|k| k.update(&lp));
+        let in_place = kept.is_some();
+        let mut hm = match kept {
+            Some(hm) => hm,
+            None => lp.to_highs().map_err(EngineError::Solver)?,
+        };
+        // The arrays are kept only with the instance.
+        let lp = (keep && !is_mip && slot.is_some()).then_some(lp);
         self.clock.build += started.elapsed();
 
         let set = |hm: &mut highs::Model, k: &str, v: f64| {
@@ -330,8 +347,13 @@ impl Runner<'_> {
             let _ = hm.try_set_solution(Some(x), None, None, None);
         }
         // An LP with the previous solve's basis starts its simplex there (a basis HiGHS
-        // refuses leaves the start cold).
-        let warm_started = !is_mip && basis.is_some_and(|b| crate::warm::set_basis(&mut hm, b));
+        // refuses leaves the start cold); a kept instance already holds it.
+        let warm_started = in_place
+            || !is_mip
+                && slot
+                    .as_ref()
+                    .and_then(|s| s.basis.as_ref())
+                    .is_some_and(|b| crate::warm::set_basis(&mut hm, b));
 
         let started = Instant::now();
         let solved = hm
@@ -360,15 +382,21 @@ impl Runner<'_> {
             .int_info_value(c"primal_solution_status")
             .is_ok_and(|s| s == HighsSolutionStatus::Feasible as i64);
         let x = has_solution.then(|| solved.get_solution().columns().to_vec());
-        let basis = (!is_mip && status == RunStatus::Optimal)
-            .then(|| crate::warm::basis_of(&solved))
-            .flatten();
+        let objective = solved.objective_value();
+        let mip_bound = solved.double_info_value(c"mip_dual_bound");
+        // What this solve leaves for the next one: the optimal basis of an LP, and (in a
+        // controller's warm start) the instance itself.
+        if let Some(slot) = slot {
+            slot.basis = (!is_mip && status == RunStatus::Optimal)
+                .then(|| crate::warm::basis_of(&solved))
+                .flatten();
+            if let (Some(lp), true) = (lp, slot.basis.is_some()) {
+                slot.kept = Some(crate::warm::Kept::new(highs::Model::from(solved), lp));
+            }
+        }
         let bound = match status {
-            RunStatus::Optimal if !is_mip => solved.objective_value() + constant,
-            _ if is_mip => solved
-                .double_info_value(c"mip_dual_bound")
-                .map(|b| b + constant)
-                .unwrap_or(f64::NEG_INFINITY),
+            RunStatus::Optimal if !is_mip => objective + constant,
+            _ if is_mip => mip_bound.map(|b| b + constant).unwrap_or(f64::NEG_INFINITY),
             _ => f64::NEG_INFINITY,
         };
         Ok(Run {
@@ -376,8 +404,8 @@ impl Runner<'_> {
             x,
             bound,
             vars,
-            basis,
             warm_started,
+            resumed: in_place,
         })
     }
 }
@@ -574,7 +602,7 @@ fn tighten(sc: &Scenario, plan: &mut Integrality, vars: &Vars, x: &[f64]) -> usi
 /// independent problems, so the same optimum. The whole schedule is checked against the
 /// physics as one.
 pub fn optimize(sc: &Scenario, opts: &SolveOptions) -> Result<Outcome, EngineError> {
-    optimize_warm(sc, opts, &mut WarmStart::cold())
+    optimize_warm(sc, opts, &mut WarmStart::one_off())
 }
 
 /// [`optimize`], starting from what the previous solve of a problem of the same structure
@@ -610,6 +638,7 @@ fn merge(
     let (build_seconds, solve_seconds) = (sum(&|o| o.build_seconds), sum(&|o| o.solve_seconds));
     let solver_runs = outcomes.iter().map(|o| o.solver_runs).sum();
     let warm_starts = outcomes.iter().map(|o| o.warm_starts).sum();
+    let resumed = outcomes.iter().map(|o| o.resumed).sum();
     let binaries = outcomes.iter().map(|o| o.binaries).sum();
     let rounds: Vec<Round> = outcomes.iter().flat_map(|o| o.rounds.clone()).collect();
     // A part without a schedule is the whole's answer (the first such part, by node order).
@@ -625,6 +654,7 @@ fn merge(
             solve_seconds,
             solver_runs,
             warm_starts,
+            resumed,
             binaries,
             rounds,
         });
@@ -715,6 +745,7 @@ fn merge(
         solve_seconds,
         solver_runs,
         warm_starts,
+        resumed,
         binaries,
         rounds,
     })
@@ -745,22 +776,23 @@ fn optimize_whole(
     let mut hit_limit = false;
     let mut rounds = Vec::new();
     let mut warm_runs = 0;
+    let mut resumed = 0;
     // Whether the best schedule was already checked against the physics.
     let mut checked = false;
     loop {
         let warm = best.as_ref().map(|(_, _, x)| x.as_slice());
         let first = rounds.is_empty();
         let solve_before = runner.clock.solve;
+        let keep = !start.bases_only;
         let run = runner.run(
             &plan,
             Goal::Cost,
             warm,
-            first.then_some(start.relaxed.as_ref()).flatten(),
+            first.then_some(&mut start.relaxed),
+            keep,
         )?;
         warm_runs += usize::from(run.warm_started);
-        if first {
-            start.relaxed = run.basis.clone();
-        }
+        resumed += usize::from(run.resumed);
         let mut round = Round {
             binaries: plan.binaries(),
             lower_bound_yen: run.bound,
@@ -806,12 +838,11 @@ fn optimize_whole(
                 &fixed,
                 Goal::Cost,
                 None,
-                first.then_some(start.polish.as_ref()).flatten(),
+                first.then_some(&mut start.polish),
+                !start.bases_only,
             )?;
             warm_runs += usize::from(polished.warm_started);
-            if first {
-                start.polish = polished.basis.clone();
-            }
+            resumed += usize::from(polished.resumed);
             round.polish_seconds = (runner.clock.solve - solve_before).as_secs_f64();
             if let (RunStatus::Optimal, Some(px)) = (polished.status, polished.x) {
                 let schedule = Schedule::from_columns(&polished.vars, &px);
@@ -862,6 +893,7 @@ fn optimize_whole(
             solve_seconds,
             solver_runs,
             warm_starts,
+            resumed,
             binaries,
             rounds,
         });
@@ -892,6 +924,7 @@ fn optimize_whole(
         solve_seconds,
         solver_runs,
         warm_starts,
+        resumed,
         binaries,
         rounds,
     })
@@ -911,7 +944,7 @@ enum Elastic {
 /// slack minimised) and finds the first step, then the first node in file order, that
 /// needs slack.
 fn elastic(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Elastic, EngineError> {
-    let run = runner.run(plan, Goal::BalanceSlack, None, None)?;
+    let run = runner.run(plan, Goal::BalanceSlack, None, None, false)?;
     let (Some(x), Some(slack), RunStatus::Optimal) = (run.x, run.vars.slack, run.status) else {
         return Ok(Elastic::Unknown);
     };
@@ -950,6 +983,7 @@ fn no_schedule(
         solve_seconds: runner.clock.solve.as_secs_f64(),
         solver_runs: runner.clock.runs,
         warm_starts: 0,
+        resumed: 0,
         binaries: 0,
         rounds: Vec::new(),
     }

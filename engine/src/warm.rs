@@ -11,6 +11,15 @@
 //! [`WarmStart`] keeps one basis per model the strategy solves (the first relaxation and
 //! its polish) and per independent part of the district; a basis whose dimensions do not
 //! match the new model is simply not used.
+//!
+//! A controller's `WarmStart` also keeps the HiGHS instance of each of those LPs after its
+//! solve ([`Kept`]). The next cycle's model is then not solved in a new instance: when it
+//! has the same numbers of columns and rows, its costs, bounds and offset (and the few
+//! matrix coefficients that changed, if any) are written into the kept instance, which
+//! still holds its optimal basis and the factorization of it, and HiGHS resumes from
+//! there — no new instance, no matrix set-up, no refactorization from scratch. What the
+//! model is does not depend on this: the kept instance holds, entry for entry, the model
+//! just built. A one-off [`crate::optimize`] keeps nothing (its instances are dropped).
 
 use std::os::raw::c_int;
 
@@ -23,32 +32,71 @@ pub struct Basis {
     pub rows: Vec<c_int>,
 }
 
-/// The bases a solve left, for the next solve of the same structure.
+/// What one LP of the strategy left for the next solve of the same structure: its optimal
+/// basis and, in a controller's warm start, the HiGHS instance itself.
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    /// The optimal basis.
+    pub(crate) basis: Option<Basis>,
+    /// The instance after its solve, to be updated in place.
+    pub(crate) kept: Option<Kept>,
+}
+
+impl Clone for Slot {
+    /// The basis only: a HiGHS instance is not copied (the clone's next solve starts from
+    /// the basis in a new instance).
+    fn clone(&self) -> Self {
+        Self {
+            basis: self.basis.clone(),
+            kept: None,
+        }
+    }
+}
+
+/// The bases (and instances) a solve left, for the next solve of the same structure.
 #[derive(Debug, Clone, Default)]
 pub struct WarmStart {
-    /// The first relaxation's optimal basis.
-    pub(crate) relaxed: Option<Basis>,
-    /// The polish LP's optimal basis.
-    pub(crate) polish: Option<Basis>,
+    /// The first relaxation's.
+    pub(crate) relaxed: Slot,
+    /// The polish LP's.
+    pub(crate) polish: Slot,
     /// Per independent part, when the district was solved in parts.
     pub(crate) parts: Vec<WarmStart>,
+    /// Keep bases only, not HiGHS instances (a one-off solve).
+    pub(crate) bases_only: bool,
 }
 
 impl WarmStart {
-    /// Nothing to start from: the next solve is cold.
+    /// Nothing to start from: the next solve is cold. Later solves start from the bases and
+    /// HiGHS instances the previous one left.
     pub fn cold() -> Self {
         Self::default()
     }
 
+    /// A start for one solve whose instances need not outlive it: bases are kept, HiGHS
+    /// instances dropped as soon as solved (less memory).
+    pub(crate) fn one_off() -> Self {
+        Self {
+            bases_only: true,
+            ..Self::default()
+        }
+    }
+
     /// Whether a solve left anything to start from.
     pub fn is_empty(&self) -> bool {
-        self.relaxed.is_none() && self.polish.is_none() && self.parts.iter().all(Self::is_empty)
+        self.relaxed.basis.is_none()
+            && self.polish.basis.is_none()
+            && self.parts.iter().all(Self::is_empty)
     }
 
     /// The state of part `i` of `n` (reset when the number of parts changed).
     pub(crate) fn parts_mut(&mut self, n: usize) -> &mut [WarmStart] {
         if self.parts.len() != n {
-            self.parts = vec![WarmStart::default(); n];
+            let part = WarmStart {
+                bases_only: self.bases_only,
+                ..WarmStart::default()
+            };
+            self.parts = vec![part; n];
         }
         &mut self.parts
     }
@@ -170,4 +218,82 @@ pub fn next_cycle(
         g.interval_import_so_far_kwh = in_current;
     }
     sc
+}
+
+/// A HiGHS instance kept after an optimal LP solve, with the LP it holds.
+pub(crate) struct Kept {
+    model: highs::Model,
+    lp: crate::model::Lp,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Kept {{ {} columns, {} rows }}",
+            self.lp.n_cols(),
+            self.lp.n_rows()
+        )
+    }
+}
+
+// SAFETY: a HiGHS instance is not tied to the thread that made it, and a `Kept` is only
+// reached through `&mut` (one thread at a time).
+unsafe impl Send for Kept {}
+
+/// A kept instance changes in place when the matrix entries that changed are fewer than this
+/// share of its columns (a shifted horizon moves the time-dependent coefficients, such as
+/// HVAC efficiencies, and the 30-minute intervals' boundaries: 7.5 % on the reference case
+/// `d`); past it a new instance is cheaper than the coefficient updates.
+const MAX_CHANGED_COEFFICIENT_SHARE: f64 = 0.25;
+
+impl Kept {
+    /// Keeps `model`, just solved, which holds `lp`.
+    pub(crate) fn new(model: highs::Model, lp: crate::model::Lp) -> Kept {
+        Kept { model, lp }
+    }
+
+    /// This instance holding `new` (costs, bounds and matrix), its basis and factorization
+    /// kept; `None` (and the instance dropped) when the dimensions or integrality differ,
+    /// too much of the matrix changed, or HiGHS refuses a change.
+    pub(crate) fn update(mut self, new: &crate::model::Lp) -> Option<highs::Model> {
+        let changes = self.lp.matrix_changes(new)?;
+        if changes.len() as f64 > MAX_CHANGED_COEFFICIENT_SHARE * new.n_cols() as f64 {
+            return None;
+        }
+        let ptr = self.model.as_mut_ptr();
+        let (n_cols, n_rows) = (new.n_cols() as c_int, new.n_rows() as c_int);
+        // SAFETY: `ptr` is the live instance owned by `self.model`; every slice has the
+        // instance's numbers of columns or rows (checked by `matrix_changes`).
+        let ok = unsafe {
+            let mut ok = true;
+            if n_cols > 0 {
+                ok &= highs_sys::Highs_changeColsCostByRange(ptr, 0, n_cols - 1, new.cost.as_ptr())
+                    == 0;
+                ok &= highs_sys::Highs_changeColsBoundsByRange(
+                    ptr,
+                    0,
+                    n_cols - 1,
+                    new.col_lower.as_ptr(),
+                    new.col_upper.as_ptr(),
+                ) == 0;
+            }
+            if n_rows > 0 {
+                ok &= highs_sys::Highs_changeRowsBoundsByRange(
+                    ptr,
+                    0,
+                    n_rows - 1,
+                    new.row_lower.as_ptr(),
+                    new.row_upper.as_ptr(),
+                ) == 0;
+            }
+            for &(row, col, value) in &changes {
+                ok &= highs_sys::Highs_changeCoeff(ptr, row, col, value) == 0;
+            }
+            // The options are set afresh by the caller, as for a new instance.
+            ok &= highs_sys::Highs_resetOptions(ptr) == 0;
+            ok
+        };
+        ok.then_some(self.model)
+    }
 }

@@ -8,7 +8,8 @@ use engine::{optimize, optimize_warm, Scenario, SolveOptions, Status, WarmStart}
 
 /// Plan, then re-plan one, two and three steps later from where the plan leaves the
 /// district (its batteries, zones, generators and billed peak): each warm re-solve reaches
-/// the cold optimum of the same problem, and starts from the previous basis.
+/// the cold optimum of the same problem, and starts from the previous basis — where the
+/// problem keeps its dimensions, in the HiGHS instance the last plan kept, updated in place.
 #[test]
 fn replans_one_cycle_later_solved_warm_reach_the_cold_optimum() {
     let data = Scenario::load(
@@ -25,6 +26,7 @@ fn replans_one_cycle_later_solved_warm_reach_the_cold_optimum() {
     assert_eq!(plan.status, Status::Optimal);
     assert!(!warm.is_empty());
     let mut warm_runs = 0;
+    let mut resumed = 0;
     for cycle in 1..=3 {
         let sc = next_cycle(
             &data,
@@ -46,9 +48,15 @@ fn replans_one_cycle_later_solved_warm_reach_the_cold_optimum() {
             "cycle {cycle}: warm {h} vs cold {c}"
         );
         warm_runs += hot.warm_starts;
+        resumed += hot.resumed;
+        assert_eq!(cold.resumed, 0, "a one-off solve keeps no instance");
         plan = hot;
     }
     assert!(warm_runs >= 3, "{warm_runs} warm HiGHS runs in 3 re-plans");
+    assert!(
+        resumed >= 2,
+        "{resumed} runs resumed a kept instance in 3 re-plans"
+    );
 }
 
 /// The next cycle's problem carries the plan's state: a battery's energy after the elapsed

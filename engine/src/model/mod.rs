@@ -19,12 +19,14 @@ pub mod generator;
 pub mod grid;
 pub mod hvac;
 pub mod line;
+pub mod lp;
 pub mod pv;
 pub mod unserved;
 
 use good_lp::{variable, Constraint, Expression, IntoAffineExpression, ProblemVariables, Variable};
 
 use crate::scenario::Scenario;
+pub use lp::Lp;
 
 /// A model variable and its column index in the solver (variables are numbered in the
 /// order they are added).
@@ -197,19 +199,45 @@ pub struct DispatchModel {
 }
 
 impl DispatchModel {
-    /// Hands the model to HiGHS: variables, objective (linear part) and constraints, in
-    /// the order they were added (so column `i` is [`Col::idx`] `== i`).
-    pub fn into_highs(self) -> Result<(highs::Model, Vars, f64), String> {
-        use good_lp::SolverModel;
-        let mut problem = self
-            .variables
-            .minimise(self.objective)
-            .using(good_lp::highs);
-        for c in self.constraints {
-            problem.add_constraint(c);
+    /// The model as HiGHS's arrays ([`Lp`]): variables in the order they were added (so
+    /// column `i` is [`Col::idx`] `== i`), the objective's linear part, and one row per
+    /// constraint in order (`expression ≤ 0` or `= 0`, the constant moved to the bounds).
+    pub fn into_lp(self) -> (Lp, Vars, f64) {
+        use std::collections::HashMap;
+        let n = self.n_cols;
+        let mut column: HashMap<good_lp::Variable, usize> = HashMap::with_capacity(n);
+        let (mut col_lower, mut col_upper) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut integrality = Vec::with_capacity(n);
+        for (j, (var, def)) in self.variables.iter_variables_with_def().enumerate() {
+            column.insert(var, j);
+            col_lower.push(def.get_min());
+            col_upper.push(def.get_max());
+            integrality.push(std::os::raw::c_int::from(def.is_integer()));
         }
-        let model = problem.try_into_inner().map_err(|e| e.to_string())?;
-        Ok((model, self.vars, self.objective_constant))
+        let mut cost = vec![0.0; column.len()];
+        for (var, c) in (&self.objective).linear_coefficients() {
+            cost[column[&var]] += c;
+        }
+        let rows: Vec<(f64, f64, Vec<(usize, f64)>)> = self
+            .constraints
+            .into_iter()
+            .map(|c| {
+                let e = c.expression();
+                let upper = -e.constant();
+                let lower = if c.is_equality() {
+                    upper
+                } else {
+                    f64::NEG_INFINITY
+                };
+                let entries = e
+                    .linear_coefficients()
+                    .map(|(var, v)| (column[&var], v))
+                    .collect();
+                (lower, upper, entries)
+            })
+            .collect();
+        let lp = Lp::from_rows(cost, col_lower, col_upper, integrality, &rows);
+        (lp, self.vars, self.objective_constant)
     }
 }
 

@@ -1,0 +1,249 @@
+//! The built model as the arrays HiGHS takes: costs, bounds, row bounds and the constraint
+//! matrix column by column. [`crate::model::DispatchModel::into_lp`] makes it from the
+//! `good_lp` model; a new HiGHS instance is made from it ([`Lp::to_highs`]), or a kept one
+//! updated to it ([`crate::warm`]).
+
+use std::os::raw::c_int;
+
+/// An LP (or MIP) in HiGHS's terms, minimised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lp {
+    /// Per column: objective coefficient.
+    pub cost: Vec<f64>,
+    /// Per column: lower bound.
+    pub col_lower: Vec<f64>,
+    /// Per column: upper bound.
+    pub col_upper: Vec<f64>,
+    /// Per column: 1 when integer, else 0.
+    pub integrality: Vec<c_int>,
+    /// Per row: lower bound.
+    pub row_lower: Vec<f64>,
+    /// Per row: upper bound.
+    pub row_upper: Vec<f64>,
+    /// Column-wise matrix: column `j`'s entries are `index[start[j]..start[j + 1]]` (rows,
+    /// increasing) with `value[…]`.
+    pub start: Vec<c_int>,
+    /// Row of each entry.
+    pub index: Vec<c_int>,
+    /// Value of each entry.
+    pub value: Vec<f64>,
+}
+
+/// HiGHS's column-wise matrix format.
+const COLWISE: c_int = 1;
+
+impl Lp {
+    /// The LP from its rows: `rows[i]` holds row `i`'s entries as (column, value).
+    pub fn from_rows(
+        cost: Vec<f64>,
+        col_lower: Vec<f64>,
+        col_upper: Vec<f64>,
+        integrality: Vec<c_int>,
+        rows: &[(f64, f64, Vec<(usize, f64)>)],
+    ) -> Lp {
+        let n_cols = cost.len();
+        let mut count = vec![0usize; n_cols + 1];
+        for (_, _, entries) in rows {
+            for &(j, _) in entries {
+                count[j + 1] += 1;
+            }
+        }
+        for j in 0..n_cols {
+            count[j + 1] += count[j];
+        }
+        let nnz = count[n_cols];
+        let mut next = count.clone();
+        let mut index = vec![0 as c_int; nnz];
+        let mut value = vec![0.0; nnz];
+        // Rows in order: each column's entries come out with increasing rows.
+        for (i, (_, _, entries)) in rows.iter().enumerate() {
+            for &(j, v) in entries {
+                index[next[j]] = i as c_int;
+                value[next[j]] = v;
+                next[j] += 1;
+            }
+        }
+        Lp {
+            cost,
+            col_lower,
+            col_upper,
+            integrality,
+            row_lower: rows.iter().map(|r| r.0).collect(),
+            row_upper: rows.iter().map(|r| r.1).collect(),
+            start: count.into_iter().map(|s| s as c_int).collect(),
+            index,
+            value,
+        }
+    }
+
+    /// Number of columns.
+    pub fn n_cols(&self) -> usize {
+        self.cost.len()
+    }
+
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.row_lower.len()
+    }
+
+    /// Whether any column is integer.
+    pub fn is_mip(&self) -> bool {
+        self.integrality.iter().any(|&i| i != 0)
+    }
+
+    /// A new HiGHS instance holding this model.
+    pub fn to_highs(&self) -> Result<highs::Model, String> {
+        let mut model = highs::Model::new(highs::ColProblem::default());
+        let (n_cols, n_rows) = (self.n_cols() as c_int, self.n_rows() as c_int);
+        let nnz = self.index.len() as c_int;
+        let ptr = model.as_mut_ptr();
+        // SAFETY: `ptr` is the live instance owned by `model`; every array has the length
+        // its argument states (columns, rows, entries, columns + 1 starts).
+        let status = unsafe {
+            if self.is_mip() {
+                highs_sys::Highs_passMip(
+                    ptr,
+                    n_cols,
+                    n_rows,
+                    nnz,
+                    COLWISE,
+                    1, // minimise
+                    0.0,
+                    self.cost.as_ptr(),
+                    self.col_lower.as_ptr(),
+                    self.col_upper.as_ptr(),
+                    self.row_lower.as_ptr(),
+                    self.row_upper.as_ptr(),
+                    self.start.as_ptr(),
+                    self.index.as_ptr(),
+                    self.value.as_ptr(),
+                    self.integrality.as_ptr(),
+                )
+            } else {
+                highs_sys::Highs_passLp(
+                    ptr,
+                    n_cols,
+                    n_rows,
+                    nnz,
+                    COLWISE,
+                    1,
+                    0.0,
+                    self.cost.as_ptr(),
+                    self.col_lower.as_ptr(),
+                    self.col_upper.as_ptr(),
+                    self.row_lower.as_ptr(),
+                    self.row_upper.as_ptr(),
+                    self.start.as_ptr(),
+                    self.index.as_ptr(),
+                    self.value.as_ptr(),
+                )
+            }
+        };
+        // 1 is a warning (e.g. tiny matrix values HiGHS dropped): the model is in.
+        if status == 0 || status == 1 {
+            Ok(model)
+        } else {
+            Err(format!("HiGHS refused the model (status {status})"))
+        }
+    }
+
+    /// Column `j`'s entries as (row, value).
+    fn column(&self, j: usize) -> impl Iterator<Item = (c_int, f64)> + '_ {
+        let (a, b) = (self.start[j] as usize, self.start[j + 1] as usize);
+        self.index[a..b]
+            .iter()
+            .copied()
+            .zip(self.value[a..b].iter().copied())
+    }
+
+    /// The matrix entries to write into this LP's matrix to make it `new`'s, as (row,
+    /// column, value; 0 removes an entry), when both have the same dimensions and
+    /// integrality; `None` otherwise.
+    pub fn matrix_changes(&self, new: &Lp) -> Option<Vec<(c_int, c_int, f64)>> {
+        if self.n_cols() != new.n_cols()
+            || self.n_rows() != new.n_rows()
+            || self.integrality != new.integrality
+        {
+            return None;
+        }
+        if self.start == new.start && self.index == new.index && self.value == new.value {
+            return Some(Vec::new());
+        }
+        let mut changes = Vec::new();
+        for j in 0..self.n_cols() {
+            if self.column(j).eq(new.column(j)) {
+                continue;
+            }
+            let old: std::collections::BTreeMap<c_int, f64> = self.column(j).collect();
+            let now: std::collections::BTreeMap<c_int, f64> = new.column(j).collect();
+            for (&row, &v) in &now {
+                if old.get(&row) != Some(&v) {
+                    changes.push((row, j as c_int, v));
+                }
+            }
+            for &row in old.keys() {
+                if !now.contains_key(&row) {
+                    changes.push((row, j as c_int, 0.0));
+                }
+            }
+        }
+        Some(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(value_00: f64) -> Lp {
+        // rows: 0 ≤ x0 + 2 x1 ≤ 4;  x1 − x2 = 1 (x0 in row 0 with `value_00`)
+        Lp::from_rows(
+            vec![1.0, 2.0, 0.5],
+            vec![0.0; 3],
+            vec![10.0; 3],
+            vec![0; 3],
+            &[
+                (0.0, 4.0, vec![(1, 2.0), (0, value_00)]),
+                (1.0, 1.0, vec![(2, -1.0), (1, 1.0)]),
+            ],
+        )
+    }
+
+    #[test]
+    fn rows_become_columns_with_increasing_rows() {
+        let lp = small(1.0);
+        assert_eq!(lp.start, vec![0, 1, 3, 4]);
+        assert_eq!(lp.index, vec![0, 0, 1, 1]);
+        assert_eq!(lp.value, vec![1.0, 2.0, 1.0, -1.0]);
+        assert_eq!(
+            (lp.row_lower.clone(), lp.row_upper.clone()),
+            (vec![0.0, 1.0], vec![4.0, 1.0])
+        );
+    }
+
+    #[test]
+    fn matrix_changes_name_each_changed_entry_and_only_those() {
+        let a = small(1.0);
+        assert_eq!(a.matrix_changes(&a), Some(vec![]));
+        assert_eq!(a.matrix_changes(&small(3.0)), Some(vec![(0, 0, 3.0)]));
+        let mut moved = small(1.0);
+        // x2 leaves row 1 and enters row 0.
+        moved.index[3] = 0;
+        assert_eq!(
+            a.matrix_changes(&moved),
+            Some(vec![(0, 2, -1.0), (1, 2, 0.0)])
+        );
+        let mut wider = small(1.0);
+        wider.integrality[0] = 1;
+        assert_eq!(a.matrix_changes(&wider), None);
+    }
+
+    #[test]
+    fn a_new_instance_solves_the_lp_it_was_given() {
+        let lp = small(1.0);
+        let solved = lp.to_highs().unwrap().solve();
+        // min x0 + 2 x1 + 0.5 x2 with x1 = 1 + x2, x0 + 2 x1 ≤ 4: x1 = 1, x2 = 0, x0 = 0.
+        assert_eq!(solved.status(), highs::HighsModelStatus::Optimal);
+        assert!((solved.objective_value() - 2.0).abs() < 1e-9);
+    }
+}
