@@ -29,17 +29,20 @@ pub struct Lp {
     pub value: Vec<f64>,
 }
 
+/// One row: lower bound, upper bound and its entries as (column, value).
+pub type Row = (f64, f64, Vec<(usize, f64)>);
+
 /// HiGHS's column-wise matrix format.
 const COLWISE: c_int = 1;
 
 impl Lp {
-    /// The LP from its rows: `rows[i]` holds row `i`'s entries as (column, value).
+    /// The LP from its columns' data and its rows ([`Row`]).
     pub fn from_rows(
         cost: Vec<f64>,
         col_lower: Vec<f64>,
         col_upper: Vec<f64>,
         integrality: Vec<c_int>,
-        rows: &[(f64, f64, Vec<(usize, f64)>)],
+        rows: &[Row],
     ) -> Lp {
         let n_cols = cost.len();
         let mut count = vec![0usize; n_cols + 1];

@@ -218,7 +218,7 @@ impl DispatchModel {
         for (var, c) in (&self.objective).linear_coefficients() {
             cost[column[&var]] += c;
         }
-        let rows: Vec<(f64, f64, Vec<(usize, f64)>)> = self
+        let rows: Vec<lp::Row> = self
             .constraints
             .into_iter()
             .map(|c| {
