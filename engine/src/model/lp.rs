@@ -29,51 +29,46 @@ pub struct Lp {
     pub value: Vec<f64>,
 }
 
-/// One row: lower bound, upper bound and its entries as (column, value).
-pub type Row = (f64, f64, Vec<(usize, f64)>);
-
 /// HiGHS's column-wise matrix format.
 const COLWISE: c_int = 1;
 
 impl Lp {
-    /// The LP from its columns' data and its rows ([`Row`]).
-    pub fn from_rows(
+    /// The LP from its columns' data, its rows' bounds and the matrix entries as (row,
+    /// column, value), listed row by row (rows increasing).
+    pub fn from_entries(
         cost: Vec<f64>,
         col_lower: Vec<f64>,
         col_upper: Vec<f64>,
         integrality: Vec<c_int>,
-        rows: &[Row],
+        row_lower: Vec<f64>,
+        row_upper: Vec<f64>,
+        entries: &[(usize, usize, f64)],
     ) -> Lp {
         let n_cols = cost.len();
-        let mut count = vec![0usize; n_cols + 1];
-        for (_, _, entries) in rows {
-            for &(j, _) in entries {
-                count[j + 1] += 1;
-            }
+        let mut start = vec![0usize; n_cols + 1];
+        for &(_, j, _) in entries {
+            start[j + 1] += 1;
         }
         for j in 0..n_cols {
-            count[j + 1] += count[j];
+            start[j + 1] += start[j];
         }
-        let nnz = count[n_cols];
-        let mut next = count.clone();
-        let mut index = vec![0 as c_int; nnz];
-        let mut value = vec![0.0; nnz];
-        // Rows in order: each column's entries come out with increasing rows.
-        for (i, (_, _, entries)) in rows.iter().enumerate() {
-            for &(j, v) in entries {
-                index[next[j]] = i as c_int;
-                value[next[j]] = v;
-                next[j] += 1;
-            }
+        let mut next = start.clone();
+        let mut index = vec![0 as c_int; entries.len()];
+        let mut value = vec![0.0; entries.len()];
+        // Entries come row by row: each column's come out with increasing rows.
+        for &(i, j, v) in entries {
+            index[next[j]] = i as c_int;
+            value[next[j]] = v;
+            next[j] += 1;
         }
         Lp {
             cost,
             col_lower,
             col_upper,
             integrality,
-            row_lower: rows.iter().map(|r| r.0).collect(),
-            row_upper: rows.iter().map(|r| r.1).collect(),
-            start: count.into_iter().map(|s| s as c_int).collect(),
+            row_lower,
+            row_upper,
+            start: start.into_iter().map(|s| s as c_int).collect(),
             index,
             value,
         }
@@ -200,20 +195,19 @@ mod tests {
 
     fn small(value_00: f64) -> Lp {
         // rows: 0 ≤ x0 + 2 x1 ≤ 4;  x1 − x2 = 1 (x0 in row 0 with `value_00`)
-        Lp::from_rows(
+        Lp::from_entries(
             vec![1.0, 2.0, 0.5],
             vec![0.0; 3],
             vec![10.0; 3],
             vec![0; 3],
-            &[
-                (0.0, 4.0, vec![(1, 2.0), (0, value_00)]),
-                (1.0, 1.0, vec![(2, -1.0), (1, 1.0)]),
-            ],
+            vec![0.0, 1.0],
+            vec![4.0, 1.0],
+            &[(0, 1, 2.0), (0, 0, value_00), (1, 2, -1.0), (1, 1, 1.0)],
         )
     }
 
     #[test]
-    fn rows_become_columns_with_increasing_rows() {
+    fn entries_row_by_row_become_columns_with_increasing_rows() {
         let lp = small(1.0);
         assert_eq!(lp.start, vec![0, 1, 3, 4]);
         assert_eq!(lp.index, vec![0, 0, 1, 1]);

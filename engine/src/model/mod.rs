@@ -203,9 +203,9 @@ impl DispatchModel {
     /// column `i` is [`Col::idx`] `== i`), the objective's linear part, and one row per
     /// constraint in order (`expression ≤ 0` or `= 0`, the constant moved to the bounds).
     pub fn into_lp(self) -> (Lp, Vars, f64) {
-        use std::collections::HashMap;
         let n = self.n_cols;
-        let mut column: HashMap<good_lp::Variable, usize> = HashMap::with_capacity(n);
+        let mut column: std::collections::HashMap<good_lp::Variable, usize, IndexHash> =
+            std::collections::HashMap::with_capacity_and_hasher(n, IndexHash);
         let (mut col_lower, mut col_upper) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let mut integrality = Vec::with_capacity(n);
         for (j, (var, def)) in self.variables.iter_variables_with_def().enumerate() {
@@ -218,26 +218,60 @@ impl DispatchModel {
         for (var, c) in (&self.objective).linear_coefficients() {
             cost[column[&var]] += c;
         }
-        let rows: Vec<lp::Row> = self
-            .constraints
-            .into_iter()
-            .map(|c| {
-                let e = c.expression();
-                let upper = -e.constant();
-                let lower = if c.is_equality() {
-                    upper
-                } else {
-                    f64::NEG_INFINITY
-                };
-                let entries = e
-                    .linear_coefficients()
-                    .map(|(var, v)| (column[&var], v))
-                    .collect();
-                (lower, upper, entries)
-            })
-            .collect();
-        let lp = Lp::from_rows(cost, col_lower, col_upper, integrality, &rows);
+        let m = self.constraints.len();
+        let (mut row_lower, mut row_upper) = (Vec::with_capacity(m), Vec::with_capacity(m));
+        let mut entries = Vec::with_capacity(3 * m);
+        for (i, c) in self.constraints.iter().enumerate() {
+            let e = c.expression();
+            let upper = -e.constant();
+            row_upper.push(upper);
+            row_lower.push(if c.is_equality() {
+                upper
+            } else {
+                f64::NEG_INFINITY
+            });
+            entries.extend(e.linear_coefficients().map(|(var, v)| (i, column[&var], v)));
+        }
+        let lp = Lp::from_entries(
+            cost,
+            col_lower,
+            col_upper,
+            integrality,
+            row_lower,
+            row_upper,
+            &entries,
+        );
         (lp, self.vars, self.objective_constant)
+    }
+}
+
+/// Hashes a `good_lp` variable (a column number) by one multiplication: the variable →
+/// column map of [`DispatchModel::into_lp`] is looked up once per matrix entry.
+#[derive(Clone, Copy, Default)]
+struct IndexHash;
+
+/// The state of [`IndexHash`].
+#[derive(Default)]
+struct IndexHasher(u64);
+
+impl std::hash::BuildHasher for IndexHash {
+    type Hasher = IndexHasher;
+    fn build_hasher(&self) -> IndexHasher {
+        IndexHasher(0)
+    }
+}
+
+impl std::hash::Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
