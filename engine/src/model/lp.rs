@@ -84,11 +84,6 @@ impl Lp {
         self.row_lower.len()
     }
 
-    /// Whether any column is integer.
-    pub fn is_mip(&self) -> bool {
-        self.integrality.iter().any(|&i| i != 0)
-    }
-
     /// A new HiGHS instance holding this model.
     pub fn to_highs(&self) -> Result<highs::Model, String> {
         let mut model = highs::Model::new(highs::ColProblem::default());
@@ -97,45 +92,26 @@ impl Lp {
         let ptr = model.as_mut_ptr();
         // SAFETY: `ptr` is the live instance owned by `model`; every array has the length
         // its argument states (columns, rows, entries, columns + 1 starts).
+        // (An all-continuous integrality is an LP to HiGHS.)
         let status = unsafe {
-            if self.is_mip() {
-                highs_sys::Highs_passMip(
-                    ptr,
-                    n_cols,
-                    n_rows,
-                    nnz,
-                    COLWISE,
-                    1, // minimise
-                    0.0,
-                    self.cost.as_ptr(),
-                    self.col_lower.as_ptr(),
-                    self.col_upper.as_ptr(),
-                    self.row_lower.as_ptr(),
-                    self.row_upper.as_ptr(),
-                    self.start.as_ptr(),
-                    self.index.as_ptr(),
-                    self.value.as_ptr(),
-                    self.integrality.as_ptr(),
-                )
-            } else {
-                highs_sys::Highs_passLp(
-                    ptr,
-                    n_cols,
-                    n_rows,
-                    nnz,
-                    COLWISE,
-                    1,
-                    0.0,
-                    self.cost.as_ptr(),
-                    self.col_lower.as_ptr(),
-                    self.col_upper.as_ptr(),
-                    self.row_lower.as_ptr(),
-                    self.row_upper.as_ptr(),
-                    self.start.as_ptr(),
-                    self.index.as_ptr(),
-                    self.value.as_ptr(),
-                )
-            }
+            highs_sys::Highs_passMip(
+                ptr,
+                n_cols,
+                n_rows,
+                nnz,
+                COLWISE,
+                1, // minimise
+                0.0,
+                self.cost.as_ptr(),
+                self.col_lower.as_ptr(),
+                self.col_upper.as_ptr(),
+                self.row_lower.as_ptr(),
+                self.row_upper.as_ptr(),
+                self.start.as_ptr(),
+                self.index.as_ptr(),
+                self.value.as_ptr(),
+                self.integrality.as_ptr(),
+            )
         };
         // 1 is a warning (e.g. tiny matrix values HiGHS dropped): the model is in.
         if status == 0 || status == 1 {
