@@ -36,7 +36,13 @@ fn bench(c: &mut Criterion) {
             ("build_full", Integrality::full(&sc)),
         ] {
             g.bench_function(label, |b| {
-                b.iter(|| model::build(&sc, &plan, Goal::Cost).into_highs().unwrap())
+                b.iter(|| {
+                    model::build(&sc, &plan, Goal::Cost)
+                        .into_lp()
+                        .0
+                        .to_highs()
+                        .unwrap()
+                })
             });
         }
         g.sample_size(10);
