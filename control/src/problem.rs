@@ -227,7 +227,8 @@ pub fn build(
             Terminal::Free => b.min_kwh,
         };
         // Lowered to what full charging can reach, so that a short horizon stays feasible.
-        let reachable = b.physics().reachable_kwh(b.initial_kwh, steps, dt);
+        // (The model's law: its constant efficiencies store no more than the curve would.)
+        let reachable = b.model_law().reachable_kwh(b.initial_kwh, steps, dt);
         b.terminal_kwh = want.min(reachable - 1e-6).max(0.0);
         if ends_in_outage {
             // The plan ends inside a grid outage: what is stored is for the loads now, not

@@ -278,7 +278,7 @@ impl Runner<'_> {
         let m = model::build(self.sc, plan, goal);
         let is_mip = m.n_integer > 0;
         let small_lp = !is_mip && m.n_cols < PRESOLVE_FROM_COLUMNS;
-        let (lp, vars, constant) = m.into_lp();
+        let (lp, vars) = m.into_lp();
         // The instance the last solve of this LP left, holding this model now, or a new one.
         let kept = slot
             .as_mut()
@@ -290,8 +290,6 @@ impl Runner<'_> {
             Some(hm) => hm,
             None => lp.to_highs().map_err(EngineError::Solver)?,
         };
-        // The arrays are kept only with the instance.
-        let lp = (keep && !is_mip && slot.is_some()).then_some(lp);
         self.clock.build += started.elapsed();
 
         let set = |hm: &mut highs::Model, k: &str, v: f64| {
@@ -316,6 +314,13 @@ impl Runner<'_> {
             // A binary off by HiGHS's default 1e-6 lets `ch ≤ charge_kw · u` leak a little
             // power, so the MIP's bound can sit below the exact optimum by more than the gap.
             set(&mut hm, "mip_feasibility_tolerance", 1e-9)?;
+            // HiGHS's MIP presolve with its aggregator on cut off the optimum of a random
+            // district (batteries' `ch ≤ charge_kw · u` links with their energy chains):
+            // "optimal" at 223,844 yen where the optimum is 223,758 (HiGHS 1.15 here and
+            // 1.16 from PyPI alike; presolve off, or the aggregator alone off, find it). The
+            // aggregator stays off in every MIP (regression seed in tests/properties).
+            hm.try_set_option("presolve_rule_off", PRESOLVE_RULE_AGGREGATOR)
+                .map_err(|e| EngineError::Solver(format!("option presolve_rule_off: {e:?}")))?;
         }
         if is_mip && warm.is_some() {
             // Every MIP round starts from the previous round's polished schedule, a feasible
@@ -356,11 +361,16 @@ impl Runner<'_> {
                     .is_some_and(|b| crate::warm::set_basis(&mut hm, b));
 
         let started = Instant::now();
-        let solved = hm
+        let mut solved = hm
             .try_solve()
             .map_err(|e| EngineError::Solver(format!("HiGHS failed: {e:?}")))?;
-        self.clock.solve += started.elapsed();
         self.clock.runs += 1;
+        if !is_mip {
+            solved = self.resolve_inexact(solved, &lp)?;
+        }
+        self.clock.solve += started.elapsed();
+        // The arrays are kept only with the instance.
+        let lp = (keep && !is_mip && slot.is_some()).then_some(lp);
 
         let status = match solved.status() {
             HighsModelStatus::Optimal => RunStatus::Optimal,
@@ -395,8 +405,9 @@ impl Runner<'_> {
             }
         }
         let bound = match status {
-            RunStatus::Optimal if !is_mip => objective + constant,
-            _ if is_mip => mip_bound.map(|b| b + constant).unwrap_or(f64::NEG_INFINITY),
+            // (HiGHS's objective values and bounds include the model's constant.)
+            RunStatus::Optimal if !is_mip => objective,
+            _ if is_mip => mip_bound.unwrap_or(f64::NEG_INFINITY),
             _ => f64::NEG_INFINITY,
         };
         Ok(Run {
@@ -407,6 +418,65 @@ impl Runner<'_> {
             warm_started,
             resumed: in_place,
         })
+    }
+}
+
+/// HiGHS's `presolve_rule_off` bit of its aggregator (`kPresolveRuleAggregator` = 12).
+const PRESOLVE_RULE_AGGREGATOR: i32 = 1 << 12;
+
+/// How far (in the model's own units: kW, kWh, °C…) an LP optimum may break one of the
+/// LP's bounds before it is solved again; a tenth of the schedule check's tolerance.
+const INEXACT_VIOLATION: f64 = TOLERANCE / 10.0;
+
+impl Runner<'_> {
+    /// An LP optimum that HiGHS's dual simplex reports inexactly, solved again from scratch:
+    /// first with presolve, then with the interior point method and crossover. Inexact is
+    /// HiGHS's own verdict (status `Unknown`: its optimality check failed) or, for an
+    /// `Optimal` status, a row or bound of `lp` broken by more than [`INEXACT_VIOLATION`]
+    /// when the solution is checked against the LP's arrays. Both were seen on badly scaled
+    /// random districts (matrix entries from 1e-4 to 1e2, dual values of 1e3), where the
+    /// simplex without presolve ended with a relative primal–dual objective error of 1e-5
+    /// or with a zone's temperature row off by 7e-5 °C, while presolve and the interior
+    /// point reach the exact optimum. A solve that is still inexact after both is returned
+    /// as it is, and the schedule check reports it.
+    fn resolve_inexact(
+        &mut self,
+        mut solved: highs::SolvedModel,
+        lp: &model::Lp,
+    ) -> Result<highs::SolvedModel, EngineError> {
+        let inexact = |s: &highs::SolvedModel| match s.status() {
+            HighsModelStatus::Unknown => true,
+            HighsModelStatus::Optimal => {
+                lp.max_violation(&s.get_solution().columns()) > INEXACT_VIOLATION
+            }
+            _ => false,
+        };
+        for (key, value) in [("presolve", "on"), ("solver", "ipm")] {
+            if !inexact(&solved) || self.out_of_time() {
+                break;
+            }
+            if self.opts.verbose {
+                eprintln!(
+                    "HiGHS's LP optimum is inexact ({:?}): solving again, {key} {value}",
+                    solved.status()
+                );
+            }
+            let mut hm = highs::Model::from(solved);
+            // SAFETY: `hm` owns a live HiGHS instance; clearing its solver state drops the
+            // basis and solution so that the next run starts from scratch.
+            unsafe { highs_sys::Highs_clearSolver(hm.as_mut_ptr()) };
+            hm.try_set_option(key, value)
+                .map_err(|e| EngineError::Solver(format!("option {key}: {e:?}")))?;
+            if let Some(left) = self.time_left() {
+                hm.try_set_option("time_limit", left.max(0.0))
+                    .map_err(|e| EngineError::Solver(format!("option time_limit: {e:?}")))?;
+            }
+            solved = hm
+                .try_solve()
+                .map_err(|e| EngineError::Solver(format!("HiGHS failed: {e:?}")))?;
+            self.clock.runs += 1;
+        }
+        Ok(solved)
     }
 }
 
@@ -989,16 +1059,17 @@ fn no_schedule(
     }
 }
 
-/// A battery whose energy bounds no schedule can keep, even charging at full power every
-/// step: with every node balance elastic, this is the only other way the model can be
+/// A battery whose energy bounds no schedule can keep, even charging at full power (as its
+/// power curve allows) every step: with every node balance elastic, this is the only other way the model can be
 /// infeasible (HVAC comfort has slack, generators may stay off, flows may be zero).
 fn unreachable_battery(sc: &Scenario) -> Option<String> {
     let dt = sc.step_hours();
     for k in &sc.batteries {
-        let keep = 1.0 - k.self_discharge_per_hour * dt;
+        // The model's law: constant efficiencies, and the power curve's limit on charging.
+        let law = k.model_law();
         let mut highest = k.initial_kwh;
         for t in 0..sc.steps {
-            highest = (highest * keep + k.charge_efficiency * k.charge_kw * dt).min(k.max_kwh);
+            highest = law.reachable_kwh(highest, 1, dt);
             if highest < k.min_kwh - STATE_TOL {
                 return Some(format!(
                     "battery '{}' cannot stay at min_kwh = {}: even charging at full power it \

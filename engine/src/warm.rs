@@ -14,7 +14,7 @@
 //!
 //! A controller's `WarmStart` also keeps the HiGHS instance of each of those LPs after its
 //! solve ([`Kept`]). The next cycle's model is then not solved in a new instance: when it
-//! has the same numbers of columns and rows, its costs and bounds (and the few
+//! has the same numbers of columns and rows, its costs, bounds and objective constant (and the few
 //! matrix coefficients that changed, if any) are written into the kept instance, which
 //! still holds its optimal basis and the factorization of it, and HiGHS resumes from
 //! there — no new instance, no matrix set-up, no refactorization from scratch. What the
@@ -287,6 +287,7 @@ impl Kept {
                     new.row_upper.as_ptr(),
                 ) == 0;
             }
+            ok &= highs_sys::Highs_changeObjectiveOffset(ptr, new.offset) == 0;
             for &(row, col, value) in &changes {
                 ok &= highs_sys::Highs_changeCoeff(ptr, row, col, value) == 0;
             }

@@ -27,6 +27,9 @@ pub struct Lp {
     pub index: Vec<c_int>,
     /// Value of each entry.
     pub value: Vec<f64>,
+    /// The objective's constant (yen): HiGHS adds it to every objective value and bound,
+    /// so that its relative MIP gap is the gap of the whole objective.
+    pub offset: f64,
 }
 
 /// HiGHS's column-wise matrix format.
@@ -34,7 +37,7 @@ const COLWISE: c_int = 1;
 
 impl Lp {
     /// The LP from its columns' data, its rows' bounds and the matrix entries as (row,
-    /// column, value), listed row by row (rows increasing).
+    /// column, value), listed row by row (rows increasing); no objective constant.
     pub fn from_entries(
         cost: Vec<f64>,
         col_lower: Vec<f64>,
@@ -71,6 +74,7 @@ impl Lp {
             start: start.into_iter().map(|s| s as c_int).collect(),
             index,
             value,
+            offset: 0.0,
         }
     }
 
@@ -101,7 +105,7 @@ impl Lp {
                 nnz,
                 COLWISE,
                 1, // minimise
-                0.0,
+                self.offset,
                 self.cost.as_ptr(),
                 self.col_lower.as_ptr(),
                 self.col_upper.as_ptr(),
@@ -128,6 +132,25 @@ impl Lp {
             .iter()
             .copied()
             .zip(self.value[a..b].iter().copied())
+    }
+
+    /// The largest amount by which `x` breaks a row or column bound of this LP (0 when it
+    /// keeps them all), computed from the LP's own arrays rather than read from the solver.
+    pub fn max_violation(&self, x: &[f64]) -> f64 {
+        let mut activity = vec![0.0; self.n_rows()];
+        let mut worst = 0.0f64;
+        for (j, &xj) in x.iter().enumerate().take(self.n_cols()) {
+            for (row, v) in self.column(j) {
+                activity[row as usize] += v * xj;
+            }
+            worst = worst
+                .max(self.col_lower[j] - xj)
+                .max(xj - self.col_upper[j]);
+        }
+        for (i, a) in activity.iter().enumerate() {
+            worst = worst.max(self.row_lower[i] - a).max(a - self.row_upper[i]);
+        }
+        worst
     }
 
     /// The matrix entries to write into this LP's matrix to make it `new`'s, as (row,
@@ -209,6 +232,18 @@ mod tests {
         let mut wider = small(1.0);
         wider.integrality[0] = 1;
         assert_eq!(a.matrix_changes(&wider), None);
+    }
+
+    #[test]
+    fn max_violation_measures_rows_and_columns() {
+        let lp = small(1.0);
+        assert_eq!(lp.max_violation(&[0.0, 1.0, 0.0]), 0.0);
+        // row 0 at 6 > 4
+        assert!((lp.max_violation(&[4.0, 1.0, 0.0]) - 2.0).abs() < 1e-12);
+        // row 1 at 0.5 < 1
+        assert!((lp.max_violation(&[0.0, 0.5, 0.0]) - 0.5).abs() < 1e-12);
+        // x0 below its lower bound 0
+        assert!((lp.max_violation(&[-0.25, 1.0, 0.0]) - 0.25).abs() < 1e-12);
     }
 
     #[test]

@@ -188,7 +188,7 @@ pub struct DispatchModel {
     pub constraints: Vec<Constraint>,
     /// The objective's linear part.
     pub objective: Expression,
-    /// The objective's constant part (yen), which the solver does not see.
+    /// The objective's constant part (yen), passed to HiGHS as its objective offset.
     pub objective_constant: f64,
     /// Handles to every variable, per asset.
     pub vars: Vars,
@@ -200,9 +200,10 @@ pub struct DispatchModel {
 
 impl DispatchModel {
     /// The model as HiGHS's arrays ([`Lp`]): variables in the order they were added (so
-    /// column `i` is [`Col::idx`] `== i`), the objective's linear part, and one row per
-    /// constraint in order (`expression ≤ 0` or `= 0`, the constant moved to the bounds).
-    pub fn into_lp(self) -> (Lp, Vars, f64) {
+    /// column `i` is [`Col::idx`] `== i`), the objective (its constant as HiGHS's offset),
+    /// and one row per constraint in order (`expression ≤ 0` or `= 0`, the constant moved
+    /// to the bounds).
+    pub fn into_lp(self) -> (Lp, Vars) {
         let n = self.n_cols;
         let mut column: std::collections::HashMap<good_lp::Variable, usize, IndexHash> =
             std::collections::HashMap::with_capacity_and_hasher(n, IndexHash);
@@ -232,7 +233,7 @@ impl DispatchModel {
             });
             entries.extend(e.linear_coefficients().map(|(var, v)| (i, column[&var], v)));
         }
-        let lp = Lp::from_entries(
+        let mut lp = Lp::from_entries(
             cost,
             col_lower,
             col_upper,
@@ -241,7 +242,8 @@ impl DispatchModel {
             row_upper,
             &entries,
         );
-        (lp, self.vars, self.objective_constant)
+        lp.offset = self.objective_constant;
+        (lp, self.vars)
     }
 }
 
