@@ -447,7 +447,7 @@ impl Runner<'_> {
         let inexact = |s: &highs::SolvedModel| match s.status() {
             HighsModelStatus::Unknown => true,
             HighsModelStatus::Optimal => {
-                lp.max_violation(&s.get_solution().columns()) > INEXACT_VIOLATION
+                lp.max_violation(s.get_solution().columns()) > INEXACT_VIOLATION
             }
             _ => false,
         };
