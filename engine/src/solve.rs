@@ -1006,8 +1006,11 @@ enum Elastic {
     Fails(Diagnosis),
     /// Every node balances at every step.
     Balances,
-    /// No answer (time limit, or the elastic model itself infeasible).
+    /// No answer: the time limit struck first.
     Unknown,
+    /// The elastic model itself has no solution: something other than a node balance (and
+    /// other than a battery's reach, checked before) makes the model infeasible.
+    NoBalanceCause,
 }
 
 /// Solves the elastic-balance model of the scenario (every other constraint kept, total
@@ -1015,6 +1018,12 @@ enum Elastic {
 /// needs slack.
 fn elastic(runner: &mut Runner<'_>, plan: &Integrality) -> Result<Elastic, EngineError> {
     let run = runner.run(plan, Goal::BalanceSlack, None, None, false)?;
+    if matches!(
+        run.status,
+        RunStatus::Infeasible | RunStatus::UnboundedOrInfeasible
+    ) {
+        return Ok(Elastic::NoBalanceCause);
+    }
     let (Some(x), Some(slack), RunStatus::Optimal) = (run.x, run.vars.slack, run.status) else {
         return Ok(Elastic::Unknown);
     };
@@ -1131,6 +1140,14 @@ fn explain(
             runner,
             None,
             "no schedule meets the constraints (the time limit ran out before the diagnosis)"
+                .into(),
+        ),
+        Elastic::NoBalanceCause => infeasible(
+            runner,
+            None,
+            "no schedule meets the constraints, even with every node balance relaxed: the \
+             cause is not a shortfall or surplus of power (check the batteries' energy \
+             bounds, terminal energy and power curves)"
                 .into(),
         ),
     })
