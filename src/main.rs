@@ -3,6 +3,7 @@
 //! `aems optimize SCENARIO.toml` solves a district's dispatch; `aems forecast pv …` models
 //! PV output from weather; see `aems --help`.
 
+mod alloc;
 mod devices;
 mod forecast;
 mod optimize;
@@ -110,7 +111,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Optimize(args) => optimize::run(&args),
+        Command::Optimize(args) => {
+            alloc::return_freed_pages_at_once();
+            optimize::run(&args)
+        }
         Command::Forecast(cmd) => forecast::run(&cmd),
         Command::Devices(cmd) => devices::run(&cmd),
         Command::Run(args) => run::run(&args),
