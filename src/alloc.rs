@@ -5,7 +5,8 @@
 //! by side against glibc's allocator on this project's cases (`docs/optimize.md`): a year
 //! of hourly MPC for the five CityLearn homes runs ≈13 % faster (glibc's malloc and free
 //! were 13 % of its profile), and the 100 × 288 district's peak memory falls from 400 MB
-//! to 354 MB (322 MB when freed pages go back at once, [`return_freed_pages_at_once`]).
+//! to 362–375 MB (324 MB in `aems optimize`, which gives a large model's freed pages back
+//! at once: [`return_freed_pages_at_once`]).
 //! Elsewhere (musl, other systems), or built with `--no-default-features`, the system
 //! allocator stays.
 
@@ -13,15 +14,21 @@
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Makes freed pages go back to the operating system at once instead of after jemalloc's
-/// decay of 10 s: lower peak memory for one large solve (the 100 × 288 district: 354 →
-/// 322 MB, same time), slower for a loop of many small ones (the CityLearn year: +25 %),
-/// so only `aems optimize` asks for it. Best effort: an allocator that refuses is ignored.
+/// Asset-steps (steps × nodes and assets) from which `aems optimize` gives freed pages back
+/// at once: the 100 × 288 district has 115,000, `d_gate_square_48h` 1,900.
+pub const LARGE_MODEL_ASSET_STEPS: usize = 20_000;
+
+/// Gives freed pages back to the operating system at once (jemalloc's default decay is
+/// 10 s): a lower peak for one large solve. Measured one after the other on the 100 × 288
+/// district: 362–375 → 324 MB at the same time. It costs where a solve allocates and frees
+/// often — `d_gate_square_48h`'s MIP 30 % slower, the CityLearn year 25 % — so `aems
+/// optimize` asks for it only from [`LARGE_MODEL_ASSET_STEPS`], and loops never. Best
+/// effort: a setting the allocator refuses is ignored.
 pub fn return_freed_pages_at_once() {
     #[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
     {
         // Arenas made from now on (HiGHS's worker threads), then those already in use.
-        set_decay("arenas");
+        set_decay_zero("arenas");
         let mut narenas: u32 = 0;
         let mut len = std::mem::size_of::<u32>();
         // SAFETY: `arenas.narenas` is a NUL-terminated jemalloc control of type unsigned,
@@ -37,7 +44,7 @@ pub fn return_freed_pages_at_once() {
         };
         if read == 0 {
             for i in 0..narenas {
-                set_decay(&format!("arena.{i}"));
+                set_decay_zero(&format!("arena.{i}"));
             }
         }
     }
@@ -46,7 +53,7 @@ pub fn return_freed_pages_at_once() {
 /// Sets `{prefix}.dirty_decay_ms` and `{prefix}.muzzy_decay_ms` to 0 (errors ignored: an
 /// arena not yet made has nothing to set).
 #[cfg(all(feature = "jemalloc", target_os = "linux", not(target_env = "musl")))]
-fn set_decay(prefix: &str) {
+fn set_decay_zero(prefix: &str) {
     for kind in ["dirty", "muzzy"] {
         let Ok(name) = std::ffi::CString::new(format!("{prefix}.{kind}_decay_ms")) else {
             continue;

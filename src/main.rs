@@ -111,10 +111,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Optimize(args) => {
-            alloc::return_freed_pages_at_once();
-            optimize::run(&args)
-        }
+        Command::Optimize(args) => optimize::run(&args),
         Command::Forecast(cmd) => forecast::run(&cmd),
         Command::Devices(cmd) => devices::run(&cmd),
         Command::Run(args) => run::run(&args),

@@ -72,6 +72,17 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         bail!("--threads must be at least 1");
     }
     let sc = Scenario::load(&args.scenario)?;
+    let asset_steps = sc.steps
+        * (sc.nodes.len()
+            + sc.grids.len()
+            + sc.pvs.len()
+            + sc.batteries.len()
+            + sc.hvacs.len()
+            + sc.generators.len()
+            + sc.lines.len());
+    if asset_steps >= crate::alloc::LARGE_MODEL_ASSET_STEPS {
+        crate::alloc::return_freed_pages_at_once();
+    }
     let opts = SolveOptions {
         time_limit_s: args.time_limit_s,
         mip_gap: args.mip_gap,
