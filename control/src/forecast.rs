@@ -152,6 +152,19 @@ impl Choice {
         sim: &SimulationSection,
         horizon_rows: usize,
     ) -> Result<Box<dyn Forecaster>> {
+        self.build_for(file, sim, horizon_rows, None)
+    }
+
+    /// [`Choice::build`] for the nodes, arrays and HVAC units of `part` only (an
+    /// independent part of the district, `engine::decompose::subset`, with every row of its
+    /// series), whose forecasts it then makes; `None`: the whole district.
+    pub fn build_for(
+        self,
+        file: &ScenarioFile,
+        sim: &SimulationSection,
+        horizon_rows: usize,
+        part: Option<&Scenario>,
+    ) -> Result<Box<dyn Forecaster>> {
         Ok(match self {
             Choice::Perfect => Box::new(Perfect),
             Choice::Naive => Box::new(SeriesForecaster::new(
@@ -159,12 +172,14 @@ impl Choice {
                 file,
                 sim,
                 horizon_rows,
+                part,
             )?),
             Choice::Model(m) => Box::new(SeriesForecaster::new(
                 Method::Model(m),
                 file,
                 sim,
                 horizon_rows,
+                part,
             )?),
             Choice::Persistence(tolerance_s) => Box::new(Persistence::new(tolerance_s)),
         })
@@ -297,17 +312,26 @@ fn forecast_columns(file: &ScenarioFile, column: &str) -> Result<Vec<(usize, Vec
 }
 
 impl SeriesForecaster {
-    /// Forecasts by `method` for the district of `file`, with plans of `horizon_rows` rows
-    /// of its data.
+    /// Forecasts by `method` for the district of `file`, or for `part` of it (its nodes,
+    /// arrays and HVAC units, with every row of the series; see [`Choice::build_for`]), with
+    /// plans of `horizon_rows` rows of its data.
     pub fn new(
         method: Method,
         file: &ScenarioFile,
         sim: &SimulationSection,
         horizon_rows: usize,
+        part: Option<&Scenario>,
     ) -> Result<Self> {
-        let data = file
-            .window(file.table().times()[0], file.table().len())
-            .map_err(|e| anyhow!("{e}"))?;
+        let whole;
+        let data = match part {
+            Some(p) => p,
+            None => {
+                whole = file
+                    .window(file.table().times()[0], file.table().len())
+                    .map_err(|e| anyhow!("{e}"))?;
+                &whole
+            }
+        };
         let per_day = (1440 / file.step_minutes()) as usize;
         let csv = file.table().path().to_path_buf();
         let cal = calendar(sim, file)?;
@@ -628,8 +652,14 @@ mod tests {
     fn naive_repeats_yesterday_from_the_rows_before_only() {
         let file = gate_square();
         let d = data(&file);
-        let mut f =
-            SeriesForecaster::new(Method::Naive, &file, &SimulationSection::default(), 48).unwrap();
+        let mut f = SeriesForecaster::new(
+            Method::Naive,
+            &file,
+            &SimulationSection::default(),
+            48,
+            None,
+        )
+        .unwrap();
         let day = 48;
         let w = f.forecast(&d, day + 5, 3).unwrap();
         assert_eq!(w.nodes[1].load_kw, d.nodes[1].load_kw[5..8].to_vec());

@@ -114,6 +114,11 @@ pub struct Setup {
     pub signals: Vec<crate::problem::GridSignal>,
     /// Requests to tenants and residents, and how the simulated people answer them.
     pub requests: Option<Requests>,
+    /// Simulate the district's independent parts (nodes joined by no line,
+    /// [`engine::decompose::parts`]) side by side, one thread each, when the run allows it
+    /// (see [`simulate_with`]). Their cycles are then not handed to `on_cycle`: set it only
+    /// when nothing needs them. Off unless set.
+    pub parallel_parts: bool,
     /// The scenario's `[requests]` policy (the defaults without one), for `requests`.
     pub request_policy: crate::request::Policy,
 }
@@ -193,6 +198,7 @@ impl Setup {
             forecast_scenarios: o.forecast_scenarios,
             signals: Vec::new(),
             requests: None,
+            parallel_parts: false,
             request_policy,
             file,
             sim,
@@ -272,6 +278,17 @@ pub fn simulate(setup: &Setup, run: Run, progress: impl FnMut(usize, usize)) -> 
 
 /// Runs one simulation, handing every cycle to `on_cycle` (what was measured, decided and
 /// why) before the plant lives through it; `progress(done, total)` now and then.
+///
+/// With [`Setup::parallel_parts`], a district of independent parts (the CityLearn homes:
+/// each its own meter) is simulated part by part, each on its own thread with its own
+/// controller, plant and forecaster, and the realized schedules put together: the run of
+/// each part is exactly that part's run alone, and its plans are the problems the whole's
+/// plans split into (the engine splits them the same way), with the same optima — where a
+/// plan has several, the part alone may pick another one. The operating system shares the cores
+/// among the threads, so five equal homes on two cores finish together instead of three
+/// after two. Only for MPC with `perfect`, `naive` or `model` forecasts and deterministic
+/// plans, or the baseline, with no outages, requests or demand-response signals (whose
+/// effects cross parts); otherwise the district is simulated whole.
 pub fn simulate_with(
     setup: &Setup,
     run: Run,
@@ -281,6 +298,21 @@ pub fn simulate_with(
     let started = Instant::now();
     let n = setup.steps;
     let period = setup.period();
+    if let Some(parts) = parallel_parts(setup, run) {
+        let l = simulate_parts(setup, run, &period, &parts, &mut progress)?;
+        let kpis = kpi::compute(&period, &l.realized, setup.billing);
+        return Ok(Outcome {
+            realized: l.realized,
+            kpis,
+            stats: l.stats,
+            forecast_fallbacks: l.fallbacks,
+            information: l.information,
+            seconds: started.elapsed().as_secs_f64(),
+            requests: Vec::new(),
+            responses: Vec::new(),
+            learned_rates: Default::default(),
+        });
+    }
     let mut asked = (Vec::new(), Vec::new(), Default::default());
     let (realized, stats, forecast_fallbacks, information) = match run {
         Run::Oracle => {
@@ -303,59 +335,21 @@ pub fn simulate_with(
                 Run::Rule => (Policy::Rule, Box::new(Perfect) as Box<dyn Forecaster>),
                 _ => (Policy::None, Box::new(Perfect) as Box<dyn Forecaster>),
             };
-            let actual = setup.data.slice(setup.first_row..setup.data.steps);
-            let mut plant = Plant::new(&actual, n, setup.batteries_follow_meter);
-            let mut ctl = Controller::new(
-                setup.data.clone(),
-                setup.settings(policy),
+            let l = control_loop(
+                setup,
+                &setup.data,
+                run,
+                policy,
                 forecaster,
-                every_device(&setup.data),
-                Default::default(),
-            );
-            ctl.set_signals(setup.signals.clone());
-            if let (Some(r), Policy::Mpc) = (&setup.requests, policy) {
-                r.policy
-                    .check()
-                    .map_err(|e| anyhow!("{}: {e}", setup.file.path().display()))?;
-                ctl.enable_requests(r.policy.clone());
-            }
-            for t in 0..n {
-                let c = ctl.cycle(&plant.measure());
-                on_cycle(&c);
-                if let Some(r) = &setup.requests {
-                    // The simulated people deliver their share of every request.
-                    for q in &c.requests {
-                        let Some(node) = actual.nodes.iter().position(|x| x.id == q.building)
-                        else {
-                            continue;
-                        };
-                        let at = |time| actual.step_at(time).unwrap_or(actual.steps);
-                        plant.reduce_load(
-                            node,
-                            at(q.from),
-                            at(q.until),
-                            r.response_rate * q.reduce_kw,
-                        );
+                &mut |t| {
+                    if t % 24 == 0 || t == n {
+                        progress(t, n)
                     }
-                }
-                plant
-                    .apply(&c.decisions)
-                    .with_context(|| format!("simulating {}", run.label()))?;
-                if t % 24 == 23 || t + 1 == n {
-                    progress(t + 1, n);
-                }
-            }
-            let information = ctl.information();
-            let fallbacks = ctl.forecaster().fallbacks();
-            if let Some(d) = ctl.requests() {
-                asked = (d.requests().to_vec(), d.responses().to_vec(), d.rates());
-            }
-            (
-                plant.into_realized(),
-                ctl.stats.clone(),
-                fallbacks,
-                information,
-            )
+                },
+                &mut on_cycle,
+            )?;
+            asked = l.asked;
+            (l.realized, l.stats, l.fallbacks, l.information)
         }
     };
     let kpis = kpi::compute(&period, &realized, setup.billing);
@@ -369,6 +363,231 @@ pub fn simulate_with(
         requests: asked.0,
         responses: asked.1,
         learned_rates: asked.2,
+    })
+}
+
+/// What one controller's run against the plant left.
+struct Looped {
+    realized: Schedule,
+    stats: Stats,
+    fallbacks: usize,
+    information: Information,
+    asked: Asked,
+}
+
+/// Requests issued, their responses, the learned rates.
+type Asked = (
+    Vec<crate::request::Request>,
+    Vec<crate::request::Response>,
+    std::collections::BTreeMap<String, f64>,
+);
+
+/// One controller against the plant over the run's steps, for the district `data`: the
+/// whole of `setup.data`, or an independent part of it ([`engine::decompose::subset`]).
+/// `done(t)` after each step t (1-based).
+fn control_loop(
+    setup: &Setup,
+    data: &Scenario,
+    run: Run,
+    policy: Policy,
+    forecaster: Box<dyn Forecaster>,
+    done: &mut dyn FnMut(usize),
+    on_cycle: &mut dyn FnMut(&Cycle),
+) -> Result<Looped> {
+    let n = setup.steps;
+    let actual = data.slice(setup.first_row..data.steps);
+    let mut plant = Plant::new(&actual, n, setup.batteries_follow_meter);
+    let mut ctl = Controller::new(
+        data.clone(),
+        setup.settings(policy),
+        forecaster,
+        every_device(data),
+        Default::default(),
+    );
+    ctl.set_signals(setup.signals.clone());
+    if let (Some(r), Policy::Mpc) = (&setup.requests, policy) {
+        r.policy
+            .check()
+            .map_err(|e| anyhow!("{}: {e}", setup.file.path().display()))?;
+        ctl.enable_requests(r.policy.clone());
+    }
+    for t in 0..n {
+        let c = ctl.cycle(&plant.measure());
+        on_cycle(&c);
+        if let Some(r) = &setup.requests {
+            // The simulated people deliver their share of every request.
+            for q in &c.requests {
+                let Some(node) = actual.nodes.iter().position(|x| x.id == q.building) else {
+                    continue;
+                };
+                let at = |time| actual.step_at(time).unwrap_or(actual.steps);
+                plant.reduce_load(node, at(q.from), at(q.until), r.response_rate * q.reduce_kw);
+            }
+        }
+        plant
+            .apply(&c.decisions)
+            .with_context(|| format!("simulating {}", run.label()))?;
+        done(t + 1);
+    }
+    let information = ctl.information();
+    let fallbacks = ctl.forecaster().fallbacks();
+    let asked = ctl
+        .requests()
+        .map(|d| (d.requests().to_vec(), d.responses().to_vec(), d.rates()))
+        .unwrap_or_default();
+    Ok(Looped {
+        realized: plant.into_realized(),
+        stats: ctl.stats.clone(),
+        fallbacks,
+        information,
+        asked,
+    })
+}
+
+/// The groups of independent parts to simulate side by side, if the run allows it
+/// ([`simulate_with`]).
+fn parallel_parts(setup: &Setup, run: Run) -> Option<Vec<engine::decompose::Part>> {
+    let plain_forecast = matches!(
+        run,
+        Run::Mpc(ForecastChoice::Perfect | ForecastChoice::Naive | ForecastChoice::Model(_))
+            | Run::None
+    );
+    if !setup.parallel_parts
+        || !plain_forecast
+        || setup.requests.is_some()
+        || !setup.signals.is_empty()
+        || setup.forecast_scenarios > 0
+        || !setup.data.outages.is_empty()
+    {
+        return None;
+    }
+    let parts = engine::decompose::parts(&setup.data);
+    // More threads than cores, so that the system can even out parts of equal work.
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let threads = parts.len().min(4 * cores);
+    (parts.len() > 1).then(|| engine::decompose::groups(parts, threads))
+}
+
+/// Each group of parts simulated on its own thread; the realized schedules put together.
+fn simulate_parts(
+    setup: &Setup,
+    run: Run,
+    period: &Scenario,
+    parts: &[engine::decompose::Part],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Looped> {
+    let n = setup.steps;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let results: Vec<Result<Looped>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| {
+                let tx = tx.clone();
+                s.spawn(move || -> Result<Looped> {
+                    let data = engine::decompose::subset(&setup.data, part);
+                    let (policy, forecaster) = match run {
+                        Run::Mpc(choice) => (
+                            Policy::Mpc,
+                            choice.build_for(
+                                &setup.file,
+                                &setup.sim,
+                                setup.horizon,
+                                Some(&data),
+                            )?,
+                        ),
+                        _ => (Policy::None, Box::new(Perfect) as Box<dyn Forecaster>),
+                    };
+                    control_loop(
+                        setup,
+                        &data,
+                        run,
+                        policy,
+                        forecaster,
+                        &mut |_| {
+                            let _ = tx.send(());
+                        },
+                        &mut |_| {},
+                    )
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut done = 0;
+        for () in rx {
+            done += 1;
+            if done % (24 * parts.len()) == 0 {
+                progress(done / parts.len(), n);
+            }
+        }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a part's simulation panicked")))
+            })
+            .collect()
+    });
+    progress(n, n);
+    let mut looped = Vec::with_capacity(parts.len());
+    for (part, r) in parts.iter().zip(results) {
+        let ids: Vec<&str> = part
+            .nodes
+            .iter()
+            .map(|&i| setup.data.nodes[i].id.as_str())
+            .collect();
+        looped.push(r.with_context(|| format!("simulating the part of {}", ids.join(", ")))?);
+    }
+    let pieces: Vec<(&engine::decompose::Part, &Schedule)> = parts
+        .iter()
+        .zip(&looped)
+        .map(|(p, l)| (p, &l.realized))
+        .collect();
+    let realized = engine::decompose::merge_schedules(period, &pieces)
+        .ok_or_else(|| anyhow!("the parts' schedules leave an asset out"))?;
+    let mut stats = Stats::default();
+    let mut information = Information::default();
+    let mut fallbacks = 0;
+    for l in &looped {
+        // Every counter named, so that a new one cannot be left out. Each part plans at the
+        // same cycles: plans count once; cycles without a plan and guard actions are
+        // counted per part.
+        let Stats {
+            solves,
+            solve_seconds,
+            fallbacks: failed_plans,
+            first_failure,
+            peak_guards,
+            scenario_plans,
+        } = &l.stats;
+        stats.solves = stats.solves.max(*solves);
+        stats.solve_seconds += solve_seconds;
+        stats.fallbacks += failed_plans;
+        stats.peak_guards += peak_guards;
+        stats.scenario_plans = stats.scenario_plans.max(*scenario_plans);
+        if stats.first_failure.is_none() {
+            stats.first_failure.clone_from(first_failure);
+        }
+        fallbacks += l.fallbacks;
+        for (all, some) in [
+            (&mut information.perfect, &l.information.perfect),
+            (
+                &mut information.known_in_advance,
+                &l.information.known_in_advance,
+            ),
+        ] {
+            for x in some {
+                if !all.contains(x) {
+                    all.push(x.clone());
+                }
+            }
+        }
+    }
+    Ok(Looped {
+        realized,
+        stats,
+        fallbacks,
+        information,
+        asked: Default::default(),
     })
 }
 

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::scenario::{FirstStepShared, Scenario};
+use crate::schedule::{Schedule, UnservedSchedule};
 
 /// A part of a scenario: the indices of its nodes and assets in the whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -282,6 +283,62 @@ pub fn scatter<T: Clone>(len: usize, parts: &[(&[usize], Vec<T>)]) -> Option<Vec
         }
     }
     out.into_iter().collect()
+}
+
+/// The schedule of the whole `sc` from its parts' schedules (each over `sc.steps` steps),
+/// or `None` when the parts leave an item of `sc` without a schedule.
+pub fn merge_schedules(sc: &Scenario, pieces: &[(&Part, &Schedule)]) -> Option<Schedule> {
+    fn put<T: Clone>(
+        len: usize,
+        pieces: &[(&Part, &Schedule)],
+        at: fn(&Part) -> &[usize],
+        items: fn(&Schedule) -> &[T],
+    ) -> Option<Vec<T>> {
+        let placed: Vec<(&[usize], Vec<T>)> = pieces
+            .iter()
+            .map(|(p, s)| (at(p), items(s).to_vec()))
+            .collect();
+        scatter(len, &placed)
+    }
+    Some(Schedule {
+        grids: put(sc.grids.len(), pieces, |p| &p.grids, |s| &s.grids)?,
+        pvs: put(sc.pvs.len(), pieces, |p| &p.pvs, |s| &s.pvs)?,
+        batteries: put(
+            sc.batteries.len(),
+            pieces,
+            |p| &p.batteries,
+            |s| &s.batteries,
+        )?,
+        hvacs: put(sc.hvacs.len(), pieces, |p| &p.hvacs, |s| &s.hvacs)?,
+        generators: put(
+            sc.generators.len(),
+            pieces,
+            |p| &p.generators,
+            |s| &s.generators,
+        )?,
+        lines: put(sc.lines.len(), pieces, |p| &p.lines, |s| &s.lines)?,
+        unserved: if pieces.iter().all(|(_, s)| s.unserved.is_empty()) {
+            Vec::new()
+        } else {
+            let full: Vec<(&[usize], Vec<UnservedSchedule>)> = pieces
+                .iter()
+                .map(|(p, s)| {
+                    let u = if s.unserved.is_empty() {
+                        vec![
+                            UnservedSchedule {
+                                shed_kw: vec![[0.0; 4]; sc.steps],
+                            };
+                            p.nodes.len()
+                        ]
+                    } else {
+                        s.unserved.clone()
+                    };
+                    (p.nodes.as_slice(), u)
+                })
+                .collect();
+            scatter(sc.nodes.len(), &full)?
+        },
+    })
 }
 
 #[cfg(test)]

@@ -740,61 +740,9 @@ fn merge(
         lb += f.objective_yen - gap * f.objective_yen.abs().max(1.0);
         pieces.push((part, s));
     }
-    fn put<T: Clone>(
-        len: usize,
-        pieces: &[(&crate::decompose::Part, &Schedule)],
-        at: fn(&crate::decompose::Part) -> &[usize],
-        items: fn(&Schedule) -> &[T],
-    ) -> Result<Vec<T>, EngineError> {
-        let placed: Vec<(&[usize], Vec<T>)> = pieces
-            .iter()
-            .map(|(p, s)| (at(p), items(s).to_vec()))
-            .collect();
-        crate::decompose::scatter(len, &placed).ok_or_else(|| {
-            EngineError::Solver("decomposition: a part's schedule is incomplete".into())
-        })
-    }
-    let schedule = Schedule {
-        grids: put(sc.grids.len(), &pieces, |p| &p.grids, |s| &s.grids)?,
-        pvs: put(sc.pvs.len(), &pieces, |p| &p.pvs, |s| &s.pvs)?,
-        batteries: put(
-            sc.batteries.len(),
-            &pieces,
-            |p| &p.batteries,
-            |s| &s.batteries,
-        )?,
-        hvacs: put(sc.hvacs.len(), &pieces, |p| &p.hvacs, |s| &s.hvacs)?,
-        generators: put(
-            sc.generators.len(),
-            &pieces,
-            |p| &p.generators,
-            |s| &s.generators,
-        )?,
-        lines: put(sc.lines.len(), &pieces, |p| &p.lines, |s| &s.lines)?,
-        unserved: if pieces.iter().all(|(_, s)| s.unserved.is_empty()) {
-            Vec::new()
-        } else {
-            let full: Vec<(&[usize], Vec<crate::schedule::UnservedSchedule>)> = pieces
-                .iter()
-                .map(|(p, s)| {
-                    let u = if s.unserved.is_empty() {
-                        vec![
-                            crate::schedule::UnservedSchedule {
-                                shed_kw: vec![[0.0; 4]; sc.steps],
-                            };
-                            p.nodes.len()
-                        ]
-                    } else {
-                        s.unserved.clone()
-                    };
-                    (p.nodes.as_slice(), u)
-                })
-                .collect();
-            crate::decompose::scatter(sc.nodes.len(), &full).ok_or_else(|| {
-                EngineError::Solver("decomposition: a part's schedule is incomplete".into())
-            })?
-        },
-    };
+    let schedule = crate::decompose::merge_schedules(sc, &pieces).ok_or_else(|| {
+        EngineError::Solver("decomposition: a part's schedule is incomplete".into())
+    })?;
     check(sc, &schedule, TOLERANCE).map_err(EngineError::Physics)?;
     let status = if outcomes.iter().all(|o| o.status == Status::Optimal) {
         Status::Optimal

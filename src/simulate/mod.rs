@@ -260,6 +260,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         setup.signals = signals;
     }
     let run = args.run.run()?;
+    // Independent parts side by side when no cycle is logged or exported.
+    setup.parallel_parts = args.decisions.is_none() && args.export_citylearn.is_none();
     if let Some(rate) = args.requests {
         if !(0.0..=1.0).contains(&rate) {
             return Err(anyhow!(
