@@ -117,10 +117,22 @@ fn citylearn_year(c: &mut Criterion) {
     g.finish();
 
     let file = engine::ScenarioFile::read(&out.join("scenario.toml")).expect("scenario reads");
-    let setup = control::simulation::Setup::new(file, &Default::default()).expect("setup");
+    let mut setup = control::simulation::Setup::new(file, &Default::default()).expect("setup");
     let mut g = c.benchmark_group("citylearn_year");
+    // As `aems simulate` runs it: the five homes whole, and side by side (its default).
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(240));
+    g.bench_function("mpc_perfect_whole", |b| {
+        b.iter(|| {
+            control::simulation::simulate(
+                &setup,
+                control::simulation::Run::Mpc(control::simulation::ForecastChoice::Perfect),
+                |_, _| {},
+            )
+            .unwrap()
+        })
+    });
+    setup.parallel_parts = true;
     g.bench_function("mpc_perfect", |b| {
         b.iter(|| {
             control::simulation::simulate(
