@@ -269,6 +269,10 @@ pub struct Outcome {
     pub responses: Vec<crate::request::Response>,
     /// The learned response rate per building at the end.
     pub learned_rates: std::collections::BTreeMap<String, f64>,
+    /// Independent parts simulated side by side, one thread each ([`Setup::parallel_parts`];
+    /// 0: the district whole). With more threads than cores, each part's solve times
+    /// include its waits for a core, and `stats.solve_seconds` is their sum.
+    pub parts_side_by_side: usize,
 }
 
 /// Runs one simulation; `progress(done, total)` now and then.
@@ -311,6 +315,7 @@ pub fn simulate_with(
             requests: Vec::new(),
             responses: Vec::new(),
             learned_rates: Default::default(),
+            parts_side_by_side: parts.len(),
         });
     }
     let mut asked = (Vec::new(), Vec::new(), Default::default());
@@ -363,6 +368,7 @@ pub fn simulate_with(
         requests: asked.0,
         responses: asked.1,
         learned_rates: asked.2,
+        parts_side_by_side: 0,
     })
 }
 

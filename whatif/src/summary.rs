@@ -43,6 +43,7 @@ pub fn outcome_json(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Ou
             "naive_forecast_fallbacks": out.forecast_fallbacks,
             "first_failure": out.stats.first_failure,
             "peak_guards": out.stats.peak_guards,
+            "parts_side_by_side": out.parts_side_by_side,
         },
         "seconds": out.seconds,
     });
@@ -115,6 +116,13 @@ pub fn tables(setup: &Setup, run: Run, out: &Outcome, baseline: Option<&Outcome>
         1e3 * out.stats.solve_seconds / out.stats.solves.max(1) as f64,
         out.stats.fallbacks
     );
+    if out.parts_side_by_side > 0 {
+        let _ = writeln!(
+            s,
+            "{} independent parts simulated side by side, one thread each: the solve time per plan is theirs summed, waits for a core included",
+            out.parts_side_by_side
+        );
+    }
     if out.stats.scenario_plans > 0 {
         let _ = writeln!(
             s,
