@@ -119,30 +119,22 @@ fn citylearn_year(c: &mut Criterion) {
     let file = engine::ScenarioFile::read(&out.join("scenario.toml")).expect("scenario reads");
     let mut setup = control::simulation::Setup::new(file, &Default::default()).expect("setup");
     let mut g = c.benchmark_group("citylearn_year");
-    // As `aems simulate` runs it: the five homes whole, and side by side (its default).
+    // The five homes whole, and side by side (as `aems simulate` runs them).
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(240));
-    g.bench_function("mpc_perfect_whole", |b| {
-        b.iter(|| {
-            control::simulation::simulate(
-                &setup,
-                control::simulation::Run::Mpc(control::simulation::ForecastChoice::Perfect),
-                |_, _| {},
-            )
-            .unwrap()
-        })
-    });
-    setup.parallel_parts = true;
-    g.bench_function("mpc_perfect", |b| {
-        b.iter(|| {
-            control::simulation::simulate(
-                &setup,
-                control::simulation::Run::Mpc(control::simulation::ForecastChoice::Perfect),
-                |_, _| {},
-            )
-            .unwrap()
-        })
-    });
+    for (name, side_by_side) in [("mpc_perfect_whole", false), ("mpc_perfect", true)] {
+        setup.parallel_parts = side_by_side;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                control::simulation::simulate(
+                    &setup,
+                    control::simulation::Run::Mpc(control::simulation::ForecastChoice::Perfect),
+                    |_, _| {},
+                )
+                .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
