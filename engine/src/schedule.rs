@@ -93,6 +93,9 @@ fn values(cols: &[Col], x: &[f64]) -> Vec<f64> {
     cols.iter().map(|c| c.value(x)).collect()
 }
 
+/// Power above which a unit without an on/off column counts as on, kW.
+const ON_TOL_KW: f64 = 1e-6;
+
 fn flags(cols: &[Col], x: &[f64]) -> Vec<bool> {
     cols.iter().map(|c| c.value(x) > 0.5).collect()
 }
@@ -130,7 +133,10 @@ impl Schedule {
                 .iter()
                 .map(|h| HvacSchedule {
                     power_kw: values(&h.q, x),
-                    on: flags(&h.on, x),
+                    // (a unit without an `on` column is on when it draws power)
+                    on: (0..h.q.len())
+                        .map(|t| h.on_value(t, x, ON_TOL_KW) > 0.5)
+                        .collect(),
                     temp_c: values(&h.theta, x),
                 })
                 .collect(),

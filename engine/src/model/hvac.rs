@@ -5,6 +5,11 @@
 //! - `comfort_low_c[t−1] − sl[h,t] ≤ θ[h,t] ≤ comfort_high_c[t−1] + sh[h,t]` for t = 1…T
 //!
 //! It draws `q` from its node; slack costs `Δ · comfort_penalty_yen_per_kh · (sl + sh)`.
+//!
+//! A unit with `min_kw = 0` gets no `on` variable: `0 ≤ q ≤ max_kw · on` with `on` free
+//! allows exactly `0 ≤ q ≤ max_kw`, so the column and its two rows are left out and `on`
+//! is read as `q > 0` (an `on` fixed off, as a polish fixes it, becomes `q ≤ 0`). The same
+//! model with a fifth fewer columns and a quarter fewer rows on an all-VRF district.
 
 use good_lp::{variable, Expression};
 
@@ -16,7 +21,7 @@ use crate::asset::Hvac;
 pub struct HvacVars {
     /// `q[h,t]`, electric kW.
     pub q: Vec<Col>,
-    /// `on[h,t]`.
+    /// `on[h,t]`; empty for a unit with `min_kw = 0`, whose state is `q > 0`.
     pub on: Vec<Col>,
     /// `θ[h,t]`, °C, t = 0…T.
     pub theta: Vec<Col>,
@@ -30,8 +35,19 @@ pub struct HvacVars {
 pub fn add_hvac(b: &mut Builder<'_>, h: &Hvac, on: &[OnOff]) -> HvacVars {
     let dt = b.dt;
     let steps = b.sc.steps;
-    let q = b.vars_upto(|_| h.max_kw);
-    let on: Vec<Col> = on.iter().map(|&kind| b.on_off(kind)).collect();
+    let free_running = h.min_kw <= 0.0;
+    let q = b.vars_upto(|t| {
+        if free_running && on[t] == OnOff::Fixed(false) {
+            0.0
+        } else {
+            h.max_kw
+        }
+    });
+    let on: Vec<Col> = if free_running {
+        Vec::new()
+    } else {
+        on.iter().map(|&kind| b.on_off(kind)).collect()
+    };
     let mut theta = vec![b.var(variable().min(h.initial_temp_c).max(h.initial_temp_c))];
     for _ in 1..=steps {
         theta.push(b.var(variable()));
@@ -41,9 +57,11 @@ pub fn add_hvac(b: &mut Builder<'_>, h: &Hvac, on: &[OnOff]) -> HvacVars {
     let a = h.decay(dt);
     let s = h.mode.sign();
     for t in 0..steps {
-        // min_kw · on ≤ q ≤ max_kw · on
-        b.add((h.min_kw * on[t].var).leq(q[t].var));
-        b.add((h.max_kw * on[t].var).geq(q[t].var));
+        if !free_running {
+            // min_kw · on ≤ q ≤ max_kw · on
+            b.add((h.min_kw * on[t].var).leq(q[t].var));
+            b.add((h.max_kw * on[t].var).geq(q[t].var));
+        }
         // θ[t+1] = a θ[t] + (1 − a)(out[t] + R (gain[t] − s cop[t] q[t]))
         let mut next = Expression::default();
         next.add_mul(a, theta[t].var);
@@ -64,5 +82,16 @@ pub fn add_hvac(b: &mut Builder<'_>, h: &Hvac, on: &[OnOff]) -> HvacVars {
         theta,
         sl,
         sh,
+    }
+}
+
+impl HvacVars {
+    /// `on[h,t]`'s value in `x`: the column's, or for a unit without one (`min_kw = 0`)
+    /// 1 when it draws more than `tol` kW, else 0.
+    pub fn on_value(&self, t: usize, x: &[f64], tol: f64) -> f64 {
+        match self.on.get(t) {
+            Some(col) => col.value(x),
+            None => f64::from(u8::from(self.q[t].value(x) > tol)),
+        }
     }
 }

@@ -125,6 +125,55 @@ impl Lp {
         }
     }
 
+    /// The LP a HiGHS instance holds (`highs` is a live instance, e.g. from
+    /// `highs::SolvedModel::as_ptr`), read back column by column; its integrality all
+    /// continuous when the instance has none.
+    ///
+    /// # Safety
+    /// `highs` must point to a live HiGHS instance for the whole call.
+    pub unsafe fn from_highs(highs: *const std::os::raw::c_void) -> Lp {
+        // SAFETY: the caller guarantees a live instance; every array is allocated with the
+        // length HiGHS reports for it before HiGHS writes into it.
+        unsafe {
+            let n_cols = highs_sys::Highs_getNumCol(highs).max(0) as usize;
+            let n_rows = highs_sys::Highs_getNumRow(highs).max(0) as usize;
+            let nnz = highs_sys::Highs_getNumNz(highs).max(0) as usize;
+            let mut lp = Lp {
+                cost: vec![0.0; n_cols],
+                col_lower: vec![0.0; n_cols],
+                col_upper: vec![0.0; n_cols],
+                integrality: vec![0; n_cols],
+                row_lower: vec![0.0; n_rows],
+                row_upper: vec![0.0; n_rows],
+                start: vec![0; n_cols + 1],
+                index: vec![0; nnz],
+                value: vec![0.0; nnz],
+                offset: 0.0,
+            };
+            let (mut nc, mut nr, mut nz, mut sense) = (0, 0, 0, 0);
+            highs_sys::Highs_getLp(
+                highs,
+                COLWISE,
+                &mut nc,
+                &mut nr,
+                &mut nz,
+                &mut sense,
+                &mut lp.offset,
+                lp.cost.as_mut_ptr(),
+                lp.col_lower.as_mut_ptr(),
+                lp.col_upper.as_mut_ptr(),
+                lp.row_lower.as_mut_ptr(),
+                lp.row_upper.as_mut_ptr(),
+                lp.start.as_mut_ptr(),
+                lp.index.as_mut_ptr(),
+                lp.value.as_mut_ptr(),
+                lp.integrality.as_mut_ptr(),
+            );
+            lp.start[n_cols] = nnz as c_int;
+            lp
+        }
+    }
+
     /// Column `j`'s entries as (row, value).
     fn column(&self, j: usize) -> impl Iterator<Item = (c_int, f64)> + '_ {
         let (a, b) = (self.start[j] as usize, self.start[j + 1] as usize);
@@ -232,6 +281,15 @@ mod tests {
         let mut wider = small(1.0);
         wider.integrality[0] = 1;
         assert_eq!(a.matrix_changes(&wider), None);
+    }
+
+    #[test]
+    fn an_lp_read_back_from_its_instance_is_the_lp_passed() {
+        let lp = small(3.0);
+        let model = lp.to_highs().expect("HiGHS takes the LP");
+        // SAFETY: `model` is a live instance for the whole call.
+        let back = unsafe { Lp::from_highs(model.as_ptr()) };
+        assert_eq!(back, lp);
     }
 
     #[test]
