@@ -498,7 +498,8 @@ impl Runner<'_> {
 /// Sets a HiGHS option given as text, trying bool, integer, float and string in turn.
 fn set_highs_option(hm: &mut highs::Model, key: &str, value: &str) -> Result<(), EngineError> {
     let ok = match value {
-        "true" | "on" => hm.try_set_option(key, true).is_ok(),
+        // (`on`/`off` are also the values of string options such as `parallel`)
+        "true" | "on" if hm.try_set_option(key, true).is_ok() => true,
         "false" | "off" if hm.try_set_option(key, false).is_ok() => true,
         _ => {
             value

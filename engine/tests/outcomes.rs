@@ -184,3 +184,32 @@ demand_charge_yen_per_kw = 1000
     );
     assert!((f.parts.demand_yen - 1000.0 * first_mean).abs() < 1e-4);
 }
+
+#[test]
+fn highs_options_take_on_and_off_as_strings_too() {
+    let toml = format!(
+        "{HEAD}
+[[grid]]
+id = \"buy\"
+node = \"a\"
+import_price_yen_per_kwh = 10
+import_limit_kw = 100
+"
+    );
+    let sc = scenario(&toml, CSV);
+    // `parallel` is a string option whose values include `on` and `off`; `presolve` too.
+    for (key, value) in [("parallel", "on"), ("parallel", "off"), ("presolve", "off")] {
+        let opts = SolveOptions {
+            highs_options: vec![(key.into(), value.into())],
+            ..SolveOptions::default()
+        };
+        let out = optimize(&sc, &opts).unwrap_or_else(|e| panic!("{key}={value}: {e}"));
+        assert_eq!(out.status, Status::Optimal, "{key}={value}");
+    }
+    let opts = SolveOptions {
+        highs_options: vec![("parallel".into(), "sideways".into())],
+        ..SolveOptions::default()
+    };
+    let err = optimize(&sc, &opts).expect_err("an invalid value is refused");
+    assert!(err.to_string().contains("parallel = sideways"), "{err}");
+}
