@@ -27,27 +27,7 @@ impl PowerCurve {
     /// The curve through `points`, or why it is not one: 2 to 8 points, soc strictly
     /// increasing from 0 to 1, shares in [0, 1], concave.
     pub fn new(points: &[[f64; 2]]) -> Result<Self, String> {
-        if points.len() < 2 || points.len() > Self::MAX_POINTS {
-            return Err(format!(
-                "{} points: a curve has 2 to {}",
-                points.len(),
-                Self::MAX_POINTS
-            ));
-        }
-        if points.iter().flatten().any(|v| !v.is_finite()) {
-            return Err("a point is not a finite number".into());
-        }
-        if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
-            return Err("the states of charge must run from 0 to 1".into());
-        }
-        for w in points.windows(2) {
-            if w[1][0] <= w[0][0] {
-                return Err(format!(
-                    "states of charge must increase: {} after {}",
-                    w[1][0], w[0][0]
-                ));
-            }
-        }
+        check_abscissas(points, "states of charge")?;
         if let Some(p) = points.iter().find(|p| !(0.0..=1.0).contains(&p[1])) {
             return Err(format!("share {} at soc {} outside [0, 1]", p[1], p[0]));
         }
@@ -61,12 +41,8 @@ impl PowerCurve {
                 ));
             }
         }
-        let mut c = Self {
-            points: [[0.0; 2]; Self::MAX_POINTS],
-            len: points.len(),
-        };
-        c.points[..points.len()].copy_from_slice(points);
-        Ok(c)
+        let (points, len) = stored(points);
+        Ok(Self { points, len })
     }
 
     /// The points.
@@ -76,18 +52,7 @@ impl PowerCurve {
 
     /// The share of rated power at state of charge `soc` (clamped to [0, 1]).
     pub fn share(&self, soc: f64) -> f64 {
-        let x = if soc.is_finite() {
-            soc.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let p = self.points();
-        let i = p
-            .windows(2)
-            .position(|w| x <= w[1][0])
-            .unwrap_or(p.len() - 2);
-        let (a, b) = (p[i], p[i + 1]);
-        a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0])
+        interpolate(self.points(), soc)
     }
 
     /// Its linear cuts `share ≤ intercept + slope · soc`, one per segment: their minimum is
@@ -118,39 +83,15 @@ impl EfficiencyCurve {
     /// The curve through `points`, or why it is not one: 2 to 8 points, shares strictly
     /// increasing from 0 to 1, efficiencies in (0, 1].
     pub fn new(points: &[[f64; 2]]) -> Result<Self, String> {
-        if points.len() < 2 || points.len() > PowerCurve::MAX_POINTS {
-            return Err(format!(
-                "{} points: a curve has 2 to {}",
-                points.len(),
-                PowerCurve::MAX_POINTS
-            ));
-        }
-        if points.iter().flatten().any(|v| !v.is_finite()) {
-            return Err("a point is not a finite number".into());
-        }
-        if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
-            return Err("the power shares must run from 0 to 1".into());
-        }
-        for w in points.windows(2) {
-            if w[1][0] <= w[0][0] {
-                return Err(format!(
-                    "power shares must increase: {} after {}",
-                    w[1][0], w[0][0]
-                ));
-            }
-        }
+        check_abscissas(points, "power shares")?;
         if let Some(p) = points.iter().find(|p| !(p[1] > 0.0 && p[1] <= 1.0)) {
             return Err(format!(
                 "efficiency {} at share {} outside (0, 1]",
                 p[1], p[0]
             ));
         }
-        let mut c = Self {
-            points: [[0.0; 2]; PowerCurve::MAX_POINTS],
-            len: points.len(),
-        };
-        c.points[..points.len()].copy_from_slice(points);
-        Ok(c)
+        let (points, len) = stored(points);
+        Ok(Self { points, len })
     }
 
     /// The points.
@@ -160,18 +101,7 @@ impl EfficiencyCurve {
 
     /// The one-way efficiency at power share `x` (clamped to [0, 1]): √ of the round trip.
     pub fn one_way(&self, x: f64) -> f64 {
-        let x = if x.is_finite() {
-            x.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let p = self.points();
-        let i = p
-            .windows(2)
-            .position(|w| x <= w[1][0])
-            .unwrap_or(p.len() - 2);
-        let (a, b) = (p[i], p[i + 1]);
-        (a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0])).sqrt()
+        interpolate(self.points(), x).sqrt()
     }
 
     /// The lowest one-way efficiency over the curve: the constant the dispatch model
@@ -183,6 +113,56 @@ impl EfficiencyCurve {
             .map(|p| p[1].sqrt())
             .fold(f64::INFINITY, f64::min)
     }
+}
+
+/// Checks what both curves ask of their points' first coordinates (`name`, plural): 2 to
+/// [`PowerCurve::MAX_POINTS`] finite points, running from 0 to 1, strictly increasing.
+fn check_abscissas(points: &[[f64; 2]], name: &str) -> Result<(), String> {
+    if points.len() < 2 || points.len() > PowerCurve::MAX_POINTS {
+        return Err(format!(
+            "{} points: a curve has 2 to {}",
+            points.len(),
+            PowerCurve::MAX_POINTS
+        ));
+    }
+    if points.iter().flatten().any(|v| !v.is_finite()) {
+        return Err("a point is not a finite number".into());
+    }
+    if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
+        return Err(format!("the {name} must run from 0 to 1"));
+    }
+    for w in points.windows(2) {
+        if w[1][0] <= w[0][0] {
+            return Err(format!(
+                "{name} must increase: {} after {}",
+                w[1][0], w[0][0]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checked points in a curve's fixed-size storage, with their number.
+fn stored(points: &[[f64; 2]]) -> ([[f64; 2]; PowerCurve::MAX_POINTS], usize) {
+    let mut all = [[0.0; 2]; PowerCurve::MAX_POINTS];
+    all[..points.len()].copy_from_slice(points);
+    (all, points.len())
+}
+
+/// The piecewise-linear curve through `points` (checked) at `x`, clamped to [0, 1] (0 when
+/// `x` is not a number).
+fn interpolate(points: &[[f64; 2]], x: f64) -> f64 {
+    let x = if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let i = points
+        .windows(2)
+        .position(|w| x <= w[1][0])
+        .unwrap_or(points.len() - 2);
+    let (a, b) = (points[i], points[i + 1]);
+    a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0])
 }
 
 /// A battery's ratings (`shared/spec/dispatch-model.md`, Battery k).
