@@ -82,3 +82,105 @@ fn the_next_cycle_starts_where_the_plan_leaves_the_district() {
         assert_eq!(g.interval_import_so_far_kwh, 0.0);
     }
 }
+
+/// A rolling horizon of 5-minute steps meets one 30-minute interval more when it starts
+/// inside one: the model pads the demand charge's rows so that every re-plan has the same
+/// rows, and each one resumes the HiGHS instance the last plan kept — across interval
+/// boundaries too — at the cold optimum.
+#[test]
+fn every_replan_of_a_five_minute_horizon_resumes_the_kept_instance() {
+    let steps = 40;
+    let mut csv = String::from("time,price,load,pv\n");
+    for t in 0..steps {
+        let (h, m) = (t * 5 / 60, t * 5 % 60);
+        let price = if (12..28).contains(&t) { 30.0 } else { 12.0 };
+        let load = 80.0 + 40.0 * ((t as f64) / 3.0).sin();
+        let pv = (30.0 - (t as f64 - 20.0).powi(2) / 10.0).max(0.0);
+        csv.push_str(&format!(
+            "2025-08-04T{h:02}:{m:02}:00+09:00,{price},{load:.3},{pv:.3}\n"
+        ));
+    }
+    let toml = format!(
+        r#"
+[scenario]
+name = "five-minute rolling horizon"
+timezone = "Asia/Tokyo"
+start = "2025-08-04T00:00:00+09:00"
+step_minutes = 5
+steps = {steps}
+series = "series.csv"
+
+[[node]]
+id = "site"
+load_kw = "load"
+
+[[grid]]
+id = "pcc"
+node = "site"
+import_price_yen_per_kwh = "price"
+import_limit_kw = 500.0
+demand_charge_yen_per_kw = 1800.0
+
+[[pv]]
+id = "roof"
+node = "site"
+available_kw = "pv"
+
+[[battery]]
+id = "bat"
+node = "site"
+capacity_kwh = 100.0
+min_kwh = 10.0
+max_kwh = 90.0
+charge_kw = 40.0
+discharge_kw = 40.0
+charge_efficiency = 0.95
+discharge_efficiency = 0.95
+initial_kwh = 50.0
+degradation_yen_per_kwh = 3.0
+"#
+    );
+    let data = engine::ScenarioFile::parse(
+        std::path::Path::new("t/scenario.toml"),
+        &toml,
+        move |name| {
+            Ok((
+                std::path::PathBuf::from("t").join(name),
+                csv.clone().into_bytes(),
+            ))
+        },
+    )
+    .and_then(|f| f.scenario())
+    .expect("the test scenario loads");
+    let horizon = 24;
+    assert_eq!(data.slice(0..horizon).demand_intervals().len(), 4);
+    assert_eq!(data.slice(1..1 + horizon).demand_intervals().len(), 5);
+    assert_eq!(data.slice(0..horizon).most_demand_intervals(), 5);
+
+    let opts = SolveOptions::default();
+    let mut warm = WarmStart::cold();
+    let mut plan = optimize_warm(&data.slice(0..horizon), &opts, &mut warm).unwrap();
+    // Cycles 1…7 start inside an interval (5 intervals), then on its boundary (4) at cycle 6.
+    for cycle in 1..=7 {
+        let sc = next_cycle(
+            &data,
+            cycle - 1,
+            horizon,
+            plan.schedule.as_ref().unwrap(),
+            1,
+        );
+        let cold = optimize(&sc, &opts).unwrap();
+        let hot = optimize_warm(&sc, &opts, &mut warm).unwrap();
+        assert_eq!(hot.status, Status::Optimal, "cycle {cycle}");
+        let (c, h) = (
+            cold.figures.as_ref().unwrap().objective_yen,
+            hot.figures.as_ref().unwrap().objective_yen,
+        );
+        assert!(
+            (c - h).abs() <= 1e-6 * c.abs().max(1.0),
+            "cycle {cycle}: warm {h} vs cold {c}"
+        );
+        assert!(hot.resumed >= 1, "cycle {cycle}: no kept instance resumed");
+        plan = hot;
+    }
+}

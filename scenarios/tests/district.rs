@@ -288,3 +288,20 @@ fn a_time_limit_before_the_solve_starts_is_no_solution_not_an_error() {
     assert_eq!(o.status, Status::NoSolution);
     assert_eq!(o.message.as_deref(), Some("no solution within time limit"));
 }
+
+/// A one-off LP this large (25 buildings × 288 steps, over 50,000 columns) has its arrays
+/// released while HiGHS solves, and the exactness check reads the LP back from HiGHS: the
+/// optimum is found with no HiGHS run beyond the two of each round (a failed check would
+/// solve again), and the schedule passes the physics check.
+#[test]
+fn a_large_lp_checked_against_the_lp_highs_holds_is_solved_once_per_run() {
+    let out = dir("large-lp");
+    generate(&DistrictOptions::new(25, &out)).unwrap();
+    let sc = Scenario::load(out.join("scenario.toml")).unwrap();
+    let o = optimize(&sc, &SolveOptions::default()).unwrap();
+    assert_eq!(o.status, Status::Optimal, "{:?}", o.message);
+    let relaxed = engine::model::Integrality::relaxed(&sc);
+    let columns = engine::model::build(&sc, &relaxed, engine::model::Goal::Cost).n_cols;
+    assert!(columns >= 50_000, "{columns} columns");
+    assert_eq!(o.solver_runs, 2 * o.rounds.len());
+}

@@ -15,7 +15,14 @@ use crate::asset::GridConnection;
 pub fn add_demand_charge(b: &mut Builder<'_>, g: &GridConnection, imp: &[Col]) -> Col {
     // peak[g] ≥ peak_so_far_kw, as the variable's lower bound.
     let peak = b.var(variable().min(g.peak_so_far_kw));
-    for m in b.sc.demand_intervals() {
+    let intervals = b.sc.demand_intervals();
+    // A horizon has one interval more when it starts inside one; rows `0 ≤ peak[g]` (true
+    // already by its bound) make up the difference, so that every re-plan of a rolling
+    // horizon has the same rows and a controller's kept HiGHS instance takes it in place.
+    for _ in intervals.len()..b.sc.most_demand_intervals() {
+        b.add(Expression::default().leq(peak.var));
+    }
+    for m in intervals {
         let hours = m.elapsed_hours + m.steps.len() as f64 * b.dt;
         let mut mean = Expression::default();
         if m.elapsed_hours > 0.0 {

@@ -269,6 +269,18 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// The most 30-minute intervals a horizon of this many steps can meet, whatever its
+    /// start: [`Scenario::demand_intervals`] of a start one step into an interval.
+    pub fn most_demand_intervals(&self) -> usize {
+        if self.step_minutes >= 30 || self.steps == 0 {
+            return self.steps;
+        }
+        let per = (30 / self.step_minutes) as usize;
+        1 + (self.steps - 1).div_ceil(per)
+    }
+}
+
 /// One 30-minute demand interval within a horizon.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemandInterval {
