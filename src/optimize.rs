@@ -1,14 +1,16 @@
 //! `aems optimize`: one dispatch solve of a scenario, reported as text or JSON.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
-use whatif::yen;
 
 use engine::solve::DEFAULT_MIP_GAP;
-use engine::{optimize, Outcome, Scenario, SolveOptions, Status, Strategy};
+use engine::{optimize, Scenario, SolveOptions, Status, Strategy};
 
 /// Arguments of `aems optimize`.
 #[derive(Debug, ClapArgs)]
@@ -94,7 +96,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         verbose: args.verbose,
         highs_options: args.highs_option.clone(),
     };
-    let outcome = optimize(&sc, &opts)?;
+    let outcome = {
+        // On a terminal, a solve that takes a while says it is still at work (on stderr).
+        let ticker = (!args.json && !args.verbose && std::io::stderr().is_terminal())
+            .then(|| Ticker::start("solving"));
+        let outcome = optimize(&sc, &opts);
+        drop(ticker);
+        outcome?
+    };
     if let (Some(path), Some(schedule)) = (&args.schedule, &outcome.schedule) {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
@@ -108,7 +117,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             serde_json::to_string_pretty(&engine::report::outcome_json(&outcome))?
         );
     } else {
-        print_summary(&sc, &outcome, args.schedule.as_ref());
+        print!(
+            "{}",
+            whatif::summary::optimize_text(&sc, &outcome, args.schedule.as_deref())
+        );
     }
     if let (Some(m), true) = (&outcome.message, outcome.schedule.is_none()) {
         eprintln!("{m}");
@@ -121,73 +133,42 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }))
 }
 
-fn print_summary(sc: &Scenario, o: &Outcome, schedule: Option<&PathBuf>) {
-    println!(
-        "Scenario   {}  ({} steps × {} min from {})",
-        sc.name,
-        sc.steps,
-        sc.step_minutes,
-        sc.start.to_rfc3339()
-    );
-    print!("Status     {}", o.status);
-    if let Some(gap) = o.mip_gap {
-        print!("  (gap {gap:.1e})");
-    }
-    println!();
-    if let Some(m) = &o.message {
-        println!("           {m}");
-    }
-    if let Some(f) = &o.figures {
-        let p = &f.parts;
-        println!();
-        println!("Objective           {:>16} yen", yen(f.objective_yen));
-        for (name, v) in [
-            ("energy", p.energy_yen),
-            ("demand charge", p.demand_yen),
-            ("fuel", p.fuel_yen),
-            ("start-ups", p.startup_yen),
-            ("degradation", p.degradation_yen),
-            ("curtailment", p.curtailment_yen),
-            ("comfort", p.comfort_yen),
-            ("carbon", p.carbon_yen),
-        ] {
-            println!("  {name:<17} {:>16} yen", yen(v));
-        }
-        if f.unserved_kwh > 0.0 {
-            println!("  {:<17} {:>16} yen", "unserved load", yen(p.unserved_yen));
-        }
-        println!();
-        println!("Emissions           {:>16.1} kg CO2", f.emissions_kg);
-        println!("Grid import         {:>16.1} kWh", f.import_kwh);
-        println!("Grid export         {:>16.1} kWh", f.export_kwh);
-        for (id, kw) in &f.peak_kw {
-            println!("Peak 30-min {id:<8}{:>16.1} kW", kw);
-        }
-        println!("Comfort violation   {:>16.2} K·h", f.comfort_violation_kh);
-        if f.unserved_kwh > 0.0 {
-            println!(
-                "Unserved load       {:>16.1} kWh (grid outage)",
-                f.unserved_kwh
-            );
+/// A line on stderr that counts the seconds of long work (from the third), erased when
+/// dropped.
+struct Ticker {
+    done: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(what: &'static str) -> Self {
+        let (done, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(1)) {
+                let s = started.elapsed().as_secs();
+                if s >= 3 {
+                    eprint!("\r{what}… {s} s (--verbose shows HiGHS's log)");
+                    shown = true;
+                }
+            }
+            if shown {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Self {
+            done,
+            thread: Some(thread),
         }
     }
-    println!();
-    println!(
-        "Time       build {:.3} s, solve {:.3} s ({} HiGHS run(s), {} binaries in the last)",
-        o.build_seconds, o.solve_seconds, o.solver_runs, o.binaries
-    );
-    for (i, r) in o.rounds.iter().enumerate() {
-        println!(
-            "  round {i}: {} binaries, bound {:.6}, polished {}, {:.3} s + polish {:.3} s, {} made binary",
-            r.binaries,
-            r.lower_bound_yen,
-            r.polished_yen.map(|v| format!("{v:.6}")).unwrap_or("-".into()),
-            r.relaxed_seconds,
-            r.polish_seconds,
-            r.tightened
-        );
-    }
-    if let (Some(path), Some(_)) = (schedule, &o.schedule) {
-        println!("Schedule   {}", path.display());
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        let _ = self.done.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -12,6 +12,8 @@ use control::simulation::{Outcome, Run, Setup};
 use engine::kpi::KpiSet;
 use engine::{Scenario, Schedule};
 
+use crate::yen;
+
 fn kpi_json(k: &KpiSet) -> Value {
     serde_json::to_value(k).unwrap_or(Value::Null)
 }
@@ -279,4 +281,92 @@ pub fn write_timeseries(path: &Path, sc: &Scenario, s: &Schedule) -> Result<()> 
             path.display()
         ),
     }
+}
+
+/// `aems optimize`'s readable summary of an outcome: status and gap, the objective and its
+/// parts, emissions, energy, peaks, comfort, the time of each round, and where the
+/// schedule was written (`schedule`, when one was).
+pub fn optimize_text(sc: &Scenario, o: &engine::Outcome, schedule: Option<&Path>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Scenario   {}  ({} steps × {} min from {})",
+        sc.name,
+        sc.steps,
+        sc.step_minutes,
+        sc.start.to_rfc3339()
+    );
+    let _ = write!(out, "Status     {}", o.status);
+    if let Some(gap) = o.mip_gap {
+        let _ = write!(out, "  (gap {gap:.1e})");
+    }
+    out.push('\n');
+    if let Some(m) = &o.message {
+        let _ = writeln!(out, "           {m}");
+    }
+    if let Some(f) = &o.figures {
+        let p = &f.parts;
+        out.push('\n');
+        let _ = writeln!(out, "Objective           {:>16} yen", yen(f.objective_yen));
+        for (name, v) in [
+            ("energy", p.energy_yen),
+            ("demand charge", p.demand_yen),
+            ("fuel", p.fuel_yen),
+            ("start-ups", p.startup_yen),
+            ("degradation", p.degradation_yen),
+            ("curtailment", p.curtailment_yen),
+            ("comfort", p.comfort_yen),
+            ("carbon", p.carbon_yen),
+        ] {
+            let _ = writeln!(out, "  {name:<17} {:>16} yen", yen(v));
+        }
+        if f.unserved_kwh > 0.0 {
+            let _ = writeln!(
+                out,
+                "  {:<17} {:>16} yen",
+                "unserved load",
+                yen(p.unserved_yen)
+            );
+        }
+        out.push('\n');
+        let _ = writeln!(out, "Emissions           {:>16.1} kg CO2", f.emissions_kg);
+        let _ = writeln!(out, "Grid import         {:>16.1} kWh", f.import_kwh);
+        let _ = writeln!(out, "Grid export         {:>16.1} kWh", f.export_kwh);
+        for (id, kw) in &f.peak_kw {
+            let _ = writeln!(out, "Peak 30-min {id:<8}{:>16.1} kW", kw);
+        }
+        let _ = writeln!(
+            out,
+            "Comfort violation   {:>16.2} K·h",
+            f.comfort_violation_kh
+        );
+        if f.unserved_kwh > 0.0 {
+            let _ = writeln!(
+                out,
+                "Unserved load       {:>16.1} kWh (grid outage)",
+                f.unserved_kwh
+            );
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Time       build {:.3} s, solve {:.3} s ({} HiGHS run(s), {} binaries in the last)",
+        o.build_seconds, o.solve_seconds, o.solver_runs, o.binaries
+    );
+    for (i, r) in o.rounds.iter().enumerate() {
+        let _ = writeln!(out,
+            "  round {i}: {} binaries, bound {:.6}, polished {}, {:.3} s + polish {:.3} s, {} made binary",
+            r.binaries,
+            r.lower_bound_yen,
+            r.polished_yen.map(|v| format!("{v:.6}")).unwrap_or("-".into()),
+            r.relaxed_seconds,
+            r.polish_seconds,
+            r.tightened
+        );
+    }
+    if let (Some(path), Some(_)) = (schedule, &o.schedule) {
+        let _ = writeln!(out, "Schedule   {}", path.display());
+    }
+    out
 }
