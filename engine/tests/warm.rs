@@ -4,7 +4,34 @@
 mod common;
 
 use engine::warm::next_cycle;
-use engine::{optimize, optimize_warm, Scenario, SolveOptions, Status, WarmStart};
+use engine::{optimize, optimize_warm, Outcome, Scenario, SolveOptions, Status, WarmStart};
+
+/// Re-plans `cycle` steps into `data` from where `plan` (the plan one step before) leaves
+/// the district, cold and warm from `warm`; both optimal at the same objective. Returns
+/// (cold, warm).
+fn replan(
+    data: &Scenario,
+    cycle: usize,
+    horizon: usize,
+    plan: &Outcome,
+    opts: &SolveOptions,
+    warm: &mut WarmStart,
+) -> (Outcome, Outcome) {
+    let sc = next_cycle(data, cycle - 1, horizon, plan.schedule.as_ref().unwrap(), 1);
+    let cold = optimize(&sc, opts).unwrap();
+    let hot = optimize_warm(&sc, opts, warm).unwrap();
+    assert_eq!(cold.status, Status::Optimal, "cycle {cycle}");
+    assert_eq!(hot.status, Status::Optimal, "cycle {cycle}");
+    let (c, h) = (
+        cold.figures.as_ref().unwrap().objective_yen,
+        hot.figures.as_ref().unwrap().objective_yen,
+    );
+    assert!(
+        (c - h).abs() <= 1e-6 * c.abs().max(1.0),
+        "cycle {cycle}: warm {h} vs cold {c}"
+    );
+    (cold, hot)
+}
 
 /// Plan, then re-plan one, two and three steps later from where the plan leaves the
 /// district (its batteries, zones, generators and billed peak): each warm re-solve reaches
@@ -28,25 +55,7 @@ fn replans_one_cycle_later_solved_warm_reach_the_cold_optimum() {
     let mut warm_runs = 0;
     let mut resumed = 0;
     for cycle in 1..=3 {
-        let sc = next_cycle(
-            &data,
-            cycle - 1,
-            horizon,
-            plan.schedule.as_ref().unwrap(),
-            1,
-        );
-        let cold = optimize(&sc, &opts).unwrap();
-        let hot = optimize_warm(&sc, &opts, &mut warm).unwrap();
-        assert_eq!(cold.status, Status::Optimal, "cycle {cycle}");
-        assert_eq!(hot.status, Status::Optimal, "cycle {cycle}");
-        let (c, h) = (
-            cold.figures.as_ref().unwrap().objective_yen,
-            hot.figures.as_ref().unwrap().objective_yen,
-        );
-        assert!(
-            (c - h).abs() <= 1e-6 * c.abs().max(1.0),
-            "cycle {cycle}: warm {h} vs cold {c}"
-        );
+        let (cold, hot) = replan(&data, cycle, horizon, &plan, &opts, &mut warm);
         warm_runs += hot.warm_starts;
         resumed += hot.resumed;
         assert_eq!(cold.resumed, 0, "a one-off solve keeps no instance");
@@ -162,24 +171,7 @@ degradation_yen_per_kwh = 3.0
     let mut plan = optimize_warm(&data.slice(0..horizon), &opts, &mut warm).unwrap();
     // Cycles 1…7 start inside an interval (5 intervals), then on its boundary (4) at cycle 6.
     for cycle in 1..=7 {
-        let sc = next_cycle(
-            &data,
-            cycle - 1,
-            horizon,
-            plan.schedule.as_ref().unwrap(),
-            1,
-        );
-        let cold = optimize(&sc, &opts).unwrap();
-        let hot = optimize_warm(&sc, &opts, &mut warm).unwrap();
-        assert_eq!(hot.status, Status::Optimal, "cycle {cycle}");
-        let (c, h) = (
-            cold.figures.as_ref().unwrap().objective_yen,
-            hot.figures.as_ref().unwrap().objective_yen,
-        );
-        assert!(
-            (c - h).abs() <= 1e-6 * c.abs().max(1.0),
-            "cycle {cycle}: warm {h} vs cold {c}"
-        );
+        let (_, hot) = replan(&data, cycle, horizon, &plan, &opts, &mut warm);
         assert!(hot.resumed >= 1, "cycle {cycle}: no kept instance resumed");
         plan = hot;
     }
