@@ -1,10 +1,7 @@
 //! `aems optimize`: one dispatch solve of a scenario, reported as text or JSON.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::RecvTimeoutError;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
@@ -96,14 +93,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         verbose: args.verbose,
         highs_options: args.highs_option.clone(),
     };
-    let outcome = {
-        // On a terminal, a solve that takes a while says it is still at work (on stderr).
-        let ticker = (!args.json && !args.verbose && std::io::stderr().is_terminal())
-            .then(|| Ticker::start("solving"));
-        let outcome = optimize(&sc, &opts);
-        drop(ticker);
-        outcome?
-    };
+    // On a terminal, the solve says it is at work (stderr; indicatif draws nothing elsewhere).
+    let spinner = (!args.json && !args.verbose).then(|| {
+        let s = indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} solving… {elapsed} (--verbose shows HiGHS's log)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        s.enable_steady_tick(std::time::Duration::from_millis(250));
+        s
+    });
+    let outcome = optimize(&sc, &opts);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let outcome = outcome?;
     if let (Some(path), Some(schedule)) = (&args.schedule, &outcome.schedule) {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
@@ -131,44 +136,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Status::Unbounded => 3,
         Status::NoSolution => 4,
     }))
-}
-
-/// A line on stderr that counts the seconds of long work (from the third), erased when
-/// dropped.
-struct Ticker {
-    done: std::sync::mpsc::Sender<()>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Ticker {
-    fn start(what: &'static str) -> Self {
-        let (done, rx) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            let mut shown = false;
-            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(1)) {
-                let s = started.elapsed().as_secs();
-                if s >= 3 {
-                    eprint!("\r{what}… {s} s (--verbose shows HiGHS's log)");
-                    shown = true;
-                }
-            }
-            if shown {
-                eprint!("\r\x1b[2K");
-            }
-        });
-        Self {
-            done,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        let _ = self.done.send(());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }

@@ -452,16 +452,20 @@ impl Runner<'_> {
         mut solved: highs::SolvedModel,
         lp: Option<&model::Lp>,
     ) -> Result<highs::SolvedModel, EngineError> {
-        let mut read_back = None;
-        let mut inexact = |s: &highs::SolvedModel| match s.status() {
+        let read_back;
+        let lp = match lp {
+            Some(lp) => lp,
+            None => {
+                // SAFETY: `solved` owns a live HiGHS instance, which holds the LP it solved
+                // (and every re-solve below solves the same LP).
+                read_back = unsafe { model::Lp::from_highs(solved.as_ptr()) }
+                    .map_err(EngineError::Solver)?;
+                &read_back
+            }
+        };
+        let inexact = |s: &highs::SolvedModel| match s.status() {
             HighsModelStatus::Unknown => true,
             HighsModelStatus::Optimal => {
-                let lp = match lp {
-                    Some(lp) => lp,
-                    // SAFETY: `s` owns a live HiGHS instance, which holds the LP it solved.
-                    None => read_back
-                        .get_or_insert_with(|| unsafe { model::Lp::from_highs(s.as_ptr()) }),
-                };
                 lp.max_violation(s.get_solution().columns()) > INEXACT_VIOLATION
             }
             _ => false,

@@ -127,11 +127,11 @@ impl Lp {
 
     /// The LP a HiGHS instance holds (`highs` is a live instance, e.g. from
     /// `highs::SolvedModel::as_ptr`), read back column by column; its integrality all
-    /// continuous when the instance has none.
+    /// continuous when the instance has none. An error when HiGHS does not hand it over.
     ///
     /// # Safety
     /// `highs` must point to a live HiGHS instance for the whole call.
-    pub unsafe fn from_highs(highs: *const std::os::raw::c_void) -> Lp {
+    pub unsafe fn from_highs(highs: *const std::os::raw::c_void) -> Result<Lp, String> {
         // SAFETY: the caller guarantees a live instance; every array is allocated with the
         // length HiGHS reports for it before HiGHS writes into it.
         unsafe {
@@ -151,7 +151,7 @@ impl Lp {
                 offset: 0.0,
             };
             let (mut nc, mut nr, mut nz, mut sense) = (0, 0, 0, 0);
-            highs_sys::Highs_getLp(
+            let status = highs_sys::Highs_getLp(
                 highs,
                 COLWISE,
                 &mut nc,
@@ -169,8 +169,16 @@ impl Lp {
                 lp.value.as_mut_ptr(),
                 lp.integrality.as_mut_ptr(),
             );
+            let dims = (nc as usize, nr as usize, nz as usize);
+            if !(status == 0 || status == 1) || dims != (n_cols, n_rows, nnz) {
+                return Err(format!(
+                    "HiGHS did not hand back its LP (status {status}, {dims:?} columns, rows, \
+                     entries for {:?})",
+                    (n_cols, n_rows, nnz)
+                ));
+            }
             lp.start[n_cols] = nnz as c_int;
-            lp
+            Ok(lp)
         }
     }
 
@@ -288,7 +296,7 @@ mod tests {
         let lp = small(3.0);
         let model = lp.to_highs().expect("HiGHS takes the LP");
         // SAFETY: `model` is a live instance for the whole call.
-        let back = unsafe { Lp::from_highs(model.as_ptr()) };
+        let back = unsafe { Lp::from_highs(model.as_ptr()) }.expect("HiGHS hands its LP back");
         assert_eq!(back, lp);
     }
 

@@ -267,9 +267,7 @@ impl Scenario {
         }
         out
     }
-}
 
-impl Scenario {
     /// The most 30-minute intervals a horizon of this many steps can meet, whatever its
     /// start: [`Scenario::demand_intervals`] of a start one step into an interval.
     pub fn most_demand_intervals(&self) -> usize {
