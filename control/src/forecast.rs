@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
@@ -133,6 +133,37 @@ pub enum Choice {
     Persistence(i64),
 }
 
+/// Series a forecasting run takes from the actual future on purpose, to measure what a
+/// better forecast would be worth (`aems simulate --perfect …`); each is listed in the
+/// run's [`Information`]. Only [`SeriesForecaster`] (`naive`, `model`) uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Actual {
+    /// Every node's load over the whole horizon.
+    pub load: bool,
+    /// Every node's load in the step being decided only; the rest of the horizon forecast.
+    pub load_first_step: bool,
+    /// Every array's PV over the whole horizon.
+    pub pv: bool,
+}
+
+impl Actual {
+    /// What it takes, as [`Information::perfect`] names it.
+    pub fn names(self) -> Vec<String> {
+        [
+            (self.load, "load_kw (--perfect load)"),
+            (
+                self.load_first_step && !self.load,
+                "load_kw of the step being decided (--perfect load-first-step)",
+            ),
+            (self.pv, "pv_available_kw (--perfect pv)"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n.to_string())
+        .collect()
+    }
+}
+
 impl Choice {
     /// Its name (`perfect`, `naive`, `model(ridge)`, `persistence`).
     pub fn name(self) -> String {
@@ -152,37 +183,38 @@ impl Choice {
         sim: &SimulationSection,
         horizon_rows: usize,
     ) -> Result<Box<dyn Forecaster>> {
-        self.build_for(file, sim, horizon_rows, None)
+        self.build_for(file, sim, horizon_rows, None, Actual::default())
     }
 
     /// [`Choice::build`] for the nodes, arrays and HVAC units of `part` only (an
     /// independent part of the district, `engine::decompose::subset`, with every row of its
-    /// series), whose forecasts it then makes; `None`: the whole district.
+    /// series), whose forecasts it then makes; `None`: the whole district. `actual`: series
+    /// taken from the actual future instead (only `naive` and `model` forecast; an error
+    /// with any other choice).
     pub fn build_for(
         self,
         file: &ScenarioFile,
         sim: &SimulationSection,
         horizon_rows: usize,
         part: Option<&Scenario>,
+        actual: Actual,
     ) -> Result<Box<dyn Forecaster>> {
-        Ok(match self {
-            Choice::Perfect => Box::new(Perfect),
-            Choice::Naive => Box::new(SeriesForecaster::new(
-                Method::Naive,
-                file,
-                sim,
-                horizon_rows,
-                part,
-            )?),
-            Choice::Model(m) => Box::new(SeriesForecaster::new(
-                Method::Model(m),
-                file,
-                sim,
-                horizon_rows,
-                part,
-            )?),
-            Choice::Persistence(tolerance_s) => Box::new(Persistence::new(tolerance_s)),
-        })
+        let method = match self {
+            Choice::Naive => Method::Naive,
+            Choice::Model(m) => Method::Model(m),
+            _ if actual != Actual::default() => {
+                bail!(
+                    "--perfect takes series from the actual future instead of forecasts: \
+                     only with the naive or model forecasts, not {}",
+                    self.name()
+                )
+            }
+            Choice::Perfect => return Ok(Box::new(Perfect)),
+            Choice::Persistence(tolerance_s) => return Ok(Box::new(Persistence::new(tolerance_s))),
+        };
+        let mut f = SeriesForecaster::new(method, file, sim, horizon_rows, part)?;
+        f.actual = actual;
+        Ok(Box::new(f))
     }
 }
 
@@ -252,6 +284,8 @@ pub struct SeriesForecaster {
     fit: FitConfig,
     refit_steps: usize,
     naive_fallbacks: usize,
+    /// Series taken from the actual future (the what-if of `--perfect`).
+    actual: Actual,
 }
 
 /// The calendar of the demand models, from `[simulation]`.
@@ -414,6 +448,7 @@ impl SeriesForecaster {
             },
             refit_steps: 7 * per_day,
             naive_fallbacks: 0,
+            actual: Actual::default(),
         })
     }
 
@@ -448,6 +483,13 @@ impl Forecaster for SeriesForecaster {
         let mut window = data.slice(row..row + rows);
         let known = row;
         for s in &mut self.series {
+            let taken = match s.target {
+                Target::Load(_) => self.actual.load,
+                Target::Pv(_) => self.actual.pv,
+            };
+            if taken {
+                continue; // the window holds the actual series
+            }
             let y = &s.data.load_kw;
             let values = match self.method {
                 Method::Naive => Self::naive(y, known, rows, self.per_day),
@@ -482,6 +524,13 @@ impl Forecaster for SeriesForecaster {
                 }
             };
             match s.target {
+                Target::Load(i) if self.actual.load_first_step => {
+                    let first = window.nodes[i].load_kw.first().copied();
+                    window.nodes[i].load_kw = values;
+                    if let (Some(v), Some(f)) = (first, window.nodes[i].load_kw.first_mut()) {
+                        *f = v;
+                    }
+                }
                 Target::Load(i) => window.nodes[i].load_kw = values,
                 Target::Pv(i) => {
                     window.pvs[i].available_kw = values.into_iter().map(|v| v.max(0.0)).collect()
@@ -504,6 +553,7 @@ impl Forecaster for SeriesForecaster {
 
     fn perfect_information(&self, _data: &Scenario) -> Vec<String> {
         let mut v = self.hvac_actual.clone();
+        v.extend(self.actual.names());
         if self.weather_observed {
             v.push("weather inputs of the demand models".into());
         }

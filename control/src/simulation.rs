@@ -16,6 +16,7 @@ use crate::plant::{every_device, Plant};
 use crate::settings::{self, KpiSection, Policy, Settings, SimulationSection, Terminal};
 
 /// What the MPC knows of the future.
+pub use crate::forecast::Actual as PerfectSeries;
 pub use crate::forecast::Choice as ForecastChoice;
 
 /// Who decides, with what forecasts.
@@ -61,6 +62,8 @@ pub struct RunOptions {
     pub mip_gap: Option<f64>,
     /// Forecast scenarios of each plan (0: deterministic; see [`crate::fan`]).
     pub forecast_scenarios: usize,
+    /// Series the MPC takes from the actual future instead of forecasts (a what-if).
+    pub perfect: PerfectSeries,
 }
 
 /// A time given on the command line: RFC 3339, or a date at midnight in `offset`.
@@ -109,6 +112,8 @@ pub struct Setup {
     pub peak_guard: bool,
     /// Forecast scenarios of each plan (0: deterministic).
     pub forecast_scenarios: usize,
+    /// Series the MPC takes from the actual future instead of forecasts (a what-if).
+    pub perfect: PerfectSeries,
     /// Demand-response signals in force over the run (an OpenADR events file), for the
     /// MPC's plans (the metered cost stays on the tariff).
     pub signals: Vec<crate::problem::GridSignal>,
@@ -196,6 +201,7 @@ impl Setup {
             batteries_follow_meter: sim.batteries_follow_meter.unwrap_or(false),
             peak_guard: sim.peak_guard.unwrap_or(true),
             forecast_scenarios: o.forecast_scenarios,
+            perfect: o.perfect,
             signals: Vec::new(),
             requests: None,
             parallel_parts: false,
@@ -245,7 +251,7 @@ impl Setup {
 
     /// The forecaster of `choice`.
     pub fn forecaster(&self, choice: ForecastChoice) -> Result<Box<dyn Forecaster>> {
-        choice.build(&self.file, &self.sim, self.horizon)
+        choice.build_for(&self.file, &self.sim, self.horizon, None, self.perfect)
     }
 }
 
@@ -499,6 +505,7 @@ fn simulate_parts(
                                 &setup.sim,
                                 setup.horizon,
                                 Some(&data),
+                                setup.perfect,
                             )?,
                         ),
                         _ => (Policy::None, Box::new(Perfect) as Box<dyn Forecaster>),

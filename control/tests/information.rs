@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use control::simulation::{ForecastChoice, RunOptions, Setup};
+use control::simulation::{ForecastChoice, PerfectSeries, RunOptions, Setup};
 use control::{plant, Controller, Decisions, Plant, Policy};
 use engine::ScenarioFile;
 use forecast::demand::ModelKind;
@@ -242,4 +242,95 @@ fn what_a_run_takes_from_the_future_is_declared() {
     }
     let i = info(&bare, ForecastChoice::Perfect);
     assert!(i.perfect.iter().any(|p| p == "load_kw"), "{:?}", i.perfect);
+}
+
+/// `--perfect`: a what-if takes from the actual future exactly the series it names — the
+/// loads, the loads of the step being decided only, or the PV — forecasts the rest as
+/// usual, and declares what it took; it is refused where nothing is forecast.
+#[test]
+fn a_what_if_takes_only_the_series_it_names_from_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_district(&dir.path().join("with"), None);
+    let (row, rows) = (100 * 48 + 28, 24);
+    let model = ForecastChoice::Model(ModelKind::Ridge);
+    let window = |perfect: PerfectSeries| {
+        let opts = RunOptions {
+            perfect,
+            ..RunOptions::default()
+        };
+        let setup = Setup::new(ScenarioFile::read(&path).unwrap(), &opts).unwrap();
+        let mut f = setup.forecaster(model).unwrap();
+        let w = f.forecast(&setup.data, row, rows).unwrap();
+        (w, f.perfect_information(&setup.data), setup)
+    };
+    let (plain, info, setup) = window(PerfectSeries::default());
+    assert!(info.is_empty(), "{info:?}");
+    let actual = setup.data.slice(row..row + rows);
+    let loads = |s: &engine::Scenario| -> Vec<Vec<f64>> {
+        s.nodes.iter().map(|n| n.load_kw.clone()).collect()
+    };
+    let pv = |s: &engine::Scenario| -> Vec<Vec<f64>> {
+        s.pvs.iter().map(|p| p.available_kw.clone()).collect()
+    };
+    assert!(!setup.data.pvs.is_empty());
+    assert_ne!(
+        loads(&plain),
+        loads(&actual),
+        "the model forecast is the actual load"
+    );
+    assert_ne!(
+        pv(&plain),
+        pv(&actual),
+        "the model forecast is the actual PV"
+    );
+
+    let (w, info, _) = window(PerfectSeries {
+        load: true,
+        ..PerfectSeries::default()
+    });
+    assert_eq!(loads(&w), loads(&actual));
+    assert_eq!(pv(&w), pv(&plain));
+    assert_eq!(info, ["load_kw (--perfect load)"]);
+
+    let (w, info, _) = window(PerfectSeries {
+        pv: true,
+        ..PerfectSeries::default()
+    });
+    assert_eq!(pv(&w), pv(&actual));
+    assert_eq!(loads(&w), loads(&plain));
+    assert_eq!(info, ["pv_available_kw (--perfect pv)"]);
+
+    let (w, info, _) = window(PerfectSeries {
+        load_first_step: true,
+        ..PerfectSeries::default()
+    });
+    let mut checked = 0;
+    for ((w, p), a) in loads(&w).iter().zip(loads(&plain)).zip(loads(&actual)) {
+        if a.is_empty() {
+            continue;
+        }
+        assert_eq!(w[0], a[0]);
+        assert_eq!(w[1..], p[1..]);
+        checked += 1;
+    }
+    assert!(checked > 0);
+    assert_eq!(pv(&w), pv(&plain));
+    assert_eq!(
+        info,
+        ["load_kw of the step being decided (--perfect load-first-step)"]
+    );
+
+    let opts = RunOptions {
+        perfect: PerfectSeries {
+            pv: true,
+            ..PerfectSeries::default()
+        },
+        ..RunOptions::default()
+    };
+    let setup = Setup::new(ScenarioFile::read(&path).unwrap(), &opts).unwrap();
+    let err = setup
+        .forecaster(ForecastChoice::Perfect)
+        .err()
+        .expect("--perfect with perfect forecasts is refused");
+    assert!(err.to_string().contains("--perfect"), "{err}");
 }

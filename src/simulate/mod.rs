@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::{Args as ClapArgs, ValueEnum};
 
-use control::simulation::{self, ForecastChoice, Outcome, Run, RunOptions, Setup};
+use control::simulation::{self, ForecastChoice, Outcome, PerfectSeries, Run, RunOptions, Setup};
 use control::Terminal;
 use engine::ScenarioFile;
 use forecast::demand::ModelKind;
@@ -41,6 +41,17 @@ pub enum ForecastArg {
     Naive,
     /// The forecast crate's models, trained on past data only.
     Model,
+}
+
+/// `--perfect` values: series taken from the actual future instead of forecasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PerfectArg {
+    /// Every load over the whole horizon.
+    Load,
+    /// Every load in the step being decided only; the rest of the horizon forecast.
+    LoadFirstStep,
+    /// Every array's PV over the whole horizon.
+    Pv,
 }
 
 /// Arguments of `aems simulate`.
@@ -150,6 +161,11 @@ pub struct RunArgs {
     /// Forecast scenarios per plan with --mpc scenario (2–50).
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(2..=50))]
     pub scenarios: u16,
+    /// What-if: take these series from the actual future instead of forecasts, to measure
+    /// what a better forecast would be worth (with --forecast naive or model; the output
+    /// lists them as perfect information). Comma-separated or repeated.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub perfect: Vec<PerfectArg>,
 }
 
 impl RunArgs {
@@ -163,11 +179,23 @@ impl RunArgs {
             terminal: self.terminal,
             mip_gap: self.mip_gap,
             forecast_scenarios: self.mpc.scenarios(usize::from(self.scenarios)),
+            perfect: PerfectSeries {
+                load: self.perfect.contains(&PerfectArg::Load),
+                load_first_step: self.perfect.contains(&PerfectArg::LoadFirstStep),
+                pv: self.perfect.contains(&PerfectArg::Pv),
+            },
         }
     }
 
     /// The run the command line asks for.
     pub fn run(&self) -> Result<Run> {
+        if !self.perfect.is_empty()
+            && (self.controller != ControllerArg::Mpc || self.forecast == ForecastArg::Perfect)
+        {
+            return Err(anyhow!(
+                "--perfect replaces forecasts: only with --controller mpc and --forecast naive or model"
+            ));
+        }
         Ok(match self.controller {
             ControllerArg::Mpc => Run::Mpc(match self.forecast {
                 ForecastArg::Perfect => ForecastChoice::Perfect,
