@@ -518,6 +518,16 @@ fn bad_sweeps_and_simulations_are_refused_clearly() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("whole number of steps"), "{err}");
+    // A what-if that replaces forecasts needs forecasts to replace.
+    for args in [
+        ["--forecast", "perfect", "--perfect", "load"],
+        ["--controller", "rule", "--perfect", "pv"],
+    ] {
+        let out = aems(&[&["simulate", sc.as_str()][..], &args[..]].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("--perfect"), "{args:?}: {err}");
+    }
 }
 
 /// `aems scenario generate` writes the bundled reference district again, byte for byte.
