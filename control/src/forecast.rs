@@ -137,7 +137,7 @@ pub enum Choice {
 /// better forecast would be worth (`aems simulate --perfect …`); each is listed in the
 /// run's [`Information`]. Only [`SeriesForecaster`] (`naive`, `model`) uses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Actual {
+pub struct PerfectSeries {
     /// Every node's load over the whole horizon.
     pub load: bool,
     /// Every node's load in the step being decided only; the rest of the horizon forecast.
@@ -146,7 +146,7 @@ pub struct Actual {
     pub pv: bool,
 }
 
-impl Actual {
+impl PerfectSeries {
     /// What it takes, as [`Information::perfect`] names it.
     pub fn names(self) -> Vec<String> {
         [
@@ -183,12 +183,12 @@ impl Choice {
         sim: &SimulationSection,
         horizon_rows: usize,
     ) -> Result<Box<dyn Forecaster>> {
-        self.build_for(file, sim, horizon_rows, None, Actual::default())
+        self.build_for(file, sim, horizon_rows, None, PerfectSeries::default())
     }
 
     /// [`Choice::build`] for the nodes, arrays and HVAC units of `part` only (an
     /// independent part of the district, `engine::decompose::subset`, with every row of its
-    /// series), whose forecasts it then makes; `None`: the whole district. `actual`: series
+    /// series), whose forecasts it then makes; `None`: the whole district. `perfect`: series
     /// taken from the actual future instead (only `naive` and `model` forecast; an error
     /// with any other choice).
     pub fn build_for(
@@ -197,12 +197,12 @@ impl Choice {
         sim: &SimulationSection,
         horizon_rows: usize,
         part: Option<&Scenario>,
-        actual: Actual,
+        perfect: PerfectSeries,
     ) -> Result<Box<dyn Forecaster>> {
         let method = match self {
             Choice::Naive => Method::Naive,
             Choice::Model(m) => Method::Model(m),
-            _ if actual != Actual::default() => {
+            _ if perfect != PerfectSeries::default() => {
                 bail!(
                     "--perfect takes series from the actual future instead of forecasts: \
                      only with the naive or model forecasts, not {}",
@@ -213,7 +213,7 @@ impl Choice {
             Choice::Persistence(tolerance_s) => return Ok(Box::new(Persistence::new(tolerance_s))),
         };
         let mut f = SeriesForecaster::new(method, file, sim, horizon_rows, part)?;
-        f.actual = actual;
+        f.perfect = perfect;
         Ok(Box::new(f))
     }
 }
@@ -285,7 +285,7 @@ pub struct SeriesForecaster {
     refit_steps: usize,
     naive_fallbacks: usize,
     /// Series taken from the actual future (the what-if of `--perfect`).
-    actual: Actual,
+    perfect: PerfectSeries,
 }
 
 /// The calendar of the demand models, from `[simulation]`.
@@ -448,7 +448,7 @@ impl SeriesForecaster {
             },
             refit_steps: 7 * per_day,
             naive_fallbacks: 0,
-            actual: Actual::default(),
+            perfect: PerfectSeries::default(),
         })
     }
 
@@ -484,8 +484,8 @@ impl Forecaster for SeriesForecaster {
         let known = row;
         for s in &mut self.series {
             let taken = match s.target {
-                Target::Load(_) => self.actual.load,
-                Target::Pv(_) => self.actual.pv,
+                Target::Load(_) => self.perfect.load,
+                Target::Pv(_) => self.perfect.pv,
             };
             if taken {
                 continue; // the window holds the actual series
@@ -524,7 +524,7 @@ impl Forecaster for SeriesForecaster {
                 }
             };
             match s.target {
-                Target::Load(i) if self.actual.load_first_step => {
+                Target::Load(i) if self.perfect.load_first_step => {
                     let first = window.nodes[i].load_kw.first().copied();
                     window.nodes[i].load_kw = values;
                     if let (Some(v), Some(f)) = (first, window.nodes[i].load_kw.first_mut()) {
@@ -553,7 +553,7 @@ impl Forecaster for SeriesForecaster {
 
     fn perfect_information(&self, _data: &Scenario) -> Vec<String> {
         let mut v = self.hvac_actual.clone();
-        v.extend(self.actual.names());
+        v.extend(self.perfect.names());
         if self.weather_observed {
             v.push("weather inputs of the demand models".into());
         }

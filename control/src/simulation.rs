@@ -16,8 +16,8 @@ use crate::plant::{every_device, Plant};
 use crate::settings::{self, KpiSection, Policy, Settings, SimulationSection, Terminal};
 
 /// What the MPC knows of the future.
-pub use crate::forecast::Actual as PerfectSeries;
 pub use crate::forecast::Choice as ForecastChoice;
+pub use crate::forecast::PerfectSeries;
 
 /// Who decides, with what forecasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
