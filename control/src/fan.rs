@@ -15,14 +15,6 @@
 //! correlation across leads are kept; only what was measured by now is used: with a horizon
 //! of a day or less, every lead of a forecast issued a day or more ago has come true).
 //! Until a day of past forecasts exists, the plan is deterministic.
-//!
-//! `N` analogs are a small sample of the error's spread, so they are **calibrated** on the
-//! errors of the last [`POOL_DAYS`] days' forecasts (or `N`, if more): per series and lead,
-//! the analogs keep their order (which is the smallest, which the largest — and so their
-//! correlation across leads and series), and the `i`-th smallest takes the pool's quantile
-//! at `(i + ½) / N` (rank-preserving quantile mapping). On the CityLearn year this keeps
-//! with 7 scenarios most of what 14 raw analogs gain, at half the solve time
-//! (`docs/simulate.md`, *Scenario MPC*).
 
 use std::collections::BTreeMap;
 
@@ -47,9 +39,6 @@ impl Branch {
             .all(|e| *e == 0.0)
     }
 }
-
-/// Days of past forecasts whose errors calibrate the scenarios' spread.
-pub const POOL_DAYS: usize = 28;
 
 /// One issued forecast: loads per node and PV per array, each per lead.
 type Issued = (Vec<Vec<f64>>, Vec<Vec<f64>>);
@@ -79,15 +68,13 @@ impl Errors {
 
     /// Up to `n` error paths for a forecast issued at `row` over `rows` rows: those of the
     /// forecasts issued 1, 2, … days before (on `data`'s step), measured against `data`
-    /// at rows before `row` only, calibrated on the error paths of up to
-    /// `max(n, POOL_DAYS)` days (see the module's notes). Older forecasts are forgotten.
+    /// at rows before `row` only. Forecasts older than `n` days are forgotten.
     pub fn branches(&mut self, data: &Scenario, row: usize, rows: usize, n: usize) -> Vec<Branch> {
         let per_day = (24 * 60 / data.step_minutes.max(1)) as usize;
-        let days = n.max(POOL_DAYS);
-        let oldest = row.saturating_sub(per_day * (days + 1));
+        let oldest = row.saturating_sub(per_day * (n + 1));
         self.issued = self.issued.split_off(&oldest);
-        let mut paths = Vec::new();
-        for d in 1..=days {
+        let mut out = Vec::new();
+        for d in 1..=n {
             let Some(origin) = row.checked_sub(d * per_day) else {
                 break;
             };
@@ -106,7 +93,7 @@ impl Errors {
                     })
                     .collect()
             };
-            paths.push(Branch {
+            out.push(Branch {
                 load_err_kw: loads
                     .iter()
                     .zip(&data.nodes)
@@ -119,50 +106,7 @@ impl Errors {
                     .collect(),
             });
         }
-        let (loads, pvs): (Vec<_>, Vec<_>) = paths
-            .into_iter()
-            .map(|b| (b.load_err_kw, b.pv_err_kw))
-            .unzip();
-        let recent = n.min(loads.len());
-        let mut out_loads = loads[..recent].to_vec();
-        let mut out_pvs = pvs[..recent].to_vec();
-        calibrate(&loads, &mut out_loads);
-        calibrate(&pvs, &mut out_pvs);
-        out_loads
-            .into_iter()
-            .zip(out_pvs)
-            .map(|(load_err_kw, pv_err_kw)| Branch {
-                load_err_kw,
-                pv_err_kw,
-            })
-            .collect()
-    }
-}
-
-/// Gives `out` (error paths, each per series and lead) the spread of `pool` (the same, more
-/// of them): per series and lead, the `i`-th smallest of `out`'s errors becomes the pool's
-/// quantile at `(i + ½) / out.len()`; the order of `out`'s paths is kept.
-fn calibrate(pool: &[Vec<Vec<f64>>], out: &mut [Vec<Vec<f64>>]) {
-    let n = out.len();
-    if pool.len() <= n {
-        return;
-    }
-    let series = out.first().map_or(0, Vec::len);
-    let mut sorted = Vec::with_capacity(pool.len());
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    for k in 0..series {
-        for h in 0..out[0][k].len() {
-            sorted.clear();
-            sorted.extend(pool.iter().map(|p| p[k][h]));
-            sorted.sort_by(f64::total_cmp);
-            order.clear();
-            order.extend(0..n);
-            order.sort_by(|a, b| out[*a][k][h].total_cmp(&out[*b][k][h]));
-            for (rank, &i) in order.iter().enumerate() {
-                let q = ((rank as f64 + 0.5) / n as f64 * sorted.len() as f64) as usize;
-                out[i][k][h] = sorted[q.min(sorted.len() - 1)];
-            }
-        }
+        out
     }
 }
 
@@ -276,31 +220,6 @@ mod tests {
             .join("../scenarios/gate_square/scenario.toml");
         let f = engine::ScenarioFile::read(&p).unwrap();
         f.window(f.table().times()[0], steps).unwrap()
-    }
-
-    /// The recent analogs keep their order per series and lead and take the pool's
-    /// quantiles; with no more paths in the pool than analogs, nothing changes.
-    #[test]
-    fn analogs_take_the_pools_spread_in_their_own_order() {
-        // 28 paths of one series over two leads: lead 0 a permutation of 0..28, lead 1 its
-        // negative.
-        let pool: Vec<Vec<Vec<f64>>> = (0..28)
-            .map(|d| {
-                let v = ((d * 11) % 28) as f64;
-                vec![vec![v, -v]]
-            })
-            .collect();
-        let mut out = pool[..4].to_vec();
-        calibrate(&pool, &mut out);
-        // Lead 0: the recent 0, 11, 22, 5 rank 0, 2, 3, 1 and take the pool's quantiles at
-        // 1/8, 3/8, 5/8, 7/8 of 0..28: 3, 10, 17, 24. Lead 1 mirrors it.
-        let expected = [[3.0, -3.0], [17.0, -17.0], [24.0, -24.0], [10.0, -10.0]];
-        for (o, e) in out.iter().zip(expected) {
-            assert_eq!(o[0], e);
-        }
-        let mut same = pool[..4].to_vec();
-        calibrate(&pool[..4], &mut same);
-        assert_eq!(same, pool[..4]);
     }
 
     /// Three scenarios of the loads, one plan: every unit's first step is the same in every
