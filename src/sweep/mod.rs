@@ -66,6 +66,15 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// `--perfect`'s series, as the sweep's first line names them (empty without).
+fn what_if(perfect: &control::simulation::PerfectSeries) -> String {
+    let names = perfect.names();
+    if names.is_empty() {
+        return String::new();
+    }
+    format!("; from the actual future: {}", names.join(", "))
+}
+
 /// The sweep's progress on a progress bar.
 struct Bar(indicatif::ProgressBar);
 
@@ -156,7 +165,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     };
     if !args.quiet {
         eprintln!(
-            "sweep: {} combinations of {} parameter(s){}; {} run(s) here, {} in parallel, {} of {} steps each",
+            "sweep: {} combinations of {} parameter(s){}; {} run(s) here, {} in parallel, {} of {} steps each{}",
             combos.len(),
             sweep.params.len(),
             args.shard
@@ -165,7 +174,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             mine.len(),
             jobs.min(mine.len().max(1)),
             run_kind.label(),
-            steps
+            steps,
+            what_if(&args.run.options().perfect)
         );
     }
     let started = Instant::now();
